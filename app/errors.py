@@ -1,0 +1,50 @@
+"""Bad input becomes a message on the page, never a traceback, and earlier results stay on screen.
+
+Pages compute into session state inside `with friendly_errors():` and draw from session state afterwards, so a
+failed computation leaves the previous results in place:
+
+    with friendly_errors("Scoring the sentence"):
+        st.session_state["ng:scores"] = lm.score_tokens(tokens)
+    draw(st.session_state.get("ng:scores"))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import streamlit as st
+
+from app.sidebar import current_device, use_cpu
+from models.device import free_memory, is_out_of_memory
+
+log = logging.getLogger("nlp_playground")
+
+
+def show_error(exc: BaseException, what: str = "") -> None:
+    prefix = f"{what}: " if what else ""
+    if is_out_of_memory(exc):
+        free_memory()
+        st.error(
+            f"{prefix}the GPU ran out of memory. The memory has been freed; try smaller settings, "
+            "or run this on the CPU."
+        )
+        if current_device() != "cpu":
+            st.button("Switch to the CPU", on_click=use_cpu, key=f"oom-cpu-{id(exc)}")
+    elif isinstance(exc, (ValueError, KeyError, ImportError)):
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        st.error(f"{prefix}{message}")
+    else:  # an unexpected failure: say what happened, keep the page alive, log the traceback
+        log.exception("unexpected error in %s", what or "page")
+        st.error(f"{prefix}something went wrong ({type(exc).__name__}: {str(exc)[:300]}).")
+
+
+@contextlib.contextmanager
+def friendly_errors(what: str = ""):
+    """Run a block; any exception becomes an st.error message instead of a traceback."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - the point is to catch everything
+        if type(exc).__name__ in ("RerunException", "StopException"):  # Streamlit control flow
+            raise
+        show_error(exc, what)

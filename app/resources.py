@@ -1,0 +1,111 @@
+"""Shared, read-only resources (pretrained models, corpora) and the corpus / model pickers pages use.
+
+`st.cache_resource` holds frozen objects shared by all sessions: never train a cached model; copy it into session
+state first (`private_copy`).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import streamlit as st
+
+from models import corpora, registry
+from models.text import MAX_UPLOAD_BYTES, check_text, decode_text, sentences_from_text
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def shared_model(name: str, device: str, allow_download: bool = False):
+    """(model, tokenizer), loaded once per process and device; read-only."""
+    model, tokenizer = registry.load_model(name, device=device, allow_download=allow_download)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model, tokenizer
+
+
+def private_copy(model):
+    """A trainable copy of a shared model, for the session that trains it."""
+    clone = copy.deepcopy(model)
+    for p in clone.parameters():
+        p.requires_grad_(True)
+    return clone
+
+
+def load_shared_model(name: str, device: str, allow_download: bool = False):
+    with st.spinner(
+        f"Loading {name} on {device} (the first SmolLM2 load converts it: up to ~30 s)…"
+    ):
+        return shared_model(name, device, allow_download)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Reading the corpus…")
+def shared_corpus(name: str) -> list[list[str]]:
+    return corpora.load_corpus(name)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def shared_corpus_text(name: str) -> str:
+    return corpora.load_corpus_text(name)
+
+
+def model_picker(prefix: str, kinds: tuple[str, ...] = ("causal", "encoder")) -> tuple[str, bool]:
+    """Bundled models first, then "Hugging Face id…"; returns (model name or id, allow_download)."""
+    infos = [m for m in registry.available_models() if m.kind in kinds and m.available]
+    options = [m.name for m in infos] + ["hf"]
+    titles = {m.name: f"{m.title} ({m.size_mb:.0f} MB)" if m.size_mb else m.title for m in infos}
+    titles["hf"] = "A Hugging Face model id…"
+    choice = st.selectbox(
+        "Model", options, format_func=titles.get, key=f"{prefix}model", bind="query-params"
+    )
+    if choice != "hf":
+        return choice, False
+    model_id = st.text_input(
+        "Hugging Face model id",
+        key=f"{prefix}hfid",
+        bind="query-params",
+        placeholder="HuggingFaceTB/SmolLM2-360M-Instruct",
+    ).strip()
+    allow = st.checkbox("Download it if it is not cached (needs the internet)", key=f"{prefix}hfdl")
+    return model_id, allow
+
+
+def corpus_picker(
+    prefix: str, default: str = "wiki", allow_user_text: bool = True
+) -> tuple[str, list]:
+    """A corpus selector (named corpora + the user's own text); returns (label, tokenised sentences).
+
+    Raises ValueError with a clear message for empty, binary or oversized user text.
+    """
+    infos = [c for c in corpora.available_corpora() if c.available]
+    options = [c.name for c in infos] + (["user"] if allow_user_text else [])
+    titles = {c.name: f"{c.title} — {c.description}" for c in infos}
+    titles["user"] = "Your own text (paste or upload .txt)"
+    missing = [c for c in corpora.available_corpora() if not c.available]
+    choice = st.selectbox(
+        "Corpus",
+        options,
+        index=options.index(default) if default in options else 0,
+        format_func=titles.get,
+        key=f"{prefix}corpus",
+        bind="query-params",
+        help="Not listed: " + "; ".join(f"{c.title} ({c.how_to_get})" for c in missing)
+        if missing
+        else None,
+    )
+    if choice != "user":
+        return titles[choice].split(" — ")[0], shared_corpus(choice)
+    upload = st.file_uploader(
+        f"Upload a .txt file (up to {MAX_UPLOAD_BYTES // 1_000_000} MB)",
+        type=["txt"],
+        key=f"{prefix}upload",
+    )
+    pasted = st.text_area("…or paste text", key=f"{prefix}usertext", height=120)
+    if upload is not None:
+        decoded = decode_text(upload.getvalue())
+        if decoded.notice:
+            st.info(decoded.notice)
+        text = decoded.text
+    else:
+        text = check_text(pasted)
+    sentences = sentences_from_text(text)
+    return "your text", sentences

@@ -1,0 +1,120 @@
+"""Next-token prediction and the sampling filters: temperature, top-k and top-p (nucleus) sampling.
+
+A causal LM turns a prompt into logits over its vocabulary for the next token. Sampling reshapes that distribution
+in the order transformers' `generate` applies its warpers: divide the logits by the temperature, keep the k most
+likely tokens (top-k), then keep the smallest set of most likely tokens whose probability reaches p (top-p,
+Holtzman et al. 2019, https://arxiv.org/abs/1904.09751), renormalise and draw. `filter_logits` returns every
+intermediate so a page can show which tokens survive each filter.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class SamplingConfig:
+    temperature: float = 1.0  # > 0; < 1 sharpens, > 1 flattens
+    top_k: int = 0  # keep the k most likely tokens; 0 = off
+    top_p: float = 1.0  # keep the smallest nucleus with this much probability; 1 = off
+    seed: int = 0  # sampling is reproducible for a seed
+
+    def validate(self) -> None:
+        if not self.temperature > 0:
+            raise ValueError(
+                "The temperature must be greater than 0 (use a small value for greedy)."
+            )
+        if self.top_k < 0:
+            raise ValueError("top-k must be 0 (off) or a positive number of tokens.")
+        if not 0 < self.top_p <= 1:
+            raise ValueError("top-p must be in (0, 1]; 1 switches it off.")
+
+
+@dataclass
+class FilteredDistribution:
+    probs: torch.Tensor  # (V,) softmax of the raw logits
+    probs_tempered: torch.Tensor  # (V,) softmax of logits / temperature
+    kept_top_k: torch.Tensor  # (V,) bool: survives top-k
+    kept_top_p: torch.Tensor  # (V,) bool: survives top-k and then top-p
+    final: torch.Tensor  # (V,) the distribution actually sampled from (zeros outside the kept set)
+
+
+def filter_logits(logits: torch.Tensor, config: SamplingConfig) -> FilteredDistribution:
+    """Apply temperature, top-k, top-p to one row of logits (V,) as transformers' warpers do."""
+    config.validate()
+    logits = logits.float()
+    scaled = logits / config.temperature  # (V,)
+    kept_k = torch.ones_like(scaled, dtype=torch.bool)
+    if config.top_k > 0 and config.top_k < scaled.numel():
+        kth = torch.topk(scaled, config.top_k).values[-1]
+        kept_k = scaled >= kth  # ties at the k-th value are kept, as TopKLogitsWarper does
+    after_k = scaled.masked_fill(~kept_k, float("-inf"))
+    kept_p = kept_k.clone()
+    if config.top_p < 1.0:
+        # sort ascending; drop the low tail whose cumulative probability is <= 1 - top_p
+        sorted_logits, order = torch.sort(after_k, descending=False)
+        cumulative = sorted_logits.softmax(-1).cumsum(-1)
+        drop_sorted = cumulative <= (1 - config.top_p)
+        drop_sorted[-1] = False  # always keep the most likely token
+        drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
+        kept_p = kept_k & ~drop
+    final = after_k.masked_fill(~kept_p, float("-inf")).softmax(-1)
+    return FilteredDistribution(logits.softmax(-1), scaled.softmax(-1), kept_k, kept_p, final)
+
+
+def sample_token(final: torch.Tensor, seed: int, step: int = 0) -> int:
+    """Draw one token id from a filtered distribution; the same (seed, step) gives the same token."""
+    generator = torch.Generator(device="cpu").manual_seed(seed * 1_000_003 + step)
+    return int(torch.multinomial(final.detach().cpu(), 1, generator=generator).item())
+
+
+@dataclass
+class NextTokenResult:
+    token_ids: list[int]  # the prompt's token ids (after any chat template)
+    pieces: list[str]  # each token as text
+    logits: torch.Tensor  # (V,) next-token logits, on the CPU
+    loss: float | None  # mean next-token cross-entropy over the prompt (None for a 1-token prompt)
+    seconds: float  # time of the forward pass
+
+
+def encode_prompt(tokenizer, prompt: str, chat: bool = False) -> list[int]:
+    if prompt is None or not prompt.strip():
+        raise ValueError("The prompt is empty. Type some text for the model to continue.")
+    if chat and getattr(tokenizer, "chat_template", None):
+        ids = tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True
+        )
+        if isinstance(ids, dict) or hasattr(ids, "keys"):
+            ids = ids["input_ids"]
+        return list(ids)
+    return list(tokenizer(prompt, add_special_tokens=True)["input_ids"])
+
+
+def token_pieces(tokenizer, token_ids: list[int]) -> list[str]:
+    """Readable text of each token (byte-level BPE pieces decoded one by one)."""
+    return [tokenizer.decode([i]) for i in token_ids]
+
+
+@torch.no_grad()
+def next_token(model, tokenizer, token_ids: list[int], max_context: int) -> NextTokenResult:
+    """One forward pass: the next-token logits after `token_ids`, and the prompt's own loss."""
+    if not token_ids:
+        raise ValueError("The prompt produced no tokens.")
+    if len(token_ids) > max_context:
+        raise ValueError(
+            f"The text is {len(token_ids):,} tokens long; this model reads at most {max_context:,}. "
+            "Shorten the prompt."
+        )
+    device = next(model.parameters()).device
+    ids = torch.tensor([token_ids], device=device)  # (1, T)
+    start = time.perf_counter()
+    out = model(input_ids=ids, labels=ids if len(token_ids) > 1 else None)
+    seconds = time.perf_counter() - start
+    logits = out.logits[0, -1].float().cpu()  # (V,)
+    loss = float(out.loss) if out.loss is not None else None
+    return NextTokenResult(
+        list(token_ids), token_pieces(tokenizer, token_ids), logits, loss, seconds
+    )
