@@ -95,7 +95,7 @@ def show_chart(
 
 
 def export_buttons(data: pd.DataFrame, name: str, prefix: str = "") -> None:
-    col_csv, col_json, _ = st.columns([1, 1, 4])
+    col_csv, col_json, _ = st.columns([1, 1, 1])
     col_csv.download_button(
         "⬇ data (CSV)",
         data.to_csv(index=False).encode("utf-8"),

@@ -9,6 +9,7 @@ intermediate so a page can show which tokens survive each filter.
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass
 
@@ -118,3 +119,60 @@ def next_token(model, tokenizer, token_ids: list[int], max_context: int) -> Next
     return NextTokenResult(
         list(token_ids), token_pieces(tokenizer, token_ids), logits, loss, seconds
     )
+
+
+@dataclass
+class SampledToken:
+    token_id: int
+    p_final: float  # probability under the filtered distribution it was drawn from
+    p_model: float  # probability under the model at T=1
+    n_candidates: int  # how many tokens survived the filters at this step
+
+
+@torch.no_grad()
+def sample_continuation(
+    model,
+    token_ids: list[int],
+    config: SamplingConfig,
+    n_tokens: int,
+    max_context: int,
+    eos_token_id: int | None = None,
+    first_step: int = 0,
+) -> list[SampledToken]:
+    """Sample n_tokens one at a time with a KV cache (as `generate` does); stops early at EOS.
+
+    Step s uses `sample_token(..., seed, first_step + s)`, so sampling 10 then 10 more equals sampling 20.
+    """
+    config.validate()
+    if len(token_ids) + n_tokens > max_context:
+        raise ValueError(
+            f"Prompt and continuation would be {len(token_ids) + n_tokens:,} tokens; this model reads at "
+            f"most {max_context:,} here. Clear the continuation or shorten the prompt."
+        )
+    device = next(model.parameters()).device
+    # transformers >= 5.2x names the KV cache `cache`; older 5.x releases call it `past_key_values`
+    cache_arg = (
+        "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    )
+    out = model(input_ids=torch.tensor([token_ids], device=device), use_cache=True)
+    sampled = []
+    for step in range(n_tokens):
+        dist = filter_logits(out.logits[0, -1].float().cpu(), config)
+        token_id = sample_token(dist.final, config.seed, first_step + step)
+        sampled.append(
+            SampledToken(
+                token_id,
+                float(dist.final[token_id]),
+                float(dist.probs[token_id]),
+                int(dist.kept_top_p.sum()),
+            )
+        )
+        if token_id == eos_token_id or step == n_tokens - 1:
+            break
+        cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+        out = model(
+            input_ids=torch.tensor([[token_id]], device=device),
+            use_cache=True,
+            **{cache_arg: cache},
+        )
+    return sampled

@@ -17,12 +17,13 @@ from models.sampling import (
     encode_prompt,
     filter_logits,
     next_token,
-    sample_token,
+    sample_continuation,
     token_pieces,
 )
 
 P = "nt_"  # this page's prefix for widget keys, query parameters and session state
 STATE = "nt:"  # results (never stored under widget keys)
+CPU_TOKEN_LIMIT = 1024  # longest prompt + continuation on the CPU (the model itself reads 8,192)
 
 st.title("🔮 Next-token explorer")
 st.markdown(
@@ -95,38 +96,48 @@ with right:
 if model is not None:
     with friendly_errors("Running the model"):
         prompt_ids = encode_prompt(tokenizer, prompt, chat)
+        # eager attention on long inputs is slow on a CPU: cap the prompt there, and say so
         max_context = context_length(model, tokenizer)
+        if device == "cpu":
+            max_context = min(max_context, CPU_TOKEN_LIMIT)
         continuation = st.session_state[f"{STATE}continuation"]
         if undo and continuation:
             continuation.pop()
         if clear:
             continuation.clear()
-        for _ in range(10 if sample_10 else 1 if sample_1 else 0):
+        n_new = 10 if sample_10 else 1 if sample_1 else 0
+        if n_new:
             ids = prompt_ids + [c["id"] for c in continuation]
-            step = next_token(model, tokenizer, ids, max_context)
-            dist = filter_logits(step.logits, config)
-            token_id = sample_token(dist.final, config.seed, step=len(continuation))
-            continuation.append(
-                {
-                    "id": token_id,
-                    "piece": token_pieces(tokenizer, [token_id])[0],
-                    "p_final": float(dist.final[token_id]),
-                    "p_raw": float(dist.probs[token_id]),
-                }
-            )
-            if token_id == tokenizer.eos_token_id:
-                break
+            for tok in sample_continuation(
+                model,
+                ids,
+                config,
+                n_new,
+                max_context,
+                tokenizer.eos_token_id,
+                first_step=len(continuation),
+            ):
+                continuation.append(
+                    {
+                        "id": tok.token_id,
+                        "piece": token_pieces(tokenizer, [tok.token_id])[0],
+                        "p_final": tok.p_final,
+                        "p_raw": tok.p_model,
+                        "candidates": tok.n_candidates,
+                    }
+                )
         result = next_token(
             model, tokenizer, prompt_ids + [c["id"] for c in continuation], max_context
         )
-        st.session_state[f"{STATE}result"] = (result, len(prompt_ids), config, device)
+        st.session_state[f"{STATE}result"] = (result, len(prompt_ids), config, device, tokenizer)
 
 stored = st.session_state.get(f"{STATE}result")
 with right:
     if stored is None:
         st.info("The model's answer appears here once it has loaded.")
     else:
-        result, n_prompt, used_config, used_device = stored
+        # drawn from the last good result, so a failed input leaves the earlier answer on screen
+        result, n_prompt, used_config, used_device, used_tokenizer = stored
         dist = filter_logits(result.logits, used_config)
         top = dist.probs_tempered.topk(min(n_bars, dist.probs.numel()))
         ids = top.indices.tolist()
@@ -142,7 +153,7 @@ with right:
             {
                 "rank": range(1, len(ids) + 1),
                 "token_id": ids,
-                "token": token_pieces(tokenizer, ids),
+                "token": token_pieces(used_tokenizer, ids),
                 "p_raw": dist.probs[ids].numpy(),
                 "p_tempered": dist.probs_tempered[ids].numpy(),
                 "p_final": dist.final[ids].numpy(),
@@ -154,13 +165,18 @@ with right:
         kept = int(dist.kept_top_p.sum())
         entropy = float(-(dist.probs * dist.probs.clamp_min(1e-30).log()).sum())
         entropy_t = float(-(dist.probs_tempered * dist.probs_tempered.clamp_min(1e-30).log()).sum())
-        c1, c2, c3, c4 = st.columns(4)
+        c1, c2 = st.columns(2)
+        c3, c4 = st.columns(2)
         c1.metric(
             "Tokens that can be sampled",
             f"{kept:,}",
             help=f"of {dist.probs.numel():,} in the vocabulary",
         )
-        c2.metric("Entropy (T=1 → now)", f"{entropy:.2f} → {entropy_t:.2f} nats")
+        c2.metric(
+            "Entropy, nats",
+            f"{entropy:.2f} → {entropy_t:.2f}",
+            help="Entropy of the model's distribution at T=1 → after the temperature",
+        )
         c3.metric("Forward pass", f"{result.seconds * 1000:.0f} ms", help=f"on {used_device}")
         if result.loss is not None:
             c4.metric(

@@ -1,0 +1,67 @@
+"""Every page in the navigation renders with default settings, without an exception (AppTest)."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.navigation import PAGES_DIR, available_lessons
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRY = str(ROOT / "streamlit_app.py")
+PAGES = ["home.py"] + [lesson.file for lesson in available_lessons()]
+
+
+def run_page(page: str, timeout: float = 30) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=timeout)
+    at.switch_page(str(PAGES_DIR / page))
+    return at.run()
+
+
+def test_every_page_file_is_in_the_navigation():
+    files = {p.name for p in PAGES_DIR.glob("*.py")}
+    assert files == set(PAGES), "a page exists that the navigation does not show (or vice versa)"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_with_defaults(page, smollm2):
+    at = run_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title, "every page has a title"
+
+
+def test_home_has_a_card_per_lesson():
+    at = run_page("home.py")
+    text = " ".join(m.value for m in at.markdown)
+    for lesson in available_lessons():
+        assert lesson.title in text
+
+
+def test_next_token_samples_and_keeps_results_on_bad_input(smollm2):
+    at = run_page("next_token.py")
+    assert len(at.get("plotly_chart")) == 1
+    [b for b in at.button if b.label == "Sample 10"][0].click().run()
+    assert not at.exception
+    sampled = at.dataframe[0].value
+    assert len(sampled) == 10 and sampled["p (filtered)"].between(0, 1).all()
+    at.text_area(key="nt_prompt").set_value("").run()
+    assert any("empty" in e.value for e in at.error)
+    assert len(at.get("plotly_chart")) == 1, "the earlier chart stays on screen"
+    at.text_area(key="nt_prompt").set_value("word " * 3000).run()
+    assert any("reads at most" in e.value for e in at.error)
+
+
+def test_next_token_presets_and_filters(smollm2):
+    at = run_page("next_token.py")
+    [b for b in at.button if b.label == "Lecture demo: top-k 5"][0].click().run()
+    assert at.slider(key="nt_topk").value == 5
+    assert at.metric[0].value == "5"  # exactly five tokens can be sampled
+
+
+def test_unknown_model_id_is_a_message_not_a_traceback():
+    at = run_page("next_token.py")
+    at.selectbox(key="nt_model").set_value("hf").run()
+    at.text_input(key="nt_hfid").set_value("nobody-here/not-a-model").run()
+    assert not at.exception
+    assert any("Could not load" in e.value for e in at.error)
