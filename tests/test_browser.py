@@ -142,6 +142,8 @@ def test_sidebar_shows_exactly_our_navigation(server, browser):
     for section in lessons_by_section():
         assert section in headers
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_selector("[data-testid='stSelectbox']", timeout=30_000)
+    time.sleep(2)  # let the widgets and cards finish drawing before the README screenshot
     page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
     page.close()
 
@@ -154,6 +156,7 @@ def test_lesson_page_in_chromium(server, browser, lesson):
     assert page.locator("[data-testid='stException']").count() == 0, page.inner_text("body")[:2000]
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 1
+    time.sleep(2)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{lesson.url_path}.png"), full_page=False)
     page.close()

@@ -67,3 +67,36 @@ def test_advance_runs_to_completion_and_sizes_chunks():
             break
     assert run.finished and not run.running and run.steps_done == 1000
     assert run.history[-1]["n"] > 1, "chunks grow when steps are fast"
+
+
+def test_out_of_memory_in_a_chunk_stops_the_run_with_a_message():
+    import torch
+
+    from app.training import TrainingRun, advance
+
+    class Hungry:
+        def train_steps(self, n):
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    run = TrainingRun(Hungry(), total_steps=10, settings={}, running=True)
+    advance(run)
+    assert not run.running and "ran out of memory" in run.error and run.steps_done == 0
+
+
+def oom_app():
+    import streamlit as st
+    import torch
+
+    from app.errors import friendly_errors
+
+    st.session_state["device"] = "cuda"
+    with friendly_errors("Training"):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
+    st.write("still alive")
+
+
+def test_friendly_errors_turn_out_of_memory_into_a_message():
+    at = AppTest.from_function(oom_app, default_timeout=10).run()
+    assert not at.exception
+    assert "ran out of memory" in at.error[0].value
+    assert at.markdown[-1].value == "still alive"
