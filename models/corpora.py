@@ -14,12 +14,14 @@ from __future__ import annotations
 import bz2
 import importlib.util
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from models.text import sentences_from_text
 from models.toy_world import generate_toy_world, toy_world_analogies, toy_world_text
 
+_IMAGE_SIZE = re.compile(r"\b\d+(?:x\d+)?px\b")
 WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 
 
@@ -107,6 +109,10 @@ def _wiki_text() -> str:
             lines = [ln.strip() for ln in text.splitlines()]
             # drop leftovers of tables, headings and lists' markup
             lines = [ln for ln in lines if ln and not ln.startswith(("|", "{", "!", "=", "*", "#"))]
+            lines = [
+                _IMAGE_SIZE.sub("", ln).strip() for ln in lines
+            ]  # "30px", "216x216px" of images
+            lines = [ln for ln in lines if ln]
             articles.append("\n".join(lines))
     return "\n".join(articles)
 
