@@ -20,20 +20,8 @@ from torch import nn
 
 from models.attention import MultiHeadAttention, extract_attention, scaled_dot_product_attention
 from models.attention_probes import attention_by_offset, head_measures
+from models.registry import random_smollm2
 from models.tiny_transformer import TinyTrainer, TinyTransformerConfig, make_task
-
-SMOLLM2_SHAPE = dict(
-    hidden_size=576,
-    intermediate_size=1536,
-    num_hidden_layers=30,
-    num_attention_heads=9,
-    num_key_value_heads=3,
-    vocab_size=49152,
-    max_position_embeddings=8192,
-    rms_norm_eps=1e-5,
-    rope_theta=100000.0,
-    tie_word_embeddings=True,
-)
 
 
 class _WordTokenizer:
@@ -122,12 +110,8 @@ def _attention_rows(batch, seq_len, d_model, n_heads, device: str, repeats: int)
 
 
 def _extraction_row(quick: bool, device: str) -> dict:
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(**SMOLLM2_SHAPE, attn_implementation="eager")
-    model = LlamaForCausalLM(config).eval().to(device)
-    tokenizer = _WordTokenizer(config.vocab_size)
+    model = random_smollm2(device)
+    tokenizer = _WordTokenizer(model.config.vocab_size)
     text = " ".join(f"word{i}" for i in range(256))  # 256 tokens
 
     def ours():

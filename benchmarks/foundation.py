@@ -12,19 +12,6 @@ import torch
 
 from models.sampling import SamplingConfig, sample_continuation
 
-SMOLLM2_SHAPE = dict(
-    hidden_size=576,
-    intermediate_size=1536,
-    num_hidden_layers=30,
-    num_attention_heads=9,
-    num_key_value_heads=3,
-    vocab_size=49152,
-    max_position_embeddings=8192,
-    rms_norm_eps=1e-5,
-    rope_theta=100000.0,
-    tie_word_embeddings=True,
-)
-
 
 def _model(device: str):
     """(model, load seconds, note): the real SmolLM2 if installed, else its architecture with random weights."""
@@ -35,12 +22,7 @@ def _model(device: str):
         model, _ = registry.load_model("smollm2", device=device)
         return model, time.perf_counter() - start, "SmolLM2-135M (cached safetensors)"
     except (ValueError, ImportError):
-        from transformers import LlamaConfig, LlamaForCausalLM
-
-        torch.manual_seed(0)
-        config = LlamaConfig(**SMOLLM2_SHAPE, attn_implementation="eager")
-        model = LlamaForCausalLM(config).eval().to(device)
-        return model, None, "SmolLM2-135M architecture, random weights"
+        return registry.random_smollm2(device), None, "SmolLM2-135M architecture, random weights"
 
 
 def _sync(device: str) -> None:

@@ -27,6 +27,31 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 
 
+# SmolLM2-135M's architecture (a Llama): used to build a same-shape model with random weights where the package
+# cannot travel (GPU timing boxes); speed does not depend on the weights
+SMOLLM2_ARCHITECTURE = dict(
+    hidden_size=576,
+    intermediate_size=1536,
+    num_hidden_layers=30,
+    num_attention_heads=9,
+    num_key_value_heads=3,
+    vocab_size=49152,
+    max_position_embeddings=8192,
+    rms_norm_eps=1e-5,
+    rope_theta=100000.0,
+    tie_word_embeddings=True,
+)
+
+
+def random_smollm2(device: str = "cpu", seed: int = 0):
+    """A LlamaForCausalLM with SmolLM2-135M's shapes and random weights (eager attention), in eval mode."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(**SMOLLM2_ARCHITECTURE, attn_implementation="eager")
+    return LlamaForCausalLM(config).eval().to(device)
+
+
 class ModelUnavailableError(ValueError):
     """A model that cannot be loaded here; the message says why and what to do."""
 
