@@ -21,7 +21,7 @@ class Lesson:
     section: str
     lecture: str
     summary: str  # what you will see
-    url_path: str
+    url_path: str  # the file's stem, so deep links work also before st.navigation first runs
 
 
 LESSONS = [
@@ -33,7 +33,7 @@ LESSONS = [
         "Lectures 3 and 9",
         "Type a prompt and watch SmolLM2's next-token distribution; see which tokens survive "
         "temperature, top-k and top-p, and sample a continuation token by token.",
-        "next-token",
+        "next_token",
     ),
     Lesson(
         "word_embeddings.py",
@@ -43,7 +43,7 @@ LESSONS = [
         "Lecture 2",
         "Train word2vec live (skip-gram or CBOW with negative sampling), watch words cluster, "
         "solve analogies and compare with gensim.",
-        "word-embeddings",
+        "word_embeddings",
     ),
     Lesson(
         "ngrams.py",
@@ -99,3 +99,24 @@ def build_navigation():
             for lesson in lessons
         ]
     return st.navigation(nav, position="sidebar")
+
+
+def require_entry_script() -> None:
+    """Make sure a page runs inside the app shell's navigation (call first thing in every page).
+
+    On a server's very first session, a deep link (/ngrams) makes Streamlit run the page file directly in its old
+    automatic `pages/` mode, before `streamlit_app.py` has ever called `st.navigation`: no sections, no sidebar.
+    Then switch that mode off, run the shell (which runs this page again, properly) and stop this outer run.
+    """
+    import streamlit as st
+
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the old mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        from app.shell import run_app
+
+        run_app()
+        st.stop()

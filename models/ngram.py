@@ -291,7 +291,14 @@ class NGramLM:
 
 
 def same_vocabulary(a, b) -> bool:
-    """True when two models (or counts) use the same vocabulary: only then are perplexities comparable."""
-    vocab_a = a.vocab if isinstance(a, NGramCounts) else a._fitted().vocab
-    vocab_b = b.vocab if isinstance(b, NGramCounts) else b._fitted().vocab
-    return vocab_a == vocab_b
+    """True when two models, counts or word lists (a model's `vocab`, e.g. kept with a pinned result) use
+    the same vocabulary: only then are perplexities comparable."""
+    return _vocab_of(a) == _vocab_of(b)
+
+
+def _vocab_of(x) -> list[str]:
+    if isinstance(x, NGramCounts):
+        return list(x.vocab)
+    if isinstance(x, NGramLM):
+        return list(x._fitted().vocab)
+    return list(x)

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from app.navigation import PAGES_DIR, lessons_by_section
+from app.navigation import PAGES_DIR, lessons_by_section, require_entry_script
 from app.sidebar import current_device
 from models.device import device_label
 
+require_entry_script()
 st.title("🧪 NLP Playground")
 st.markdown(
     "See how language models work by **running and training small models live**, on "

@@ -9,6 +9,7 @@ import streamlit as st
 from app.charts import token_probability_bars
 from app.errors import friendly_errors
 from app.lecture import advanced_controls, pin, pinned, presets_bar, short_settings, show_chart
+from app.navigation import require_entry_script
 from app.resources import load_shared_model, model_picker
 from app.sidebar import current_device
 from models.registry import context_length, model_kind
@@ -20,6 +21,8 @@ from models.sampling import (
     sample_continuation,
     token_pieces,
 )
+
+require_entry_script()
 
 P = "nt_"  # this page's prefix for widget keys, query parameters and session state
 STATE = "nt:"  # results (never stored under widget keys)

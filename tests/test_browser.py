@@ -124,21 +124,37 @@ def _wait_until_idle(page, timeout_s: float = 90) -> None:
         time.sleep(0.5)
 
 
+def _nav_links(page, expected: list[str], timeout_s: float = 30) -> list[str]:
+    """Sidebar link texts (icons dropped), polled until they equal `expected` or the time is up."""
+    nav = page.locator("[data-testid='stSidebarNav']")
+    deadline = time.time() + timeout_s
+    while True:
+        links = sorted(t.strip().splitlines()[-1] for t in nav.locator("a").all_inner_texts())
+        if links == expected or time.time() > deadline:
+            return links
+        time.sleep(0.5)
+
+
+def test_deep_link_on_a_fresh_server_gets_our_navigation(server, browser):
+    """The first request this server sees is a deep link (this test runs first in the module)."""
+    lesson = available_lessons()[-1]
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/{lesson.url_path}")
+    _wait_until_idle(page)
+    expected = sorted(["Home"] + [lesson.title for lesson in available_lessons()])
+    assert _nav_links(page, expected) == expected
+    assert lesson.title in page.locator("h1").first.inner_text()
+    page.close()
+
+
 def test_sidebar_shows_exactly_our_navigation(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(server)
     _wait_until_idle(page)
-    nav = page.locator("[data-testid='stSidebarNav']")
     expected = sorted(["Home"] + [lesson.title for lesson in available_lessons()])
     # before the script runs, the browser briefly shows Streamlit's automatic list of pages/; ours replaces it
-    deadline = time.time() + 30
-    while True:
-        links = sorted(t.strip().splitlines()[-1] for t in nav.locator("a").all_inner_texts())
-        if links == expected or time.time() > deadline:
-            break
-        time.sleep(0.5)
-    assert links == expected, links
-    headers = nav.inner_text()
+    assert _nav_links(page, expected) == expected
+    headers = page.locator("[data-testid='stSidebarNav']").inner_text()
     for section in lessons_by_section():
         assert section in headers
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -164,7 +180,7 @@ def test_lesson_page_in_chromium(server, browser, lesson):
 
 def test_url_state_reproduces_the_view(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server}/next-token?nt_topk=5&nt_temp=0.5")
+    page.goto(f"{server}/next_token?nt_topk=5&nt_temp=0.5")
     _wait_until_idle(page)
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     body = page.inner_text("body")

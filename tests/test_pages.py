@@ -24,6 +24,12 @@ def test_every_page_file_is_in_the_navigation():
 
 
 @pytest.mark.parametrize("page", PAGES)
+def test_every_page_guards_against_the_automatic_page_list(page):
+    """A deep link on a fresh server runs the file directly; the guard reruns it inside our navigation."""
+    assert "require_entry_script()" in (PAGES_DIR / page).read_text()
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_page_renders_with_defaults(page, smollm2):
     at = run_page(page)
     assert not at.exception, [e.value for e in at.exception]

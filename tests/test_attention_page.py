@@ -1,0 +1,231 @@
+"""The Attention lesson: SmolLM2's attention sink, the step-through against the model, the page (AppTest)."""
+
+import numpy as np
+import pytest
+import torch
+
+from app import attention_views as views
+from models.attention_probes import extract_attention, sink_share
+from tests.test_pages import run_page
+
+PAGE = "attention.py"
+ENGLISH = (
+    "The old lighthouse keeper climbed the narrow stairs every evening to light the lamp. Ships "
+    "passing the rocky coast relied on its beam to find their way home, and for forty years he "
+    "never missed a single night, even during the worst winter storms."
+)
+
+
+def charts(at) -> int:
+    return len(at.get("plotly_chart"))
+
+
+def click(at, label: str):
+    [b for b in at.button if b.label == label][0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# ----------------------------------------------------------------------------- the models behind the page
+
+
+def test_smollm2_middle_layers_put_most_attention_on_the_first_token(smollm2):
+    """The attention sink: in SmolLM2's middle layers over half the attention goes to token 0."""
+    model, tokenizer = smollm2
+    trace = extract_attention(model, tokenizer, ENGLISH)
+    assert 40 <= len(trace.tokens) <= 60
+    per_layer = sink_share(trace.weights).mean(axis=1)  # (L,): mean over heads
+    middle = per_layer[14:27]
+    assert middle.mean() > 0.5, np.round(per_layer, 2)
+    assert (middle > 0.5).sum() >= 8, np.round(middle, 2)  # most layers, not one outlier
+    assert per_layer[:2].mean() < 0.3  # the first layers do not (yet)
+
+
+@pytest.mark.parametrize("fixture", ["smollm2", "minilm"])
+@pytest.mark.parametrize("layer, head", [(0, 0), (3, 5)])
+def test_step_through_reproduces_the_models_own_attention(fixture, layer, head, request):
+    """Real q, k, v (RoPE for Llama) through attention_steps give the model's weights exactly."""
+    model, tokenizer = request.getfixturevalue(fixture)
+    ids = list(tokenizer("The cat sat on the mat")["input_ids"])
+    qkv = views.real_head_qkv(model, ids, layer, head)
+    steps = views.run_steps(qkv, causal=qkv["model_causal"], scaled=True, temperature=1.0)
+    torch.testing.assert_close(steps["weights"], qkv["model_weights"], atol=1e-5, rtol=1e-4)
+    unmasked = views.run_steps(qkv, causal=not qkv["model_causal"], scaled=True, temperature=1.0)
+    assert not torch.allclose(unmasked["weights"], qkv["model_weights"], atol=1e-3)
+
+
+def test_softmax_saturates_without_scaling():
+    frame = views.entropy_against_dim([4, 64, 1024], n_keys=32)
+    scaled = frame[frame.scaling == "÷√d"].entropy.to_numpy()
+    unscaled = frame[frame.scaling == "none"].entropy.to_numpy()
+    assert np.all(np.abs(scaled - scaled[0]) < 0.1)  # the same spread at every d
+    assert unscaled[0] > unscaled[1] > unscaled[2] and unscaled[2] < 0.3 < scaled[2]
+
+
+def test_pool_attention_keeps_each_rows_mass():
+    weights = torch.softmax(torch.randn(2, 3, 50, 50), dim=-1)
+    thumbs = views.pool_attention(weights, 16)
+    assert thumbs.shape == (2, 3, 16, 16)
+    np.testing.assert_allclose(thumbs.sum(-1), 1.0, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- the page
+
+
+def test_default_page_draws_every_tab_without_training(smollm2):
+    at = run_page(PAGE)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [t.label for t in at.tabs] == [
+        "Real model",
+        "One head step by step",
+        "Positional encodings",
+        "Train a tiny transformer",
+    ]
+    assert charts(at) >= 10
+    assert "at_run" not in at.session_state  # nothing trains on load
+    assert at.session_state["at:real"]["weights"].shape[:2] == (30, 9)
+
+
+def test_empty_text_is_an_error_and_earlier_charts_stay(smollm2):
+    at = run_page(PAGE)
+    before = charts(at)
+    at.text_area(key="at_text").set_value("   ").run()
+    assert not at.exception
+    assert any("Enter some text" in e.value for e in at.error)
+    assert charts(at) == before, "the earlier attention stays on screen"
+    at.text_input(key="at_steptext").set_value("").run()
+    assert any("short sentence" in e.value for e in at.error)
+    assert charts(at) == before
+
+
+def test_head_out_of_range_keeps_the_last_valid_head(smollm2):
+    at = run_page(PAGE)
+    at.number_input(key="at_head").set_value(4).run()
+    assert not at.error and at.session_state["at:head"] == (1, 4)
+    before = charts(at)
+    at.number_input(key="at_head").set_value(20).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "heads 0–8" in errors[0] and "layer 1, head 4" in errors[0]
+    assert charts(at) == before
+    assert at.session_state["at:step"]["key"][3:] == (1, 4)  # the step-through keeps it too
+
+
+def test_long_text_is_truncated_with_a_notice(smollm2):
+    at = run_page(PAGE)
+    at.text_area(key="at_text").set_value("word " * 600).run()
+    assert not at.exception and not at.error
+    assert any("only the first 512" in w.value for w in at.warning)
+    assert at.session_state["at:real"]["weights"].shape[-1] == 512
+
+
+def test_induction_preset_shows_the_repeated_sequence(smollm2):
+    at = click(run_page(PAGE), "Lecture demo: induction head")
+    assert at.radio(key="at_source").value == "random"
+    assert (at.number_input(key="at_layer").value, at.number_input(key="at_head").value) == (18, 6)
+    assert not at.error
+    real = at.session_state["at:real"]
+    assert real["source"] == "random" and len(real["tokens"]) == 2 * 40 + 1
+    induction = at.session_state["at:induction"][1]
+    assert induction.shape == (30, 9) and induction[18, 6] > 0.5  # a real induction head
+
+
+def test_step_trains_one_chunk_and_draws_it(smollm2):
+    at = click(run_page(PAGE), "Lecture demo: reverse without positions")
+    assert at.selectbox(key="at_task").value == "reverse"
+    assert at.selectbox(key="at_pos").value == "none"
+    assert at.toggle(key="at_causal").value is False
+    before = charts(at)
+    click(at, "⏭ Step")
+    run = at.session_state["at_run"]
+    assert run.steps_done >= 1 and run.settings["positional"] == "none"
+    assert charts(at) == before + 3  # loss, accuracy and the attention maps
+    assert any("right)" in m.value for m in at.markdown)  # the example's prediction
+
+
+def test_bad_training_settings_are_a_message(smollm2):
+    at = run_page(PAGE)
+    at.slider(key="at_nheads").set_value(5).run()
+    click(at, "▶ Start")
+    assert any("divisible" in e.value for e in at.error)
+    assert "at_run" not in at.session_state
+
+
+def test_lm_that_reads_the_future_reports_both_losses(smollm2):
+    at = click(run_page(PAGE), "Lecture demo: LM that reads the future")
+    assert at.selectbox(key="at_task").value == "char_lm" and not at.toggle(key="at_causal").value
+    click(at, "⏭ Step")
+    labels = [m.label for m in at.metric]
+    assert "Teacher-forced loss" in labels and "Autoregressive loss" in labels
+    assert at.code and len(at.code[0].value) > 100  # a generated sample
+
+
+def test_encoder_model_and_unknown_model(smollm2, minilm):
+    at = run_page(PAGE)
+    before = charts(at)
+    at.selectbox(key="at_model").set_value("minilm").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["at:real"]["weights"].shape[:2] == (6, 12)
+    assert at.session_state["at:step"]["qkv"]["model_causal"] is False
+    at.selectbox(key="at_model").set_value("hf").run()
+    at.text_input(key="at_hfid").set_value("nobody-here/not-a-model").run()
+    assert not at.exception
+    assert any("Could not load" in e.value for e in at.error)
+    assert charts(at) == before, "the earlier results stay on screen"
+
+
+def test_a_model_without_attention_weights_says_switch_to_eager(smollm2):
+    from app.resources import shared_model
+    from models.device import pick_device
+
+    at = run_page(PAGE)
+    before = charts(at)
+    model, _ = shared_model("smollm2", pick_device("auto"), False)  # the page's cached copy
+    implementation = model.config._attn_implementation
+    try:
+        model.config._attn_implementation = "sdpa"
+        at.text_area(key="at_text").set_value("Another sentence to trace.").run()
+    finally:
+        model.config._attn_implementation = implementation
+    assert not at.exception
+    assert any("eager" in e.value for e in at.error), [e.value for e in at.error]
+    assert charts(at) == before
+
+
+TRAIN_DEFAULTS = dict(
+    d_model=64, n_heads=4, n_layers=2, lr=3e-3, batch=32, length=8, n_symbols=10, block=64, seed=0
+)
+
+
+@pytest.mark.slow
+def test_presets_teach_what_the_page_says():
+    """Reverse: no positions + no mask ~ chance; sinusoidal learns it; a causal mask alone leaks order."""
+
+    def accuracy(positional, causal):
+        settings = dict(TRAIN_DEFAULTS, task="reverse", positional=positional, causal=causal)
+        trainer = views.build_trainer(settings, "cpu", wiki_text=lambda: "")
+        trainer.train_steps(400)
+        return trainer.evaluate(n_sequences=256)["accuracy"]
+
+    none, sinusoidal, causal_only = (
+        accuracy("none", False),
+        accuracy("sinusoidal", False),
+        accuracy("none", True),
+    )
+    assert none < 0.2 and sinusoidal > 0.95
+    assert none + 0.15 < causal_only < 0.9  # part of the task, from the mask alone
+
+
+@pytest.mark.slow
+def test_lm_presets_on_wikipedia():
+    from models.corpora import load_corpus_text
+
+    reports = {}
+    for causal in (False, True):
+        settings = dict(TRAIN_DEFAULTS, task="char_lm", positional="sinusoidal", causal=causal)
+        trainer = views.build_trainer(settings, "cpu", wiki_text=lambda: load_corpus_text("wiki"))
+        trainer.train_steps(300)
+        reports[causal] = trainer.future_peeking_report("The ", 100)
+    peeking, honest = reports[False], reports[True]
+    assert peeking["teacher_forced_loss"] < 0.5 * honest["teacher_forced_loss"]
+    assert peeking["autoregressive_loss"] > 1.5 * honest["autoregressive_loss"]

@@ -1,0 +1,181 @@
+"""The n-gram smoothing lesson (pages/ngrams.py) driven by AppTest on the default Wikipedia sample."""
+
+import base64
+import json
+import time
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from models.ngram import NGramLM, same_vocabulary
+from tests.test_pages import ENTRY, PAGES_DIR, run_page
+
+PAGE = "ngrams.py"
+
+
+def run_with_url(**query) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=30)
+    at.query_params.update(query)
+    at.switch_page(str(PAGES_DIR / PAGE))
+    return at.run()
+
+
+def charts(at) -> dict[str, dict]:
+    """Plotly charts on screen by key suffix (ng_chart-...), as their JSON specs."""
+    return {
+        c.proto.id.rsplit("-ng_", 1)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")
+    }
+
+
+def values(field) -> list:
+    """A trace's x or y: a list, or plotly's base64 typed array {"dtype", "bdata"}."""
+    if isinstance(field, dict):
+        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"]).tolist()
+    return list(field)
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def click(at, label: str):
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
+def test_default_render_is_quick_and_complete():
+    run_page(PAGE)  # warm the shared corpus and count caches
+    start = time.perf_counter()
+    at = run_page(PAGE)
+    assert time.perf_counter() - start < 10, "a cached rerun must be fast"
+    assert not at.exception and not at.error and not at.warning
+    shown = charts(at)
+    for name in ["next-words", "mass", "continuation", "left", "order", "k", "discount", "lambdas"]:
+        assert f"chart-{name}" in shown
+    assert "chart-scores" in shown
+    assert float(metric(at, "Held-out perplexity").replace(",", "")) > 1
+    # the San Francisco effect is found in the corpus itself
+    gap_words = at.dataframe[1].value["word"].tolist()
+    assert "york" in gap_words or "angeles" in gap_words
+    # stupid backoff is never in the perplexity curves
+    names = [trace.get("name") for trace in shown["chart-order"]["data"]]
+    assert "Kneser-Ney" in names and not any("stupid" in str(n) for n in names)
+
+
+def test_add_one_preset_changes_widgets_and_charts():
+    at = run_page(PAGE)
+    before_ppl = metric(at, "Held-out perplexity")
+    before_scores = charts(at)["chart-scores"]
+    at = click(at, "Lecture demo: add-one is terrible")
+    assert not at.exception and not at.error
+    assert at.selectbox(key="ng_smoothing").value == "add-k"
+    assert at.number_input(key="ng_k").value == 1.0
+    assert metric(at, "Held-out perplexity") != before_ppl
+    assert charts(at)["chart-scores"] != before_scores, "the sentence is rescored with add-one"
+    unseen = next(
+        t for t in charts(at)["chart-mass"]["data"] if t["name"].startswith("to words never")
+    )
+    by_smoothing = dict(zip(values(unseen["x"]), values(unseen["y"])))
+    assert by_smoothing["add-k"] > 0.5 > by_smoothing["Kneser-Ney"], (
+        "add-one moves most of the mass"
+    )
+    assert by_smoothing["MLE"] == 0
+
+
+def test_zero_counts_break_mle_preset():
+    at = click(run_page(PAGE), "Lecture demo: zero counts break MLE")
+    assert not at.exception and not at.error
+    assert metric(at, "Perplexity of this sentence") == "∞"
+    assert any("probability 0" in w.value for w in at.warning)
+
+
+def test_sentence_of_unknown_words_is_scored_with_oov_marks():
+    at = run_page(PAGE)
+    at.text_input(key="ng_sentence").set_value("zqxv wvvqz").run()
+    assert not at.exception and not at.error
+    assert any("outside the vocabulary" in w.value for w in at.warning)
+    assert metric(at, "Out-of-vocabulary words") == "2"
+    assert metric(at, "Perplexity of this sentence") not in ("∞", "not defined")
+    assert "&lt;unk&gt;" in " ".join(m.value for m in at.markdown)
+
+
+def test_bad_input_shows_a_message_and_keeps_results():
+    at = run_page(PAGE)
+    before = charts(at)
+    ppl = metric(at, "Held-out perplexity")
+    at.number_input(key="ng_k").set_value(0.0).run()
+    assert not at.exception
+    assert any("k (the add-k pseudo-count) must be above 0" in e.value for e in at.error)
+    assert charts(at) == before and metric(at, "Held-out perplexity") == ppl
+    at.number_input(key="ng_k").set_value(1.0)
+    at.number_input(key="ng_discount").set_value(0.0).run()
+    assert any("discount must be in (0, 1]" in e.value for e in at.error)
+    at.number_input(key="ng_discount").set_value(0.75)
+    at.text_input(key="ng_context").set_value("  ").run()
+    assert any("context is empty" in e.value for e in at.error)
+    assert "chart-next-words" in charts(at), "the earlier table and charts stay"
+    at.text_input(key="ng_sentence").set_value("!!").run()
+    assert any("sentence is empty" in e.value for e in at.error)
+    assert "chart-scores" in charts(at)
+    at.text_input(key="ng_word").set_value("zqxvw").run()
+    assert any("not in this corpus's vocabulary" in e.value for e in at.error)
+    assert not at.exception
+
+
+def test_pinned_model_with_another_vocabulary_warns():
+    at = click(run_page(PAGE), "📌 Pin this model (perplexity + vocabulary)")
+    assert not at.exception and not at.warning, "the same vocabulary is comparable"
+    assert any("📌" in str(t.get("name")) for t in charts(at)["chart-order"]["data"])
+    at.number_input(key="ng_min_count").set_value(2).run()
+    assert not at.exception and not at.error
+    assert any("Not comparable" in w.value for w in at.warning)
+    assert int(metric(at, "Vocabulary size").replace(",", "")) < 33_000
+
+
+def test_user_text_too_small_to_split_is_a_message():
+    at = run_page(PAGE)
+    at.selectbox(key="ng_corpus").set_value("user").run()
+    assert any("empty" in e.value for e in at.error)
+    assert "chart-order" in charts(at), "the Wikipedia results stay"
+    at.text_area(key="ng_usertext").set_value("One sentence only").run()
+    assert any("at least 2 sentences" in e.value for e in at.error)
+    assert not at.exception
+
+
+def test_same_vocabulary_accepts_a_pinned_word_list():
+    train = [["a", "b", "a"], ["a", "c"]]
+    lm = NGramLM(order=2).fit(train)
+    assert same_vocabulary(tuple(lm.vocab), lm)
+    assert not same_vocabulary(lm.vocab[:-1], lm.counts)
+
+
+def test_kneser_ney_presets_show_the_continuation_effect():
+    at = click(run_page(PAGE), "Lecture demo: Kneser-Ney vs absolute discounting")
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value.set_index("next word")
+    assert table.loc["york", "Kneser-Ney"] < table.loc["york", "abs. discounting"]
+    at = click(at, "Lecture demo: the San Francisco effect")
+    assert at.text_input(key="ng_word").value == "york"
+    left = charts(at)["chart-left"]["data"][0]
+    assert values(left["x"])[0] == "new"
+
+
+def test_min_count_sweep_draws_its_curve():
+    at = click(run_page(PAGE), "Sweep min_count (recounts the corpus 6 times)")
+    assert not at.exception and not at.error
+    sweep = charts(at)["chart-sweep"]["data"]
+    sizes = [int(t.replace(",", "").split()[0]) for t in values(sweep[0]["text"])]
+    assert sizes == sorted(sizes, reverse=True), "a harsher cut, a smaller vocabulary"
+
+
+def test_url_reproduces_the_view_and_bad_url_values_are_messages():
+    at = run_with_url(ng_smoothing="add-k", ng_order="2", ng_context="new")
+    assert not at.exception and not at.error
+    assert (
+        at.selectbox(key="ng_smoothing").value == "add-k" and at.slider(key="ng_order").value == 2
+    )
+    assert "york" in at.dataframe[0].value["next word"].tolist()
+    at = run_with_url(ng_order="9", ng_k="0")  # out of the slider's range; k = 0 is not allowed
+    assert not at.exception
+    assert at.slider(key="ng_order").value == 3
+    assert any("k (the add-k pseudo-count) must be above 0" in e.value for e in at.error)
