@@ -22,7 +22,22 @@ def _model(device: str):
         model, _ = registry.load_model("smollm2", device=device)
         return model, time.perf_counter() - start, "SmolLM2-135M (cached safetensors)"
     except (ValueError, ImportError):
-        return registry.random_smollm2(device), None, "SmolLM2-135M architecture, random weights"
+        # no package here: time loading a same-size safetensors copy (what the cache holds) instead
+        import tempfile
+
+        from transformers import AutoModelForCausalLM
+
+        with tempfile.TemporaryDirectory() as folder:
+            registry.random_smollm2("cpu").save_pretrained(folder)
+            _sync(device)
+            start = time.perf_counter()
+            model = AutoModelForCausalLM.from_pretrained(
+                folder, dtype=torch.float32, attn_implementation="eager"
+            )
+            model.eval().to(device)
+            _sync(device)
+            seconds = time.perf_counter() - start
+        return model, seconds, "SmolLM2-135M architecture, random weights (same-size safetensors)"
 
 
 def _sync(device: str) -> None:
