@@ -52,12 +52,16 @@ def model_picker(prefix: str, kinds: tuple[str, ...] = ("causal", "encoder")) ->
     """Bundled models first, then "Hugging Face id…"; returns (model name or id, allow_download)."""
     infos = [m for m in registry.available_models() if m.kind in kinds and m.available]
     options = [m.name for m in infos] + ["hf"]
-    titles = {m.name: f"{m.title} ({m.size_mb:.0f} MB)" if m.size_mb else m.title for m in infos}
+    # labels are the URL's values (bind="query-params"), so keep them short and stable (no sizes)
+    titles = {m.name: m.title for m in infos}
     titles["hf"] = "A Hugging Face model id…"
     choice = st.selectbox(
         "Model", options, format_func=titles.get, key=f"{prefix}model", bind="query-params"
     )
     if choice != "hf":
+        info = next(m for m in infos if m.name == choice)
+        size = f"{info.size_mb:.0f} MB, " if info.size_mb else ""
+        st.caption(f"{size}{info.source}" + (f"; {info.note}" if info.note else ""))
         return choice, False
     model_id = st.text_input(
         "Hugging Face model id",
@@ -78,7 +82,7 @@ def corpus_picker(
     """
     infos = [c for c in corpora.available_corpora() if c.available]
     options = [c.name for c in infos] + (["user"] if allow_user_text else [])
-    titles = {c.name: f"{c.title} — {c.description}" for c in infos}
+    titles = {c.name: c.title for c in infos}  # short, stable labels: they are the URL's values
     titles["user"] = "Your own text (paste or upload .txt)"
     missing = [c for c in corpora.available_corpora() if not c.available]
     choice = st.selectbox(
@@ -93,7 +97,8 @@ def corpus_picker(
         else None,
     )
     if choice != "user":
-        return titles[choice].split(" — ")[0], shared_corpus(choice)
+        st.caption(next(c.description for c in infos if c.name == choice))
+        return titles[choice], shared_corpus(choice)
     upload = st.file_uploader(
         f"Upload a .txt file (up to {MAX_UPLOAD_BYTES // 1_000_000} MB)",
         type=["txt"],
