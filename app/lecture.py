@@ -47,16 +47,20 @@ def presets_bar(prefix: str, presets: Mapping[str, Mapping[str, Any]]) -> None:
     """One button per named preset; a click sets the widgets (and so the URL) to the preset's values."""
     if not presets:
         return
-    cols = st.columns(len(presets))
-    for col, (name, values) in zip(cols, presets.items()):
-        col.button(
-            name,
-            key=f"{prefix}preset-{name}",
-            on_click=_apply_preset,
-            args=(values,),
-            width="stretch",
-            help=", ".join(f"{k}={v}" for k, v in values.items()),
-        )
+    per_row = 2 if presenter_mode() else 4  # long names stay readable on a projector
+    items = list(presets.items())
+    for start in range(0, len(items), per_row):
+        row = items[start : start + per_row]
+        cols = st.columns(len(row))
+        for col, (name, values) in zip(cols, row):
+            col.button(
+                name,
+                key=f"{prefix}preset-{name}",
+                on_click=_apply_preset,
+                args=(values,),
+                width="stretch",
+                help=", ".join(f"{k}={v}" for k, v in values.items()),
+            )
 
 
 def advanced_controls(label: str = "Advanced settings"):

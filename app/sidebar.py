@@ -48,11 +48,15 @@ def render_sidebar() -> None:
             bind="query-params",
             help="Larger fonts for a projector; advanced controls folded away.",
         )
-    if presenter_mode():
+    if presenter_mode():  # larger text in the main area only (the sidebar keeps its width)
         st.markdown(
             """<style>
-            html, body, [data-testid="stMarkdownContainer"] p, li, label { font-size: 1.25rem !important; }
-            h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; }
+            [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
+            [data-testid="stMain"] [data-testid="stMarkdownContainer"] li,
+            [data-testid="stMain"] label p { font-size: 1.25rem !important; }
+            [data-testid="stMain"] h1 { font-size: 3rem !important; }
+            [data-testid="stMain"] h2 { font-size: 2.3rem !important; }
+            [data-testid="stMain"] button p { font-size: 1.05rem !important; }
             </style>""",
             unsafe_allow_html=True,
         )

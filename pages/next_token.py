@@ -91,7 +91,7 @@ if st.session_state.get(f"{STATE}source") != source:
 
 with right:
     buttons = st.columns(4)
-    sample_1 = buttons[0].button("Sample 1 token", type="primary", width="stretch")
+    sample_1 = buttons[0].button("Sample 1", type="primary", width="stretch")
     sample_10 = buttons[1].button("Sample 10", width="stretch")
     undo = buttons[2].button("Undo", width="stretch")
     clear = buttons[3].button("Clear", width="stretch")
