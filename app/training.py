@@ -39,7 +39,9 @@ class TrainingRun:
     steps_done: int = 0
     history: list[dict] = field(default_factory=list)  # one row per chunk: step, seconds, metrics
     running: bool = False
-    elapsed_s: float = 0.0
+    elapsed_s: float = 0.0  # time inside train_steps
+    wall_s: float = 0.0  # wall-clock time while running, page redraws included (pauses excluded)
+    last_tick: float | None = None
     error: str | None = None
     steps_per_chunk: int = 1
     run_id: str = field(default_factory=lambda: f"run-{time.monotonic_ns()}")
@@ -54,9 +56,11 @@ class TrainingRun:
 
     @property
     def eta_s(self) -> float | None:
+        """Seconds left at the wall-clock pace so far (training and redrawing the page)."""
         if self.steps_done == 0:
             return None
-        return self.elapsed_s / self.steps_done * max(0, self.total_steps - self.steps_done)
+        per_step = max(self.wall_s, self.elapsed_s) / self.steps_done
+        return per_step * max(0, self.total_steps - self.steps_done)
 
     def history_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.history)
@@ -127,6 +131,10 @@ def advance(run: TrainingRun, chunk_seconds: float = 0.3) -> None:
         gpu_slots().release(run.run_id)
         return
     seconds = time.perf_counter() - start
+    now = time.perf_counter()
+    gap = now - run.last_tick if run.last_tick is not None else seconds
+    run.wall_s += gap if gap < 5.0 else seconds  # a long gap was a pause: count only the training
+    run.last_tick = now
     run.error = None
     run.elapsed_s += seconds
     run.steps_done += n
@@ -152,6 +160,7 @@ def _start(
     run = get_run(prefix)
     if run is not None and run.settings == settings and not run.finished:
         run.running = True  # resume
+        run.last_tick = None
         return
     st.session_state.pop(f"{prefix}start_error", None)
     try:
@@ -168,6 +177,7 @@ def _pause(prefix: str) -> None:
     run = get_run(prefix)
     if run is not None:
         run.running = False
+        run.last_tick = None
 
 
 def _step(prefix: str, factory, total_steps: int, settings: dict, device: str, label: str) -> None:
@@ -178,6 +188,7 @@ def _step(prefix: str, factory, total_steps: int, settings: dict, device: str, l
         if run is None:
             return
     run.running = False
+    run.last_tick = None
     advance(run)
 
 

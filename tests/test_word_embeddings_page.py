@@ -1,0 +1,256 @@
+"""The word-embeddings lesson (pages/word_embeddings.py) driven by AppTest; training runs on the toy world."""
+
+import time
+
+import numpy as np
+import pytest
+
+from app import word2vec_views as views
+from models.corpora import load_corpus
+from models.word2vec import Word2VecConfig, Word2VecTrainer
+from tests.test_pages import run_page
+
+PAGE = "word_embeddings.py"
+TOY_DEMO = "Lecture demo: toy world analogies"
+
+
+def charts(at) -> list[str]:
+    """Names of the plotly charts on screen (show_chart keys are 'chart-<name>')."""
+    return [c.proto.id.rsplit("chart-", 1)[-1] for c in at.get("plotly_chart")]
+
+
+def click(at, label: str):
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def toy_run(steps: int = 1):
+    """The page on the toy-world preset, trained for `steps` chunks with the Step button."""
+    at = click(run_page(PAGE), TOY_DEMO)
+    for _ in range(steps):
+        click(at, "⏭ Step")
+    return at
+
+
+def neighbours_shown(at) -> list:
+    tables = [
+        d.value for d in at.dataframe if list(d.value.columns[:3]) == ["rank", "word", "cosine"]
+    ]
+    return tables[0]["word"].tolist() if tables else []
+
+
+# ----------------------------------------------------------------------------- the helpers behind the page
+
+
+def test_ticked_trainer_counts_one_percent_of_an_epoch_per_step():
+    sentences = load_corpus("toy")[:3000]
+    config = Word2VecConfig(dim=8, epochs=2, min_count=2)
+    ticked = views.TickedTrainer(Word2VecTrainer(sentences, config))
+    assert ticked.total_ticks == 200
+    metrics = ticked.train_steps(10)
+    assert 0.1 <= metrics["epochs"] < 0.2 and metrics["loss"] > 0  # 10 ticks of 2 epochs
+    metrics = ticked.train_steps(190)  # the last tick trains to the very end
+    assert ticked.done and metrics["epochs"] == pytest.approx(2.0)
+    assert metrics["words_processed"] == 2 * ticked.model.vocab.total_words
+
+
+def test_projection_and_word_lists():
+    sentences = load_corpus("toy")[:3000]
+    kv = Word2VecTrainer(sentences, Word2VecConfig(dim=8, min_count=2)).keyed_vectors()
+    groups = views.parse_groups("King queen; paris, france; zebra")
+    assert groups == [["king", "queen"], ["paris", "france"], ["zebra"]]
+    points, missing = views.projection_points(kv, groups, top_n=20)
+    assert missing == ["zebra"] and points["highlighted"].sum() == 4
+    assert len(points) == 4 + len(set(kv.index_to_word[:20]) - {"king", "queen", "paris", "france"})
+    coords, axes = views.project(kv.vectors[: len(points)], "pca", 3)
+    assert coords.shape == (len(points), 3) and axes[0].startswith("PC1")
+    with pytest.raises(ValueError, match="at least 3 words"):
+        views.project(kv.vectors[:2], "pca", 2)
+
+
+def test_zipf_fit_and_keep_probabilities_on_the_wiki_sample():
+    frame, stats = views.vocabulary_stats(load_corpus("wiki"))
+    assert stats["tokens"] == frame["count"].sum() and frame["rank"].iloc[0] == 1
+    slope, _ = views.zipf_fit(frame, 5)
+    assert -1.3 < slope < -0.8  # Zipf's law
+    rows = views.keep_frame(frame, 5, 1e-3)
+    assert rows["word"].iloc[0] == "the" and rows["keep_probability"].iloc[0] < 0.2
+    assert rows["keep_probability"].iloc[-1] == 1.0  # rare words are always kept
+    assert views.kept_share(frame, 5, 0.0) == 1.0
+
+
+# ----------------------------------------------------------------------------- the page
+
+
+def test_default_render_is_quick_and_trains_nothing():
+    run_page(PAGE)  # warm the corpus and vocabulary caches
+    start = time.perf_counter()
+    at = run_page(PAGE)
+    assert time.perf_counter() - start < 10, "a cached rerun must be fast"
+    assert not at.exception and not at.error and not at.warning, errors(at)
+    assert [t.label for t in at.tabs] == views_tabs()
+    assert charts(at) == [
+        "w2v-zipf",
+        "w2v-subsampling",
+        "w2v-onehot-cosines",
+        "w2v-noise",
+        "w2v-example",
+    ]
+    assert "we_run" not in at.session_state  # nothing trains on load
+    assert any("Train first" in i.value for i in at.info)
+    assert at.number_input(key="we_dim").min == 1  # a dimension of 0 cannot be typed
+    # the example before training: zero output vectors, every loss term log 2
+    explanation = at.session_state["we:explain"][0]
+    np.testing.assert_allclose(explanation["loss_terms"][~explanation["skipped"]], np.log(2))
+
+
+def views_tabs() -> list[str]:
+    return ["Corpus", "One-hot vs dense", "Negative sampling", "Train live", "Evaluate"]
+
+
+def test_toy_preset_sets_the_widgets_and_opens_the_training_tab():
+    at = click(run_page(PAGE), TOY_DEMO)
+    assert at.selectbox(key="we_corpus").value == "toy"
+    assert at.number_input(key="we_dim").value == 32
+    assert at.number_input(key="we_epochs").value == 2
+    assert at.number_input(key="we_mincount").value == 2
+    assert at.text_input(key="we_query").value == "king"
+    assert at.session_state["we_tab"] == "Train live"
+    assert not at.error, errors(at)
+    click(at, "Lecture demo: 5 vs 15 negatives")
+    assert at.slider(key="we_neg").value == 15 and at.selectbox(key="we_corpus").value == "toy"
+
+
+def test_no_subsampling_preset_keeps_every_word():
+    at = click(run_page(PAGE), "Lecture demo: no subsampling")
+    assert at.selectbox(key="we_sample").value == 0.0 and at.session_state["we_tab"] == "Corpus"
+    assert next(m.value for m in at.metric if m.label == "Kept by subsampling") == "100.0%"
+    assert not at.error, errors(at)
+
+
+def test_step_trains_one_chunk_and_draws_the_live_view():
+    at = toy_run(steps=1)
+    run = at.session_state["we_run"]
+    assert run.steps_done >= 1 and run.settings["corpus"] == "toy" and run.history
+    assert 0 < run.history[-1]["epochs"] < 2
+    shown = charts(at)
+    for name in ["w2v-loss", "w2v-projection", "w2v-dense-cosines", "w2v-scores"]:
+        assert name in shown
+    assert len(neighbours_shown(at)) == 10
+    assert not at.error, errors(at)
+    labels = [m.label for m in at.metric]
+    assert "Epoch" in labels and "Our training time" in labels
+
+
+def test_training_to_the_end_solves_toy_analogies():
+    at = toy_run(steps=1)
+    run = at.session_state["we_run"]
+    while not run.finished:  # the kit's chunks grow until each takes ~0.3 s
+        click(at, "⏭ Step")
+        run = at.session_state["we_run"]
+    assert run.trainer.done
+    entry = at.session_state["we:evals"][run.run_id]
+    analogies = entry["scores"]["analogies"]
+    assert entry["scores"]["analogy_set"] == "toy" and analogies["coverage"] == 1.0
+    assert analogies["accuracy"] >= 0.7
+    answer = at.session_state["we:analogy"][2]["answer"].iloc[0]
+    assert answer in ("queen", "empress")  # man : king :: woman : ?
+
+
+def test_unknown_query_word_is_a_message_and_the_neighbours_stay():
+    at = toy_run(steps=1)
+    before = neighbours_shown(at)
+    at.text_input(key="we_query").set_value("zyzzyva").run()
+    assert not at.exception
+    assert any("'zyzzyva' is not in the vocabulary" in e for e in errors(at))
+    assert neighbours_shown(at) == before, "the earlier neighbours stay on screen"
+    at.text_input(key="we_b").set_value("").run()
+    assert any("three words of the analogy" in e for e in errors(at))
+
+
+def test_min_count_too_large_is_a_clear_message():
+    at = click(run_page(PAGE), TOY_DEMO)
+    at.selectbox(key="we_corpus").set_value("user").run()
+    at.text_area(key="we_usertext").set_value("The cat sat on the mat. The dog sat too.").run()
+    at.number_input(key="we_mincount").set_value(5).run()
+    assert any("vocabulary is empty" in w.value for w in at.warning)
+    assert not at.exception and not at.error, errors(at)
+    click(at, "▶ Start")
+    assert any("vocabulary is empty" in e for e in errors(at))
+    assert "we_run" not in at.session_state
+
+
+def test_window_longer_than_every_sentence_and_no_training_pairs():
+    at = click(run_page(PAGE), TOY_DEMO)
+    at.slider(key="we_window").set_value(15).run()
+    assert any("reaches past every sentence" in w.value for w in at.warning)
+    at.selectbox(key="we_corpus").set_value("user").run()
+    at.text_area(key="we_usertext").set_value("Hello. World. Again. Words.").run()
+    at.number_input(key="we_mincount").set_value(1).run()
+    assert not at.exception
+    click(at, "▶ Start")
+    assert any("No training pairs" in e for e in errors(at))
+    assert "we_run" not in at.session_state
+
+
+def test_empty_user_text_keeps_the_last_corpus_on_screen():
+    at = run_page(PAGE)
+    before = charts(at)
+    at.selectbox(key="we_corpus").set_value("user").run()
+    assert not at.exception
+    assert any("empty" in e for e in errors(at))
+    assert charts(at) == before, "the earlier corpus and charts stay"
+    assert at.session_state["we:corpus"][0] == "wiki"
+
+
+def test_negative_sampling_example_and_a_bad_word():
+    at = click(run_page(PAGE), TOY_DEMO)
+    click(at, "🎲 A real pair from the corpus")
+    centre = at.text_input(key="we_centre").value
+    assert centre and at.text_input(key="we_context").value
+    explanation = at.session_state["we:explain"][0]
+    assert explanation["centre_word"] == centre and len(explanation["target_words"]) == 6
+    at.text_input(key="we_centre").set_value("zyzzyva").run()
+    assert any("'zyzzyva' is not in the vocabulary" in e for e in errors(at))
+    assert at.session_state["we:explain"][0]["centre_word"] == centre  # the example stays
+    assert "w2v-example" in charts(at)
+
+
+def test_tsne_is_computed_when_training_is_paused():
+    at = toy_run(steps=1)
+    at.selectbox(key="we_proj").set_value("tsne").run()
+    assert not at.exception and not at.error, errors(at)
+    key, (coords, axes) = at.session_state["we:projection"]
+    assert key[2] == "tsne" and coords.shape[1] == 2 and axes[0] == "t-SNE 1"
+
+
+def test_gensim_comparison_on_the_toy_world():
+    at = toy_run(steps=1)
+    click(at, "Train gensim with the same settings")
+    assert not at.error, errors(at)
+    labels = [m.label for m in at.metric]
+    assert "gensim's training time" in labels
+    table = next(d.value for d in at.dataframe if "benchmark" in d.value.columns)
+    assert set(table["model"]) == {"ours", "gensim"}
+    gensim_analogies = table[(table.model == "gensim") & table.benchmark.str.contains("toy")]
+    assert (
+        float(gensim_analogies["score"].iloc[0]) > 0.5
+    )  # gensim's vectors solve toy analogies too
+
+
+def test_vectors_download_is_word2vec_text_format(tmp_path):
+    from gensim.models import KeyedVectors as GensimKeyedVectors
+
+    kv = Word2VecTrainer(
+        load_corpus("toy")[:2000], Word2VecConfig(dim=8, min_count=2)
+    ).keyed_vectors()
+    path = tmp_path / "vectors.txt"
+    path.write_bytes(views.word2vec_text(kv))
+    loaded = GensimKeyedVectors.load_word2vec_format(str(path), binary=False)
+    assert loaded.index_to_key == kv.index_to_word
+    np.testing.assert_allclose(loaded["king"], kv["king"], atol=1e-6)
