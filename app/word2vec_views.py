@@ -18,7 +18,12 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from models.word2vec import Word2VecConfig, Word2VecTrainer, keep_probabilities, noise_distribution
-from models.word2vec_eval import KeyedVectors, evaluate_analogies, evaluate_word_pairs
+from models.word2vec_eval import (
+    KeyedVectors,
+    evaluate_analogies,
+    evaluate_word_pairs,
+    train_gensim_reference,
+)
 
 TICKS_PER_EPOCH = 100  # kit steps per epoch
 PROJECTIONS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
@@ -628,28 +633,7 @@ def pairs_figure(results: dict[str, dict], benchmark: str) -> go.Figure:
 
 def train_gensim(sentences: list, settings: dict) -> tuple:
     """gensim's Word2Vec (C, one worker) on the same corpus with the same settings: (wv, seconds)."""
-    from gensim.models import Word2Vec
-
-    config = make_config(settings)
-    model = Word2Vec(
-        vector_size=config.dim,
-        window=config.window,
-        negative=config.negatives,
-        ns_exponent=config.ns_exponent,
-        sample=config.subsample,
-        min_count=config.min_count,
-        alpha=config.lr,
-        min_alpha=config.min_lr,
-        sg=int(config.arch == "skipgram"),
-        hs=0,
-        cbow_mean=1,
-        workers=1,
-        seed=config.seed,
-    )
-    model.build_vocab(sentences)
-    start = time.perf_counter()
-    model.train(sentences, total_examples=len(sentences), epochs=config.epochs)
-    return model.wv, time.perf_counter() - start
+    return train_gensim_reference(sentences, make_config(settings), workers=1)
 
 
 def word2vec_text(kv: KeyedVectors) -> bytes:

@@ -17,7 +17,7 @@ import torch
 
 from models.corpora import load_corpus
 from models.word2vec import Word2VecConfig, Word2VecTrainer
-from models.word2vec_eval import evaluate_analogies, evaluate_word_pairs
+from models.word2vec_eval import evaluate_analogies, evaluate_word_pairs, train_gensim_reference
 
 LESSON = "word2vec"
 
@@ -33,27 +33,7 @@ def _train_ours(sentences, config, device):
 
 
 def _train_gensim(sentences, config, workers):
-    from gensim.models import Word2Vec
-
-    model = Word2Vec(
-        vector_size=config.dim,
-        window=config.window,
-        negative=config.negatives,
-        ns_exponent=config.ns_exponent,
-        sample=config.subsample,
-        min_count=config.min_count,
-        alpha=config.lr,
-        min_alpha=config.min_lr,
-        sg=int(config.arch == "skipgram"),
-        hs=0,
-        cbow_mean=1,
-        workers=workers,
-        seed=config.seed,
-    )
-    model.build_vocab(sentences)
-    start = time.perf_counter()
-    model.train(sentences, total_examples=len(sentences), epochs=config.epochs)
-    return model.wv, time.perf_counter() - start
+    return train_gensim_reference(sentences, config, workers)
 
 
 def _quality(vectors) -> dict:

@@ -18,6 +18,7 @@ with one on 90%.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -266,3 +267,31 @@ def explain_pair(trainer, centre: str, context, negatives_k: int = 5, seed: int 
         "gradient_scales": (labels - probabilities) * ~skipped,  # times lr: word2vec.c's g
         "lr": trainer.lr,
     }
+
+
+def train_gensim_reference(sentences, config, workers: int = 1):
+    """gensim's Word2Vec (optimised C) on the same sentences with the same settings: (KeyedVectors, seconds).
+
+    The reference our trainer is compared with on the page, in the benchmark and in the tests.
+    """
+    from gensim.models import Word2Vec
+
+    model = Word2Vec(
+        vector_size=config.dim,
+        window=config.window,
+        negative=config.negatives,
+        ns_exponent=config.ns_exponent,
+        sample=config.subsample,
+        min_count=config.min_count,
+        alpha=config.lr,
+        min_alpha=config.min_lr,
+        sg=int(config.arch == "skipgram"),
+        hs=0,
+        cbow_mean=1,
+        workers=workers,
+        seed=config.seed,
+    )
+    model.build_vocab(sentences)
+    start = time.perf_counter()
+    model.train(sentences, total_examples=len(sentences), epochs=config.epochs)
+    return model.wv, time.perf_counter() - start
