@@ -1,0 +1,52 @@
+"""The n-gram lesson's cached work: the corpus counted once, and the curves and tables from it.
+
+Each function takes a `key` naming the corpus, split and vocabulary cut; the counted corpus itself
+(`_data`) is not hashed.
+"""
+
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from app.ngram_lesson import data as counting
+from app.ngram_lesson import tables
+from app.ngram_lesson.data import Data
+from app.ngram_lesson.keys import P
+from models.ngram import NGramConfig
+from models.ngram_curves import perplexity_by_order
+
+
+@st.cache_resource(max_entries=3, show_spinner="Counting n-grams up to order 5…")
+def counted(key, label, _sentences, fraction, seed, min_count) -> Data:
+    return counting.split_and_count(key, label, _sentences, fraction, seed, min_count)
+
+
+@st.cache_data(max_entries=16, show_spinner="Held-out perplexity of every smoothing and order…")
+def order_curves(key: str, _data: Data, k: float, discount: float) -> dict:
+    return perplexity_by_order(_data.counts, _data.heldout_lookup, k=k, discount=discount)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def hyper_curves(key: str, _data: Data, order: int) -> dict:
+    return counting.hyperparameter_curves(_data, order)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def continuation(key: str, _data: Data) -> pd.DataFrame:
+    return tables.continuation_frame(_data.counts)
+
+
+@st.cache_data(max_entries=8, show_spinner="Recounting with each min_count…")
+def vocabulary_sweep(key: str, _data: Data, config: NGramConfig) -> pd.DataFrame:
+    return counting.vocabulary_sweep(_data, config)
+
+
+def count_corpus(label: str, sentences, fraction: float, split_seed, min_count) -> Data:
+    """The picked corpus split and counted, cached under its corpus, split and vocabulary cut."""
+    choice = st.session_state.get(f"{P}corpus", "wiki")
+    if choice == "user":
+        text = "\n".join(" ".join(s) for s in sentences).encode("utf-8")
+        choice = "user:" + hashlib.sha1(text).hexdigest()[:16]
+    key = f"{choice}|{fraction}|{int(split_seed)}|{int(min_count)}"
+    return counted(key, label, sentences, fraction, int(split_seed), int(min_count))
