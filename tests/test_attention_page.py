@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from app import attention_views as views
+from app.attention_lesson import heads, step_through, tiny_trainer
 from models.attention_probes import extract_attention, sink_share
 from tests.test_pages import run_page
 
@@ -47,15 +47,17 @@ def test_step_through_reproduces_the_models_own_attention(fixture, layer, head, 
     """Real q, k, v (RoPE for Llama) through attention_steps give the model's weights exactly."""
     model, tokenizer = request.getfixturevalue(fixture)
     ids = list(tokenizer("The cat sat on the mat")["input_ids"])
-    qkv = views.real_head_qkv(model, ids, layer, head)
-    steps = views.run_steps(qkv, causal=qkv["model_causal"], scaled=True, temperature=1.0)
+    qkv = step_through.real_head_qkv(model, ids, layer, head)
+    steps = step_through.run_steps(qkv, causal=qkv["model_causal"], scaled=True, temperature=1.0)
     torch.testing.assert_close(steps["weights"], qkv["model_weights"], atol=1e-5, rtol=1e-4)
-    unmasked = views.run_steps(qkv, causal=not qkv["model_causal"], scaled=True, temperature=1.0)
+    unmasked = step_through.run_steps(
+        qkv, causal=not qkv["model_causal"], scaled=True, temperature=1.0
+    )
     assert not torch.allclose(unmasked["weights"], qkv["model_weights"], atol=1e-3)
 
 
 def test_softmax_saturates_without_scaling():
-    frame = views.entropy_against_dim([4, 64, 1024], n_keys=32)
+    frame = step_through.entropy_against_dim([4, 64, 1024], n_keys=32)
     scaled = frame[frame.scaling == "÷√d"].entropy.to_numpy()
     unscaled = frame[frame.scaling == "none"].entropy.to_numpy()
     assert np.all(np.abs(scaled - scaled[0]) < 0.1)  # the same spread at every d
@@ -64,7 +66,7 @@ def test_softmax_saturates_without_scaling():
 
 def test_pool_attention_keeps_each_rows_mass():
     weights = torch.softmax(torch.randn(2, 3, 50, 50), dim=-1)
-    thumbs = views.pool_attention(weights, 16)
+    thumbs = heads.pool_attention(weights, 16)
     assert thumbs.shape == (2, 3, 16, 16)
     np.testing.assert_allclose(thumbs.sum(-1), 1.0, atol=1e-5)
 
@@ -203,7 +205,7 @@ def test_presets_teach_what_the_page_says():
 
     def accuracy(positional, causal):
         settings = dict(TRAIN_DEFAULTS, task="reverse", positional=positional, causal=causal)
-        trainer = views.build_trainer(settings, "cpu", wiki_text=lambda: "")
+        trainer = tiny_trainer.build_trainer(settings, "cpu", wiki_text=lambda: "")
         trainer.train_steps(400)
         return trainer.evaluate(n_sequences=256)["accuracy"]
 
@@ -223,7 +225,9 @@ def test_lm_presets_on_wikipedia():
     reports = {}
     for causal in (False, True):
         settings = dict(TRAIN_DEFAULTS, task="char_lm", positional="sinusoidal", causal=causal)
-        trainer = views.build_trainer(settings, "cpu", wiki_text=lambda: load_corpus_text("wiki"))
+        trainer = tiny_trainer.build_trainer(
+            settings, "cpu", wiki_text=lambda: load_corpus_text("wiki")
+        )
         trainer.train_steps(300)
         reports[causal] = trainer.future_peeking_report("The ", 100)
     peeking, honest = reports[False], reports[True]
