@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from app import word2vec_views as views
+from app import word2vec_lesson as views
 from models.corpora import load_corpus
 from models.word2vec import Word2VecConfig, Word2VecTrainer
 from tests.test_pages import run_page

@@ -1,0 +1,179 @@
+"""The learned vector space: word lists, cosine matrices, 2D/3D projections, neighbours, analogies.
+
+Tables and plotly figures for the One-hot vs dense and Train live tabs; no Streamlit calls here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from models.word2vec_eval import KeyedVectors
+
+PROJECTIONS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+OTHER = "other frequent words"
+GROUP_COLORS = px.colors.qualitative.D3
+
+
+def parse_words(text: str) -> list[str]:
+    words = [w.strip().lower() for w in text.replace(",", " ").replace(";", " ").split()]
+    return list(dict.fromkeys(w for w in words if w))
+
+
+def parse_groups(text: str) -> list[list[str]]:
+    """'king queen; man woman' -> [['king', 'queen'], ['man', 'woman']]."""
+    return [g for g in (parse_words(part) for part in text.split(";")) if g]
+
+
+def cosine_figure(matrix: np.ndarray, words: list[str], title: str) -> go.Figure:
+    fig = go.Figure(
+        go.Heatmap(
+            z=matrix,
+            x=words,
+            y=words,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu",
+            reversescale=True,
+            texttemplate="%{z:.2f}",
+            hovertemplate="cos(%{y}, %{x}) = %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(title=title, height=420, yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def cosine_frame(matrix: np.ndarray, words: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(matrix, index=words, columns=words).reset_index(names="word")
+
+
+def learned_cosines(kv: KeyedVectors, words: list[str]) -> np.ndarray:
+    rows = kv.normed_vectors[[kv.index(w) for w in words]]  # (n, d)
+    return rows @ rows.T
+
+
+# ---- the live view: projection, neighbours, analogies ----------------------------------------------
+
+
+def projection_points(
+    kv: KeyedVectors, groups: list[list[str]], top_n: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """Highlighted words (one group each) + the top_n most frequent words; unknown words listed."""
+    rows, missing, seen = [], [], set()
+    for words in groups:
+        name = " ".join(words[:4]) + (" …" if len(words) > 4 else "")
+        for word in words:
+            if word not in kv:
+                missing.append(word)
+            elif word not in seen:
+                rows.append((word, name, True))
+                seen.add(word)
+    for word in kv.index_to_word[:top_n]:
+        if word not in seen:
+            rows.append((word, OTHER, False))
+    frame = pd.DataFrame(rows, columns=["word", "group", "highlighted"])
+    frame["count"] = [
+        int(kv.counts[kv.index(w)]) if kv.counts is not None else 0 for w in frame.word
+    ]
+    return frame, missing
+
+
+def project(vectors: np.ndarray, method: str, dims: int, seed: int = 0) -> tuple[np.ndarray, list]:
+    """(n, d) vectors -> (n, dims) coordinates and axis titles (PCA: with explained variance)."""
+    n = len(vectors)
+    if n < dims + 1:
+        raise ValueError(f"Need at least {dims + 1} words to draw a {dims}D projection; got {n}.")
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        pca = PCA(n_components=min(dims, vectors.shape[1]), random_state=seed)
+        coords = pca.fit_transform(vectors)
+        if coords.shape[1] < dims:  # a 1- or 2-dimensional space drawn in more axes
+            coords = np.pad(coords, ((0, 0), (0, dims - coords.shape[1])))
+        ratios = list(pca.explained_variance_ratio_) + [0.0] * dims
+        return coords, [f"PC{i + 1} ({ratios[i]:.0%} of the variance)" for i in range(dims)]
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        tsne = TSNE(dims, perplexity=min(30.0, (n - 1) / 3), init="pca", random_state=seed)
+        return tsne.fit_transform(vectors), [f"t-SNE {i + 1}" for i in range(dims)]
+    if method == "umap":
+        import warnings
+
+        import umap
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reducer = umap.UMAP(
+                n_components=dims, n_neighbors=min(15, n - 1), metric="cosine", random_state=seed
+            )
+            return reducer.fit_transform(vectors), [f"UMAP {i + 1}" for i in range(dims)]
+    raise ValueError(f"Unknown projection {method!r}; choose pca, tsne or umap.")
+
+
+def projection_figure(frame: pd.DataFrame, axes: list[str], title: str) -> go.Figure:
+    dims = len(axes)
+    scatter = go.Scatter3d if dims == 3 else go.Scatter
+    fig = go.Figure()
+    groups = [g for g in frame["group"].unique() if g != OTHER]
+    for name in [OTHER, *groups]:
+        part = frame[frame["group"] == name]
+        if part.empty:
+            continue
+        coords = {"x": part["x"], "y": part["y"]} | ({"z": part["z"]} if dims == 3 else {})
+        if name == OTHER:
+            fig.add_trace(
+                scatter(
+                    **coords,
+                    mode="markers",
+                    name=f"{len(part)} {OTHER}",
+                    marker=dict(size=4 if dims == 3 else 6, color="#b0b7bd", opacity=0.6),
+                    text=part["word"],
+                    hovertemplate="%{text}<extra></extra>",
+                )
+            )
+        else:
+            color = GROUP_COLORS[groups.index(name) % len(GROUP_COLORS)]
+            fig.add_trace(
+                scatter(
+                    **coords,
+                    mode="markers+text",
+                    name=name,
+                    text=part["word"],
+                    textposition="top center",
+                    marker=dict(size=7 if dims == 3 else 11, color=color),
+                    hovertemplate="%{text}<extra></extra>",
+                )
+            )
+    fig.update_layout(title=title, height=520, legend=dict(orientation="h", y=-0.12))
+    if dims == 3:
+        fig.update_layout(scene=dict(xaxis_title=axes[0], yaxis_title=axes[1], zaxis_title=axes[2]))
+    else:
+        fig.update_xaxes(title=axes[0])
+        fig.update_yaxes(title=axes[1])
+    return fig
+
+
+def neighbours_frame(kv: KeyedVectors, word: str, k: int = 10) -> pd.DataFrame:
+    rows = kv.most_similar(word, k=k)
+    return pd.DataFrame(
+        {
+            "rank": range(1, len(rows) + 1),
+            "word": [w for w, _ in rows],
+            "cosine": [c for _, c in rows],
+            "count": [int(kv.counts[kv.index(w)]) if kv.counts is not None else 0 for w, _ in rows],
+        }
+    )
+
+
+def analogy_frame(kv: KeyedVectors, a: str, b: str, c: str, k: int = 5) -> pd.DataFrame:
+    rows = kv.analogy(a, b, c, k=k)
+    return pd.DataFrame(
+        {
+            "rank": range(1, len(rows) + 1),
+            "answer": [w for w, _ in rows],
+            "cosine": [s for _, s in rows],
+        }
+    )
