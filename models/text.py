@@ -6,6 +6,7 @@ what a corpus is: sentences of lowercase word tokens, split deterministically in
 
 from __future__ import annotations
 
+import codecs
 import random
 import re
 import unicodedata
@@ -18,6 +19,14 @@ _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*", re.UNICODE)
 # a sentence ends at . ! ? (optionally followed by quotes/brackets) before whitespace and an upper-case start,
 # or at a blank line / line break
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n+")
+
+
+_UNICODE_BOMS = (  # byte-order marks, UTF-32 first (its little-endian BOM starts like UTF-16's)
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 @dataclass
@@ -33,6 +42,15 @@ def decode_text(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> DecodedText:
             f"The text is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. "
             "Upload a shorter text."
         )
+    for bom, codec in _UNICODE_BOMS:  # UTF-16/32 (Notepad's "Unicode") are full of NUL bytes
+        if data.startswith(bom):
+            try:
+                return DecodedText(check_text(data.decode(codec), max_chars=max_bytes), None)
+            except UnicodeDecodeError as exc:
+                raise ValueError(
+                    f"The file starts like {codec.upper()} text but does not decode as "
+                    f"{codec.upper()} ({exc.reason}). Save it as UTF-8 and upload it again."
+                ) from None
     if b"\x00" in data[:65536]:
         raise ValueError(
             "This file looks binary (it contains NUL bytes). Upload a plain .txt file."
@@ -103,7 +121,10 @@ def train_heldout_split(
         raise ValueError("The held-out fraction must be between 0 and 1 (exclusive).")
     n = len(sentences)
     if n < 2:
-        raise ValueError(f"Need at least 2 sentences to split into train and held-out; got {n}.")
+        raise ValueError(
+            f"Need at least 2 sentences to split into train and held-out; got {n}. (In a text, a "
+            "sentence ends at a line break, or at . ! ? followed by a capital letter.)"
+        )
     indices = list(range(n))
     random.Random(seed).shuffle(indices)
     n_heldout = max(1, min(n - 1, round(n * heldout_fraction)))

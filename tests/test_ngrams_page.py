@@ -179,3 +179,19 @@ def test_url_reproduces_the_view_and_bad_url_values_are_messages():
     assert not at.exception
     assert at.slider(key="ng_order").value == 3
     assert any("k (the add-k pseudo-count) must be above 0" in e.value for e in at.error)
+
+
+def test_thousands_of_extra_next_words_are_capped():
+    extra = " ".join(f"w{i}" for i in range(500))
+    at = run_with_url(ng_extra=extra)
+    assert not at.exception and not at.error
+    assert any("first 20 of the 500 extra words" in i.value for i in at.info)
+    assert len(at.dataframe[0].value) <= 30 + 20
+
+
+def test_lowercase_user_text_explains_how_sentences_are_split():
+    at = run_page(PAGE)
+    at.selectbox(key="ng_corpus").set_value("user").run()
+    at.text_area(key="ng_usertext").set_value("hello world. goodbye moon.").run()
+    assert any("line break" in e.value for e in at.error)
+    assert "chart-order" in charts(at) and not at.exception

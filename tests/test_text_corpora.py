@@ -101,3 +101,23 @@ def test_user_text_to_sentences():
         ["one", "two"],
         ["three", "four", "five"],
     ]
+
+
+def test_decode_text_reads_utf16_and_utf32_with_a_byte_order_mark():
+    """Notepad's "Unicode" .txt is UTF-16 with a BOM: full of NUL bytes, but not binary."""
+    text = "Héllo wörld. Ünïcode text."
+    for codec in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+        data = text.encode(codec)
+        if codec in ("utf-16-le", "utf-16-be"):  # these codecs write no BOM: add it
+            data = ("\ufeff" + text).encode(codec)
+        decoded = decode_text(data)
+        assert decoded.text == text and decoded.notice is None, codec
+    with pytest.raises(ValueError, match="UTF-16"):
+        decode_text(b"\xff\xfeh\x00\x00\xd8")  # a BOM, then a broken surrogate
+    with pytest.raises(ValueError, match="binary"):
+        decode_text(b"PK\x03\x04\x00\x00")  # still refused: a zip file
+
+
+def test_too_few_sentences_says_how_text_is_split():
+    with pytest.raises(ValueError, match="line break"):
+        train_heldout_split(sentences_from_text("hello world. goodbye moon."), 0.1)

@@ -254,3 +254,42 @@ def test_vectors_download_is_word2vec_text_format(tmp_path):
     loaded = GensimKeyedVectors.load_word2vec_format(str(path), binary=False)
     assert loaded.index_to_key == kv.index_to_word
     np.testing.assert_allclose(loaded["king"], kv["king"], atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- audit regressions
+
+
+def test_typed_words_are_tokenised_like_the_corpus():
+    """'King.', '(man)' or a ligature name the corpus's word; invisible characters are no word."""
+    assert views.parse_words("King., (queen); ﬁsh café\u200b") == ["king", "queen", "fish", "café"]
+    assert views.parse_words("cafe\u0301") == ["café"]  # decomposed (NFD) input, NFKC as the corpus
+    at = toy_run(steps=1)
+    at.text_input(key="we_query").set_value("King.").run()
+    at.text_input(key="we_a").set_value("(man)").run()
+    assert not at.exception and not at.error, errors(at)
+    assert len(neighbours_shown(at)) == 10 and at.session_state["we:neighbours"][0] == "king"
+    assert at.session_state["we:analogy"][0] == ("man", "king", "woman")
+
+
+def test_nonlinear_projections_of_tiny_spaces():
+    """t-SNE with d < the drawn dimensions (PCA init impossible) and UMAP of a handful of words."""
+    vectors = np.random.default_rng(0).random((5, 1), dtype=np.float32)
+    coords, _ = views.project(vectors, "tsne", 3)
+    assert coords.shape == (5, 3) and np.isfinite(coords).all()
+    coords, _ = views.project(vectors[:3], "umap", 2)  # spectral init needs more points
+    assert coords.shape == (3, 2) and np.isfinite(coords).all()
+
+
+def test_every_step_on_a_small_text_trains_a_batch():
+    """One batch spans more than a tick on a small text: each Step still trains (finite loss)."""
+    at = run_page(PAGE)
+    at.selectbox(key="we_corpus").set_value("user").run()
+    text = "The quick brown fox jumps over the lazy dog. " * 300
+    at.text_area(key="we_usertext").set_value(text).run()
+    at.number_input(key="we_mincount").set_value(1).run()
+    for _ in range(3):
+        click(at, "⏭ Step")
+    history = at.session_state["we_run"].history
+    assert all(np.isfinite(row["loss"]) for row in history), history
+    epochs = [row["epochs"] for row in history]
+    assert epochs == sorted(epochs) and len(set(epochs)) == 3, epochs

@@ -14,6 +14,8 @@ from app.ngram_lesson.keys import STATE, URL, P
 from models.ngram_smoothing import SMOOTHINGS
 from models.text import tokenize_words
 
+MAX_EXTRA = 20  # extra next words drawn beside the top ones (a chart of thousands is unreadable)
+
 
 def render(lesson: Lesson) -> None:
     data, config, models = lesson.data, lesson.config, lesson.models
@@ -38,7 +40,10 @@ def render(lesson: Lesson) -> None:
             raise ValueError(
                 "The context is empty: type the word(s) before the next one, e.g. 'of the'."
             )
-        extra = tokenize_words(extra_text)
+        extra = list(dict.fromkeys(tokenize_words(extra_text)))
+        if len(extra) > MAX_EXTRA:
+            st.info(f"Showing the first {MAX_EXTRA} of the {len(extra):,} extra words.")
+            extra = extra[:MAX_EXTRA]
         st.session_state[f"{STATE}context"] = tables.side_by_side(models, words, top, extra)
     result = st.session_state.get(f"{STATE}context")
     if result is not None:

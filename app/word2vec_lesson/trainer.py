@@ -33,10 +33,12 @@ class TickedTrainer:
         target = self.ticks / self.total_ticks
         start, words_before = time.perf_counter(), model.words_processed
         loss_sum, examples = 0.0, 0
-        # inner steps until the progress (in corpus words) reaches the tick; the last tick ends training
-        while not model.done and (target >= 1.0 or model.progress < target):
-            pairs_before = model.pairs_processed
-            metrics = model.train_steps(4)
+        # one batch at a time until the progress (in corpus words) reaches the tick, and at least one
+        # batch: on a small text one batch can span more than a tick; the last tick ends training
+        trained = False
+        while not model.done and (not trained or target >= 1.0 or model.progress < target):
+            trained, pairs_before = True, model.pairs_processed
+            metrics = model.train_steps(1)
             new = model.pairs_processed - pairs_before
             if new:
                 loss_sum, examples = loss_sum + metrics["loss"] * new, examples + new

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from models.text import tokenize_words
 from models.word2vec_eval import KeyedVectors
 
 PROJECTIONS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
@@ -18,8 +19,8 @@ GROUP_COLORS = px.colors.qualitative.D3
 
 
 def parse_words(text: str) -> list[str]:
-    words = [w.strip().lower() for w in text.replace(",", " ").replace(";", " ").split()]
-    return list(dict.fromkeys(w for w in words if w))
+    """Typed words as the corpus spells them (NFKC, lowercase, punctuation dropped), each once."""
+    return list(dict.fromkeys(tokenize_words(text)))
 
 
 def parse_groups(text: str) -> list[list[str]]:
@@ -97,7 +98,8 @@ def project(vectors: np.ndarray, method: str, dims: int, seed: int = 0) -> tuple
     if method == "tsne":
         from sklearn.manifold import TSNE
 
-        tsne = TSNE(dims, perplexity=min(30.0, (n - 1) / 3), init="pca", random_state=seed)
+        init = "pca" if vectors.shape[1] >= dims else "random"  # PCA init needs d >= dims
+        tsne = TSNE(dims, perplexity=min(30.0, (n - 1) / 3), init=init, random_state=seed)
         return tsne.fit_transform(vectors), [f"t-SNE {i + 1}" for i in range(dims)]
     if method == "umap":
         import warnings
@@ -107,7 +109,11 @@ def project(vectors: np.ndarray, method: str, dims: int, seed: int = 0) -> tuple
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             reducer = umap.UMAP(
-                n_components=dims, n_neighbors=min(15, n - 1), metric="cosine", random_state=seed
+                n_components=dims,
+                n_neighbors=min(15, n - 1),
+                metric="cosine",
+                init="spectral" if n > dims + 2 else "random",  # spectral needs dims + 1 < n
+                random_state=seed,
             )
             return reducer.fit_transform(vectors), [f"UMAP {i + 1}" for i in range(dims)]
     raise ValueError(f"Unknown projection {method!r}; choose pca, tsne or umap.")
