@@ -52,6 +52,8 @@ class TrainingRun:
 
     @property
     def progress(self) -> float:
+        if self.finished:  # the trainer may finish early (e.g. a small text's epochs end sooner)
+            return 1.0
         return min(1.0, self.steps_done / max(1, self.total_steps))
 
     @property
@@ -288,8 +290,9 @@ def _live_body(prefix: str, render: Callable[[TrainingRun], None], chunk_seconds
     if run.running:
         advance(run, chunk_seconds)
     eta = run.eta_s
+    steps = f"{run.steps_done:,}" if run.finished else f"{run.steps_done:,} / {run.total_steps:,}"
     text = (
-        f"step {run.steps_done:,} / {run.total_steps:,} · {run.elapsed_s:.1f} s of training"
+        f"step {steps} · {run.elapsed_s:.1f} s of training"
         + (f" · about {eta:.0f} s left" if eta is not None and not run.finished else "")
         + (" · done" if run.finished else "")
     )

@@ -100,3 +100,18 @@ def test_friendly_errors_turn_out_of_memory_into_a_message():
     assert not at.exception
     assert "ran out of memory" in at.error[0].value
     assert at.markdown[-1].value == "still alive"
+
+
+def test_a_trainer_that_finishes_early_shows_full_progress():
+    from app.training import TrainingRun, advance
+
+    class Short:
+        done = False
+
+        def train_steps(self, n):
+            self.done = True  # e.g. a small text whose epochs end before the planned steps
+            return {"loss": 1.0}
+
+    run = TrainingRun(Short(), total_steps=300, settings={}, running=True)
+    advance(run)
+    assert run.finished and not run.running and run.steps_done < 300 and run.progress == 1.0
