@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models.sampling import token_pieces
+
 NO_WEIGHTS_HINT = (
     "The model returned no attention weights. Load it with attn_implementation='eager' "
     "(sdpa and flash attention do not compute the weights)."
@@ -34,15 +36,10 @@ class AttentionTrace:
 
 
 def _readable_tokens(tokenizer, ids: list[int]) -> list[str]:
-    """One label per id: the decoded piece, or the raw token where decoding gives nothing useful."""
+    """One label per id: the decoded piece (bytes of a split character as <0xE6>), else the raw token."""
     raw = tokenizer.convert_ids_to_tokens(ids)
-    pieces = []
-    for token_id, raw_piece in zip(ids, raw, strict=True):
-        piece = tokenizer.decode([token_id])
-        if not piece or "\ufffd" in piece:
-            piece = raw_piece  # e.g. one byte of a multi-byte character
-        pieces.append(piece.replace("\n", "\\n"))
-    return pieces
+    pieces = token_pieces(tokenizer, ids)
+    return [(piece or raw_piece).replace("\n", "\\n") for piece, raw_piece in zip(pieces, raw)]
 
 
 def _context_length(model) -> int | None:

@@ -94,9 +94,52 @@ def encode_prompt(tokenizer, prompt: str, chat: bool = False) -> list[int]:
     return list(tokenizer(prompt, add_special_tokens=True)["input_ids"])
 
 
+def _gpt2_byte_decoder() -> dict[str, int]:
+    """Byte-level BPE's printable stand-in character for each byte (GPT-2's bytes_to_unicode), inverted."""
+    printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    others = [b for b in range(256) if b not in printable]
+    chars = printable + [256 + n for n in range(len(others))]
+    return {chr(c): b for c, b in zip(chars, printable + others)}
+
+
+BYTE_DECODER = _gpt2_byte_decoder()
+
+
+def _bytes_label(data: bytes) -> str:
+    """Decode what is valid UTF-8; bytes of an unfinished character become <0xE6> (as in Llama's vocab)."""
+    out, i = [], 0
+    while i < len(data):
+        for width in (1, 2, 3, 4):
+            try:
+                out.append(data[i : i + width].decode("utf-8"))
+                i += width
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            out.append(f"<0x{data[i]:02X}>")
+            i += 1
+    return "".join(out)
+
+
 def token_pieces(tokenizer, token_ids: list[int]) -> list[str]:
-    """Readable text of each token (byte-level BPE pieces decoded one by one)."""
-    return [tokenizer.decode([i]) for i in token_ids]
+    """Readable text of each token (byte-level BPE pieces decoded one by one).
+
+    A token holding part of a multi-byte character (a CJK character or an emoji is often split over
+    two or three tokens) decodes to "\ufffd"; it is shown by its bytes instead, so distinct tokens
+    keep distinct labels.
+    """
+    pieces = []
+    for token_id in token_ids:
+        piece = tokenizer.decode([token_id])
+        if "\ufffd" in piece:
+            raw = tokenizer.convert_ids_to_tokens(token_id) or piece
+            if all(c in BYTE_DECODER for c in raw):
+                piece = _bytes_label(bytes(BYTE_DECODER[c] for c in raw))
+            else:  # not byte-level BPE (e.g. SentencePiece's <0xE6> byte tokens): the raw token
+                piece = raw
+        pieces.append(piece)
+    return pieces
 
 
 @torch.no_grad()

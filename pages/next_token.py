@@ -1,6 +1,5 @@
 """Next-token explorer: a real causal LM's next-token distribution, the sampling filters, token-by-token sampling."""
 
-import html
 import math
 
 import pandas as pd
@@ -27,6 +26,12 @@ require_entry_script()
 P = "nt_"  # this page's prefix for widget keys, query parameters and session state
 STATE = "nt:"  # results (never stored under widget keys)
 CPU_TOKEN_LIMIT = 1024  # longest prompt + continuation on the CPU (the model itself reads 8,192)
+# token chips are HTML inside markdown: escape HTML, and markdown's own syntax ($ starts LaTeX, * and _
+# emphasis, ` code) as character references, in one pass so that no entity is escaped twice
+CHIP_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+    | {c: f"&#{ord(c)};" for c in "\\`*_$~[]()#+-!|{}:"}
+)
 
 st.title("🔮 Next-token explorer")
 st.markdown(
@@ -202,7 +207,7 @@ with right:
         chips = []
         for i, piece in enumerate(result.pieces):
             style = "background:#e9f5f3" if i < n_prompt else "background:#fde2c8"
-            shown = html.escape(piece).replace(" ", "·").replace("\n", "↵") or "∅"
+            shown = piece.translate(CHIP_ESCAPES).replace(" ", "·").replace("\n", "↵") or "∅"
             chips.append(
                 f"<span title='id {result.token_ids[i]}' style='{style};padding:2px 4px;"
                 f"margin:1px;border-radius:4px;font-family:monospace;display:inline-block'>{shown}</span>"

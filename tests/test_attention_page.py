@@ -56,6 +56,17 @@ def test_step_through_reproduces_the_models_own_attention(fixture, layer, head, 
     assert not torch.allclose(unmasked["weights"], qkv["model_weights"], atol=1e-3)
 
 
+def test_split_characters_are_labelled_by_their_bytes(smollm2):
+    """Byte-level BPE splits 日 over two tokens: labels show their bytes, not 'æĹ' or U+FFFD."""
+    from app.attention_lesson.labels import readable
+
+    model, tokenizer = smollm2
+    trace = extract_attention(model, tokenizer, "日本 👋")
+    assert trace.tokens[:3] == ["<0xE6><0x97>", "<0xA5>", "本"]
+    assert trace.tokens[3].startswith(" <0xF0>")
+    assert readable(tokenizer, trace.token_ids) == trace.tokens
+
+
 def test_softmax_saturates_without_scaling():
     frame = step_through.entropy_against_dim([4, 64, 1024], n_keys=32)
     scaled = frame[frame.scaling == "÷√d"].entropy.to_numpy()

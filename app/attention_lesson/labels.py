@@ -1,5 +1,7 @@
 """Token labels for chart axes and the colour scale of attention weights, shared by every tab."""
 
+from models.sampling import token_pieces
+
 ZWSP = "\u200b"  # zero-width space: makes category labels unique without changing what is shown
 WEIGHT_SCALE = "Viridis"
 
@@ -22,4 +24,6 @@ def unique_labels(labels: list[str]) -> list[str]:
 
 def readable(tokenizer, ids) -> list[str]:
     """One label per token id (the decoded piece)."""
-    return [tokenizer.decode([i]).replace("\n", "\\n") or str(i) for i in ids]
+    return [
+        piece.replace("\n", "\\n") or str(i) for i, piece in zip(ids, token_pieces(tokenizer, ids))
+    ]
