@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from app import word2vec_lesson as views
+from app.word2vec_lesson import corpus_stats, evaluation, trainer, vector_space
 from models.corpora import load_corpus
 from models.word2vec import Word2VecConfig, Word2VecTrainer
 from tests.test_pages import run_page
@@ -50,7 +50,7 @@ def neighbours_shown(at) -> list:
 def test_ticked_trainer_counts_one_percent_of_an_epoch_per_step():
     sentences = load_corpus("toy")[:3000]
     config = Word2VecConfig(dim=8, epochs=2, min_count=2)
-    ticked = views.TickedTrainer(Word2VecTrainer(sentences, config))
+    ticked = trainer.TickedTrainer(Word2VecTrainer(sentences, config))
     assert ticked.total_ticks == 200
     metrics = ticked.train_steps(10)
     assert 0.1 <= metrics["epochs"] < 0.2 and metrics["loss"] > 0  # 10 ticks of 2 epochs
@@ -62,26 +62,26 @@ def test_ticked_trainer_counts_one_percent_of_an_epoch_per_step():
 def test_projection_and_word_lists():
     sentences = load_corpus("toy")[:3000]
     kv = Word2VecTrainer(sentences, Word2VecConfig(dim=8, min_count=2)).keyed_vectors()
-    groups = views.parse_groups("King queen; paris, france; zebra")
+    groups = vector_space.parse_groups("King queen; paris, france; zebra")
     assert groups == [["king", "queen"], ["paris", "france"], ["zebra"]]
-    points, missing = views.projection_points(kv, groups, top_n=20)
+    points, missing = vector_space.projection_points(kv, groups, top_n=20)
     assert missing == ["zebra"] and points["highlighted"].sum() == 4
     assert len(points) == 4 + len(set(kv.index_to_word[:20]) - {"king", "queen", "paris", "france"})
-    coords, axes = views.project(kv.vectors[: len(points)], "pca", 3)
+    coords, axes = vector_space.project(kv.vectors[: len(points)], "pca", 3)
     assert coords.shape == (len(points), 3) and axes[0].startswith("PC1")
     with pytest.raises(ValueError, match="at least 3 words"):
-        views.project(kv.vectors[:2], "pca", 2)
+        vector_space.project(kv.vectors[:2], "pca", 2)
 
 
 def test_zipf_fit_and_keep_probabilities_on_the_wiki_sample():
-    frame, stats = views.vocabulary_stats(load_corpus("wiki"))
+    frame, stats = corpus_stats.vocabulary_stats(load_corpus("wiki"))
     assert stats["tokens"] == frame["count"].sum() and frame["rank"].iloc[0] == 1
-    slope, _ = views.zipf_fit(frame, 5)
+    slope, _ = corpus_stats.zipf_fit(frame, 5)
     assert -1.3 < slope < -0.8  # Zipf's law
-    rows = views.keep_frame(frame, 5, 1e-3)
+    rows = corpus_stats.keep_frame(frame, 5, 1e-3)
     assert rows["word"].iloc[0] == "the" and rows["keep_probability"].iloc[0] < 0.2
     assert rows["keep_probability"].iloc[-1] == 1.0  # rare words are always kept
-    assert views.kept_share(frame, 5, 0.0) == 1.0
+    assert corpus_stats.kept_share(frame, 5, 0.0) == 1.0
 
 
 # ----------------------------------------------------------------------------- the page
@@ -250,7 +250,7 @@ def test_vectors_download_is_word2vec_text_format(tmp_path):
         load_corpus("toy")[:2000], Word2VecConfig(dim=8, min_count=2)
     ).keyed_vectors()
     path = tmp_path / "vectors.txt"
-    path.write_bytes(views.word2vec_text(kv))
+    path.write_bytes(evaluation.word2vec_text(kv))
     loaded = GensimKeyedVectors.load_word2vec_format(str(path), binary=False)
     assert loaded.index_to_key == kv.index_to_word
     np.testing.assert_allclose(loaded["king"], kv["king"], atol=1e-6)
@@ -261,8 +261,15 @@ def test_vectors_download_is_word2vec_text_format(tmp_path):
 
 def test_typed_words_are_tokenised_like_the_corpus():
     """'King.', '(man)' or a ligature name the corpus's word; invisible characters are no word."""
-    assert views.parse_words("King., (queen); ﬁsh café\u200b") == ["king", "queen", "fish", "café"]
-    assert views.parse_words("cafe\u0301") == ["café"]  # decomposed (NFD) input, NFKC as the corpus
+    assert vector_space.parse_words("King., (queen); ﬁsh café\u200b") == [
+        "king",
+        "queen",
+        "fish",
+        "café",
+    ]
+    assert vector_space.parse_words("cafe\u0301") == [
+        "café"
+    ]  # decomposed (NFD) input, NFKC as the corpus
     at = toy_run(steps=1)
     at.text_input(key="we_query").set_value("King.").run()
     at.text_input(key="we_a").set_value("(man)").run()
@@ -274,9 +281,9 @@ def test_typed_words_are_tokenised_like_the_corpus():
 def test_nonlinear_projections_of_tiny_spaces():
     """t-SNE with d < the drawn dimensions (PCA init impossible) and UMAP of a handful of words."""
     vectors = np.random.default_rng(0).random((5, 1), dtype=np.float32)
-    coords, _ = views.project(vectors, "tsne", 3)
+    coords, _ = vector_space.project(vectors, "tsne", 3)
     assert coords.shape == (5, 3) and np.isfinite(coords).all()
-    coords, _ = views.project(vectors[:3], "umap", 2)  # spectral init needs more points
+    coords, _ = vector_space.project(vectors[:3], "umap", 2)  # spectral init needs more points
     assert coords.shape == (3, 2) and np.isfinite(coords).all()
 
 
