@@ -134,9 +134,16 @@ if model is not None:
                         "candidates": tok.n_candidates,
                     }
                 )
-        result = next_token(
-            model, tokenizer, prompt_ids + [c["id"] for c in continuation], max_context
-        )
+        config.validate()
+        ids = prompt_ids + [c["id"] for c in continuation]
+        # moving a sampling slider only re-filters the logits: run the model only when the input changed
+        forward_key = (model_name, device, tuple(ids))
+        stored = st.session_state.get(f"{STATE}result")
+        if stored is not None and st.session_state.get(f"{STATE}forward_key") == forward_key:
+            result = stored[0]
+        else:
+            result = next_token(model, tokenizer, ids, max_context)
+            st.session_state[f"{STATE}forward_key"] = forward_key
         st.session_state[f"{STATE}result"] = (result, len(prompt_ids), config, device, tokenizer)
 
 stored = st.session_state.get(f"{STATE}result")

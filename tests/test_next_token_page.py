@@ -49,3 +49,13 @@ def test_impossible_url_values_fall_back_to_defaults(key, value, smollm2):
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(at.get("plotly_chart")) == 1
+
+
+def test_moving_a_sampling_slider_reuses_the_forward_pass(smollm2):
+    at = run_page("next_token.py")
+    first = at.session_state["nt:result"][0]
+    at.slider(key="nt_temp").set_value(0.5).run()
+    assert not at.exception
+    assert at.session_state["nt:result"][0] is first  # same logits, re-filtered
+    at.text_area(key="nt_prompt").set_value("The capital of Italy is").run()
+    assert at.session_state["nt:result"][0] is not first
