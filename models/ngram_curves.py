@@ -12,15 +12,10 @@ import numpy as np
 
 from models.ngram import NGramLM
 from models.ngram_counts import NGramCounts, NGramLookup
+from models.ngram_smoothing import SMOOTHINGS
 
-CURVE_SMOOTHINGS = (
-    "mle",
-    "add_k",
-    "interpolation",
-    "absolute_discounting",
-    "kneser_ney",
-    "modified_kneser_ney",
-)
+# every smoothing that is a distribution (stupid backoff is a score, so it has no perplexity)
+CURVE_SMOOTHINGS = tuple(name for name in SMOOTHINGS if name != "stupid_backoff")
 
 
 def _lookup(counts: NGramCounts, sentences) -> NGramLookup:
