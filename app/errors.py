@@ -1,11 +1,8 @@
 """Bad input becomes a message on the page, never a traceback, and earlier results stay on screen.
 
-Pages compute into session state inside `with friendly_errors():` and draw from session state afterwards, so a
-failed computation leaves the previous results in place:
+Lessons use `LessonPage.compute` (app/page.py), which shows the message and keeps the last good result:
 
-    with friendly_errors("Scoring the sentence"):
-        st.session_state["ng:scores"] = lm.score_tokens(tokens)
-    draw(st.session_state.get("ng:scores"))
+    scores = page.compute("scores", "Scoring the sentence", lm.score_tokens, tokens)
 """
 
 from __future__ import annotations
@@ -16,6 +13,7 @@ import logging
 import streamlit as st
 
 from app.sidebar import current_device, use_cpu
+from app.streamlit_compat import is_control_flow
 from models.device import free_memory, is_out_of_memory
 
 log = logging.getLogger("nlp_playground")
@@ -45,6 +43,6 @@ def friendly_errors(what: str = ""):
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - the point is to catch everything
-        if type(exc).__name__ in ("RerunException", "StopException"):  # Streamlit control flow
+        if is_control_flow(exc):  # st.rerun() / st.stop()
             raise
         show_error(exc, what)

@@ -1,14 +1,14 @@
 """Lecture features every lesson uses: shareable URLs, presets, presenter mode, export and compare.
 
-- Shareable URL: lesson widgets are created with `bind="query-params"` and a page-prefixed key (e.g. `nt_temp`),
-  so the query string holds every non-default setting and a link reproduces the view. `settings(prefix)` reads
-  them back for export.
-- Presets: `presets_bar(prefix, {"Lecture demo: ...": {key: value}})` sets widget values in one click.
+- Shareable URL: lesson widgets are created with `bind="query-params"` and the key `<slug>.<setting>` (e.g.
+  `next_token.temperature`), so the query string holds every non-default setting and a link reproduces the view.
+  `settings(slug)` reads them back for export.
+- Presets: `app.page.presets_bar` (full state, the tab where the point shows).
 - Presenter mode: `advanced_controls()` is an expander folded away in presenter mode; fonts grow (see sidebar).
 - Export: `show_chart(fig, data, name)` draws a plotly chart (PNG from its toolbar) with CSV and settings-JSON
   downloads under it.
-- Compare: `pin_button`/`pinned` keep named snapshots of results so a page overlays two settings run with the
-  same seed.
+- Compare: `pin`/`pinned`/`clear_pins` keep named snapshots of results (a training run's curve, a distribution),
+  so a page overlays two settings run with the same seed. The training kit pins through these too.
 """
 
 from __future__ import annotations
@@ -22,45 +22,24 @@ import streamlit as st
 
 from app.sidebar import presenter_mode
 
+NOT_SETTINGS = {"tab"}  # where you look is not part of what you computed
 
-def settings(prefix: str) -> dict[str, Any]:
-    """The current values of a page's widgets (keys starting with `prefix`), JSON-friendly."""
+
+def settings(slug: str) -> dict[str, Any]:
+    """The current values of a lesson's settings (widget keys `<slug>.<name>`), {name: value}, JSON-friendly."""
     out = {}
-    for key in sorted(st.session_state):
-        if isinstance(key, str) and key.startswith(prefix):
+    prefix = f"{slug}."
+    for key in sorted(k for k in st.session_state if isinstance(k, str)):
+        name = key.removeprefix(prefix)
+        if key.startswith(prefix) and name not in NOT_SETTINGS:
             value = st.session_state[key]
             if isinstance(value, (str, int, float, bool)) or value is None:
-                out[key] = value
+                out[name] = value
             elif isinstance(value, (list, tuple)) and all(
                 isinstance(v, (str, int, float)) for v in value
             ):
-                out[key] = list(value)
+                out[name] = list(value)
     return out
-
-
-def _apply_preset(values: Mapping[str, Any]) -> None:
-    for key, value in values.items():
-        st.session_state[key] = value
-
-
-def presets_bar(prefix: str, presets: Mapping[str, Mapping[str, Any]]) -> None:
-    """One button per named preset; a click sets the widgets (and so the URL) to the preset's values."""
-    if not presets:
-        return
-    per_row = 2 if presenter_mode() else 4  # long names stay readable on a projector
-    items = list(presets.items())
-    for start in range(0, len(items), per_row):
-        row = items[start : start + per_row]
-        cols = st.columns(len(row))
-        for col, (name, values) in zip(cols, row):
-            col.button(
-                name,
-                key=f"{prefix}preset-{name}",
-                on_click=_apply_preset,
-                args=(values,),
-                width="stretch",
-                help=", ".join(f"{k}={v}" for k, v in values.items()),
-            )
 
 
 def advanced_controls(label: str = "Advanced settings"):
@@ -87,7 +66,7 @@ def show_chart(
     fig,
     data: pd.DataFrame | None = None,
     name: str = "chart",
-    prefix: str = "",
+    slug: str = "",
     key: str | None = None,
 ) -> None:
     """Draw a chart with PNG export (toolbar camera), plus its data as CSV and the settings as JSON."""
@@ -95,42 +74,48 @@ def show_chart(
         style_figure(fig), width="stretch", config=plotly_config(name), key=key or f"chart-{name}"
     )
     if data is not None:
-        export_buttons(data, name, prefix)
+        export_buttons(data, name, slug)
 
 
-def export_buttons(data: pd.DataFrame, name: str, prefix: str = "") -> None:
+def export_buttons(data: pd.DataFrame, name: str, slug: str = "") -> None:
     col_csv, col_json, _ = st.columns([1, 1, 1])
     col_csv.download_button(
         "⬇ data (CSV)",
         data.to_csv(index=False).encode("utf-8"),
         file_name=f"{name}.csv",
         mime="text/csv",
-        key=f"csv-{name}",
+        key=f"{slug}:csv-{name}",
         on_click="ignore",
     )
     col_json.download_button(
         "⬇ settings (JSON)",
-        json.dumps(settings(prefix), indent=2).encode("utf-8"),
+        json.dumps(settings(slug), indent=2).encode("utf-8"),
         file_name=f"{name}-settings.json",
         mime="application/json",
-        key=f"json-{name}",
+        key=f"{slug}:json-{name}",
         on_click="ignore",
     )
 
 
-def pin(prefix: str, label: str, payload: Any) -> None:
-    """Keep a named snapshot (results + settings) to compare against later; at most 4 per page."""
-    pins = st.session_state.setdefault(f"{prefix}pins", [])
-    pins.append({"label": label, "payload": payload, "settings": settings(prefix)})
-    del pins[:-4]
+MAX_PINS = 4
 
 
-def pinned(prefix: str) -> list[dict]:
-    return st.session_state.get(f"{prefix}pins", [])
+def pin(
+    slug: str, label: str, payload: Any, pinned_settings: Mapping[str, Any] | None = None
+) -> None:
+    """Keep a named snapshot (results + the settings that made them) to compare later; at most 4 per lesson."""
+    pins = st.session_state.setdefault(f"{slug}:pins", [])
+    snapshot = dict(settings(slug) if pinned_settings is None else pinned_settings)
+    pins.append({"label": label, "payload": payload, "settings": snapshot})
+    del pins[:-MAX_PINS]
 
 
-def clear_pins(prefix: str) -> None:
-    st.session_state[f"{prefix}pins"] = []
+def pinned(slug: str) -> list[dict]:
+    return st.session_state.get(f"{slug}:pins", [])
+
+
+def clear_pins(slug: str) -> None:
+    st.session_state.pop(f"{slug}:pins", None)
 
 
 def settings_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, tuple]:
@@ -139,5 +124,5 @@ def settings_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, tuple
     return {k: (a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k)}
 
 
-def short_settings(values: Mapping[str, Any], prefix: str) -> str:
-    return ", ".join(f"{k.removeprefix(prefix)}={v}" for k, v in values.items())
+def short_settings(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())

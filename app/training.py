@@ -1,6 +1,6 @@
 """The live-training kit: a model's step function run in short chunks inside a Streamlit fragment.
 
-A page gives `training_panel` a factory for its trainer (any object with `train_steps(n) -> dict of floats`,
+A lesson calls it through `LessonPage.train` (app/page.py). It gives `training_panel` a factory for its trainer (any object with `train_steps(n) -> dict of floats`,
 optionally a `done` attribute), the number of steps, the settings the run is built from, and a `render(run)`
 function that draws the run. The kit draws Start / Pause / Step / Reset / Pin, advances the run by one chunk
 (about `chunk_seconds` of work, sized adaptively) on each fragment rerun, shows progress with an ETA, and keeps
@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app.lecture import pinned, settings_diff, short_settings
+from app.lecture import clear_pins, pin, pinned, settings_diff, short_settings
 from models.device import free_memory, is_out_of_memory
 
 MAX_GPU_JOBS = int(os.environ.get("NLP_PLAYGROUND_GPU_JOBS", "2"))
@@ -58,8 +58,9 @@ class TrainingRun:
 
     @property
     def eta_s(self) -> float | None:
-        """Seconds left at the wall-clock pace so far (training and redrawing the page)."""
-        if self.steps_done == 0:
+        """Seconds left at the wall-clock pace so far (training and redrawing the page); None while the
+        first chunks (which warm caches and size the chunks) would make a poor estimate."""
+        if self.steps_done == 0 or len(self.history) < 3:
             return None
         per_step = max(self.wall_s, self.elapsed_s) / self.steps_done
         return per_step * max(0, self.total_steps - self.steps_done)
@@ -91,21 +92,18 @@ class GpuSlots:
         with self._lock:
             self._holders.pop(run_id, None)
 
-    def in_use(self) -> int:
-        return len(self._holders)
-
 
 @st.cache_resource
 def gpu_slots() -> GpuSlots:
     return GpuSlots(MAX_GPU_JOBS)
 
 
-def _run_key(prefix: str) -> str:
-    return f"{prefix}run"
+def _run_key(slug: str) -> str:
+    return f"{slug}:run"
 
 
-def get_run(prefix: str) -> TrainingRun | None:
-    return st.session_state.get(_run_key(prefix))
+def get_run(slug: str) -> TrainingRun | None:
+    return st.session_state.get(_run_key(slug))
 
 
 def advance(run: TrainingRun, chunk_seconds: float = 0.3) -> None:
@@ -164,11 +162,11 @@ def _start(
         run.running = True  # resume
         run.last_tick = None
         return
-    st.session_state.pop(f"{prefix}start_error", None)
+    st.session_state.pop(f"{prefix}:start_error", None)
     try:
         trainer = factory()
     except Exception as exc:  # noqa: BLE001 - shown on the page
-        st.session_state[f"{prefix}start_error"] = str(exc)
+        st.session_state[f"{prefix}:start_error"] = str(exc)
         return
     st.session_state[_run_key(prefix)] = TrainingRun(
         trainer, int(total_steps), dict(settings), device, label, running=True
@@ -196,20 +194,17 @@ def _step(prefix: str, factory, total_steps: int, settings: dict, device: str, l
 
 def _reset(prefix: str) -> None:
     run = st.session_state.pop(_run_key(prefix), None)
-    st.session_state.pop(f"{prefix}start_error", None)
+    st.session_state.pop(f"{prefix}:start_error", None)
     if run is not None:
         gpu_slots().release(run.run_id)
     free_memory()
 
 
-def _pin(prefix: str) -> None:
-    run = get_run(prefix)
+def _pin(slug: str) -> None:
+    run = get_run(slug)
     if run is None or not run.history:
         return
-    pins = st.session_state.setdefault(f"{prefix}pins", [])
-    label = run.label or f"run {len(pins) + 1}"
-    pins.append({"label": label, "payload": run.history_frame(), "settings": dict(run.settings)})
-    del pins[:-4]
+    pin(slug, run.label or f"run {len(pinned(slug)) + 1}", run.history_frame(), run.settings)
 
 
 def training_panel(
@@ -232,7 +227,7 @@ def training_panel(
     )
     cols[0].button(
         "⏸ Pause" if running else ("▶ Resume" if resume else "▶ Start"),
-        key=f"{prefix}start",
+        key=f"{prefix}:start",
         type="primary",
         width="stretch",
         on_click=_pause if running else _start,
@@ -240,7 +235,7 @@ def training_panel(
     )
     cols[1].button(
         "⏭ Step",
-        key=f"{prefix}step",
+        key=f"{prefix}:step",
         width="stretch",
         on_click=_step,
         args=args,
@@ -248,11 +243,11 @@ def training_panel(
         help="Run one chunk of training",
     )
     cols[2].button(
-        "↺ Reset", key=f"{prefix}reset", width="stretch", on_click=_reset, args=(prefix,)
+        "↺ Reset", key=f"{prefix}:reset", width="stretch", on_click=_reset, args=(prefix,)
     )
     cols[3].button(
         "📌 Pin run",
-        key=f"{prefix}pin",
+        key=f"{prefix}:pin",
         width="stretch",
         on_click=_pin,
         args=(prefix,),
@@ -261,12 +256,13 @@ def training_panel(
     )
     cols[4].button(
         "🧹 Clear pins",
-        key=f"{prefix}clearpins",
+        key=f"{prefix}:clearpins",
         width="stretch",
-        on_click=lambda: st.session_state.pop(f"{prefix}pins", None),
+        on_click=clear_pins,
+        args=(prefix,),
         disabled=not pinned(prefix),
     )
-    error = st.session_state.get(f"{prefix}start_error")
+    error = st.session_state.get(f"{prefix}:start_error")
     if error:
         st.error(error)
     if run is not None and run.settings != settings:
@@ -293,7 +289,11 @@ def _live_body(prefix: str, render: Callable[[TrainingRun], None], chunk_seconds
     steps = f"{run.steps_done:,}" if run.finished else f"{run.steps_done:,} / {run.total_steps:,}"
     text = (
         f"step {steps} · {run.elapsed_s:.1f} s of training"
-        + (f" · about {eta:.0f} s left" if eta is not None and not run.finished else "")
+        + (
+            ""
+            if run.finished
+            else (" · estimating the time left" if eta is None else f" · about {eta:.0f} s left")
+        )
         + (" · done" if run.finished else "")
     )
     st.progress(run.progress, text=text)
@@ -318,7 +318,7 @@ def metric_chart(
         if isinstance(frame, pd.DataFrame) and metric in frame:
             diff = settings_diff(pin_["settings"], run.settings if run else {})
             name = f"📌 {pin_['label']}" + (
-                f" ({short_settings({k: v[0] for k, v in diff.items()}, prefix)})" if diff else ""
+                f" ({short_settings({k: v[0] for k, v in diff.items()})})" if diff else ""
             )
             fig.add_scatter(
                 x=frame[x], y=frame[metric], mode="lines", name=name[:80], line=dict(dash="dot")

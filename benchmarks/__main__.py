@@ -2,9 +2,9 @@
 
     python -m benchmarks                 # every lesson, full size
     python -m benchmarks --quick         # small inputs (a smoke run, < 1 min per lesson)
-    python -m benchmarks --only ngram --device cuda
+    python -m benchmarks --only ngrams --device cuda
 
-Each lesson module `benchmarks/<lesson>.py` has `run(quick, device) -> list[dict]` with keys lesson, task, ours,
+Each lesson with a module `benchmarks/<slug>.py` (slugs from app/lessons/__init__.py) has `run(quick, device) -> list[dict]` with keys lesson, task, ours,
 reference, unit, ratio (> 1: ours is better) and note. Results go in BENCHMARKS.md with the command that made them.
 """
 
@@ -16,8 +16,11 @@ import platform
 import sys
 import time
 import traceback
+from pathlib import Path
 
-LESSONS = ["foundation", "word2vec", "ngram", "attention"]
+from app.lessons import LESSONS as COURSE
+
+LESSONS = [item.slug for item in COURSE if (Path(__file__).parent / f"{item.slug}.py").exists()]
 
 
 def _fmt(value, unit: str = "") -> str:

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from app.navigation import PAGES_DIR, lessons_by_section, require_entry_script
+from app.lessons import lessons_by_section
+from app.navigation import require_entry_script
 from app.sidebar import current_device
 from models.device import device_label
 
@@ -22,7 +23,7 @@ for section, lessons in lessons_by_section().items():
             st.markdown(f"### {lesson.icon} {lesson.title}")
             st.caption(lesson.lecture)
             st.write(lesson.summary)
-            st.page_link(str(PAGES_DIR / lesson.file), label="Open the lesson", icon="➡️")
+            st.page_link(str(lesson.page_path), label="Open the lesson", icon="➡️")
 st.divider()
 st.caption(
     "Tips for lecturers: turn on **Presenter mode** in the sidebar for large fonts; every lesson's settings "

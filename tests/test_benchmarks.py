@@ -14,11 +14,15 @@ def _table_rows(text: str) -> list[list[str]]:
 
 
 def test_quick_ngram_benchmark_prints_ratios(capsys):
-    assert main(["--quick", "--only", "ngram"]) == 0
+    assert main(["--quick", "--only", "ngrams"]) == 0
     rows = _table_rows(capsys.readouterr().out)
-    assert rows and all(row[0] == "ngram" for row in rows)
+    assert rows and all(row[0] == "ngrams" for row in rows)
     ratios = [row[4] for row in rows if row[4] != "—"]
     assert ratios and all(r.endswith("x") and float(r[:-1]) > 0 for r in ratios)
+
+
+def test_benchmarks_are_named_by_lesson_slugs():
+    assert {"next_token", "word_embeddings", "ngrams", "attention"} <= set(LESSONS)
 
 
 @pytest.mark.slow

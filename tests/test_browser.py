@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from app.navigation import available_lessons, lessons_by_section
+from app.lessons import available_lessons, lessons_by_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "assets" / "screenshots"
@@ -139,7 +139,7 @@ def test_deep_link_on_a_fresh_server_gets_our_navigation(server, browser):
     """The first request this server sees is a deep link (this test runs first in the module)."""
     lesson = available_lessons()[-1]
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server}/{lesson.url_path}")
+    page.goto(f"{server}/{lesson.slug}")
     _wait_until_idle(page)
     expected = sorted(["Home"] + [lesson.title for lesson in available_lessons()])
     assert _nav_links(page, expected) == expected
@@ -164,17 +164,17 @@ def test_sidebar_shows_exactly_our_navigation(server, browser):
     page.close()
 
 
-@pytest.mark.parametrize("lesson", available_lessons(), ids=lambda lesson: lesson.url_path)
+@pytest.mark.parametrize("lesson", available_lessons(), ids=lambda lesson: lesson.slug)
 def test_lesson_page_in_chromium(server, browser, lesson):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server}/{lesson.url_path}")
+    page.goto(f"{server}/{lesson.slug}")
     _wait_until_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0, page.inner_text("body")[:2000]
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 1
     time.sleep(2)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{lesson.url_path}.png"), full_page=False)
+    page.screenshot(path=str(SHOTS / f"{lesson.slug}.png"), full_page=False)
     page.close()
 
 

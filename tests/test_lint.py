@@ -1,5 +1,6 @@
-"""ruff is the one formatter and linter; the tree stays clean."""
+"""ruff is the one formatter and linter; dependencies point one way (pages -> app -> models) in every package."""
 
+import ast
 import shutil
 import subprocess
 from pathlib import Path
@@ -7,6 +8,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN = {
+    "models": {"streamlit", "plotly", "app", "pages"},  # pure torch/numpy
+    "app": {"pages"},
+}
 
 
 @pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]])
@@ -18,13 +23,33 @@ def test_ruff(command):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_models_never_import_streamlit():
-    for path in (ROOT / "models").glob("*.py"):
-        assert "streamlit" not in path.read_text(), f"{path.name} imports streamlit"
+def imported_roots(path: Path) -> set[str]:
+    """Top-level packages a file imports (anywhere in it, also inside functions)."""
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
 
 
-def test_pages_depend_on_app_not_the_other_way():
-    for path in (ROOT / "app").glob("*.py"):
-        assert "from pages" not in path.read_text() and "import pages" not in path.read_text(), (
-            path.name
-        )
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_dependencies_point_one_way(package):
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert len(files) > 5, f"the walk found no files in {package}/"
+    wrong = {
+        str(p.relative_to(ROOT)): sorted(imported_roots(p) & FORBIDDEN[package]) for p in files
+    }
+    assert not {k: v for k, v in wrong.items() if v}, f"{package}/ imports what it must not"
+
+
+def test_the_walk_sees_nested_packages_and_lazy_imports(tmp_path):
+    """The check itself can fail: a nested module importing streamlit inside a function is caught."""
+    nested = tmp_path / "lesson" / "tab.py"
+    nested.parent.mkdir()
+    nested.write_text(
+        "def f():\n    import streamlit as st\n    from plotly import graph_objects\n"
+    )
+    assert imported_roots(nested) == {"streamlit", "plotly"}
+    assert nested in list(tmp_path.rglob("*.py"))

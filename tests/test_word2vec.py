@@ -505,7 +505,7 @@ def test_unknown_query_word_names_the_word():
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ["skipgram", "cbow"])
 def test_wiki_quality_is_comparable_to_gensim(arch):
-    from benchmarks.word2vec import _quality, _train_gensim
+    from benchmarks.word_embeddings import _quality, _train_gensim
     from models.corpora import load_corpus
 
     sentences = load_corpus("wiki")

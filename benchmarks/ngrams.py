@@ -21,7 +21,7 @@ from models.ngram_counts import NGramCounts
 from models.ngram_curves import perplexity_by_order
 from models.text import train_heldout_split
 
-LESSON = "ngram"
+LESSON = "ngrams"
 
 
 def _row(task, ours, reference, unit, note):

@@ -19,7 +19,7 @@ from models.corpora import load_corpus
 from models.word2vec import Word2VecConfig, Word2VecTrainer
 from models.word2vec_eval import evaluate_analogies, evaluate_word_pairs, train_gensim_reference
 
-LESSON = "word2vec"
+LESSON = "word_embeddings"
 
 
 def _train_ours(sentences, config, device):

@@ -51,7 +51,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
     if load_s is not None:
         rows.append(
             dict(
-                lesson="foundation",
+                lesson="next_token",
                 task="load SmolLM2 (from the safetensors cache)",
                 ours=load_s,
                 reference=None,
@@ -94,7 +94,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
     ours, ref = min(times["ours"]), min(times["reference"])
     rows.append(
         dict(
-            lesson="foundation",
+            lesson="next_token",
             task=f"sample a token ({len(prompt)}-token prompt, KV cache)",
             ours=ours * 1000,
             reference=ref * 1000,
@@ -112,7 +112,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
         _sync(device)
     rows.append(
         dict(
-            lesson="foundation",
+            lesson="next_token",
             task=f"next-token forward pass, {long_ids.shape[1]} tokens",
             ours=(time.perf_counter() - start) * 1000,
             reference=None,

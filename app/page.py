@@ -1,0 +1,277 @@
+"""The lesson page: the glue every lesson shares, owned here so a lesson writes only its own content.
+
+A thin page file is one line, `run_lesson("<slug>")`. This draws the title, the intro (folded in presenter mode),
+the presets, the lesson's shared controls and its tabs, and hands every tab the same object, a `LessonPage`:
+
+    page.widget(st.slider, "order", "Order n", 1, 5, default=3)  # key and query parameter "ngrams.order"
+    config = page.config(NGramConfig)                     # built from the settings named like its fields
+    result = page.compute("scores", "Scoring the sentence", lm.score_tokens, tokens)
+    page.chart(figure, frame, "scores")                   # PNG, CSV and settings-JSON export
+    page.train(factory, total_steps, render)              # the live-training kit
+
+`compute` runs under a friendly error and keeps the last good result: bad input shows a message where the input
+is, and the previous result stays on screen, marked as stale. The lesson package (app/lessons/<slug>/) declares
+INTRO, PRESETS, TABS and optionally `controls(page)`; see app/lessons/README.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
+
+import streamlit as st
+
+from app import lecture, training
+from app.errors import show_error
+from app.lessons import Lesson, lesson
+from app.navigation import require_entry_script
+from app.sidebar import current_device, presenter_mode
+from app.streamlit_compat import is_control_flow
+
+URL = dict(bind="query-params")
+DEFAULTS: dict[
+    str, dict[str, Any]
+] = {}  # {slug: {setting: default}}, recorded by LessonPage.widget
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named lecture demo: what it shows (the tooltip, in words), the tab it opens, the settings it sets.
+
+    Settings not named here go back to their defaults, so a preset never inherits a stray value.
+    """
+
+    shows: str  # one sentence: what the audience will see
+    tab: str  # the title of the tab where that is visible
+    values: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # {setting name: value}, names without prefix
+
+
+class LessonPage:
+    """What every tab receives: the lesson, its settings and results, the device, the kit."""
+
+    def __init__(self, lesson_: Lesson, device: str):
+        self.lesson = lesson_
+        self.slug = lesson_.slug
+        self.device = device
+        self.data: Any = None  # what the lesson's `controls(page)` built for its tabs
+
+    # ------------------------------------------------------------------ names
+    def key(self, name: str) -> str:
+        """Widget key and query parameter of a setting: '<slug>.<name>'."""
+        return f"{self.slug}.{name}"
+
+    def state_key(self, name: str) -> str:
+        """Session-state key of a result or of the kit's own state: '<slug>:<name>'."""
+        return f"{self.slug}:{name}"
+
+    # ------------------------------------------------------------------ settings
+    def widget(self, widget: Callable, name: str, *args, default: Any, url: bool = True, **kwargs):
+        """A Streamlit widget for the setting `name` (a config field's name), bound to the URL.
+
+        Give the widget no `value`/`index`: its starting value is `default` (a link's value wins on first load),
+        which the kit also records so that a preset can put every setting it does not name back to it.
+        """
+        key = self.key(name)
+        DEFAULTS.setdefault(self.slug, {})[name] = default
+        if key not in st.session_state:
+            old = st.session_state.get(self.state_key("old-link"), {}).pop(name, None)
+            st.session_state[key] = default if old is None else _from_url(old, default)
+        if url:
+            kwargs.update(URL)
+        return widget(*args, key=key, **kwargs)
+
+    def value(self, name: str, default: Any = None) -> Any:
+        return st.session_state.get(self.key(name), default)
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting on screen, {name: value} (what presets, URLs and exports hold)."""
+        return lecture.settings(self.slug)
+
+    def config(self, cls: type, what: str = "", **overrides) -> Any:
+        """The dataclass `cls` built from the settings named like its fields, validated by the class itself.
+
+        Fields with no widget keep their defaults; `overrides` win. On a bad value the class's message is shown
+        and the last config that worked is returned (None if none has).
+        """
+        values = {}
+        for f in fields(cls):
+            if f.name in overrides:
+                values[f.name] = overrides[f.name]
+            elif self.key(f.name) in st.session_state:
+                values[f.name] = _like_default(st.session_state[self.key(f.name)], f)
+        return self.compute(f"config-{cls.__name__}", what or "Settings", cls, **values)
+
+    # ------------------------------------------------------------------ results
+    def compute(self, name: str, what: str, fn: Callable, *args, **kwargs) -> Any:
+        """`fn(*args, **kwargs)` under a friendly error; returns its result, or the last good one.
+
+        On failure the message appears here (next to the input that caused it) and the last good result is
+        returned; `page.stale(name)` is then True so the tab can say that what it shows is out of date.
+        """
+        good_key, failed_key = self.state_key(name), self.state_key(f"{name}!failed")
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - bad input becomes a message, never a traceback
+            if is_control_flow(exc):
+                raise
+            show_error(exc, what)
+            st.session_state[failed_key] = True
+            if good_key in st.session_state:
+                st.caption("⚠ Below: the last result that worked, not the current settings.")
+            return st.session_state.get(good_key)
+        st.session_state[good_key] = result
+        st.session_state.pop(failed_key, None)
+        return result
+
+    def result(self, name: str, default: Any = None) -> Any:
+        return st.session_state.get(self.state_key(name), default)
+
+    def stale(self, name: str) -> bool:
+        return bool(st.session_state.get(self.state_key(f"{name}!failed")))
+
+    # ------------------------------------------------------------------ inputs the kit owns
+    def corpus(self, default: str = "wiki", allow_user_text: bool = True):
+        """The corpus picker: (key, label, sentences) of the last corpus that worked, or None.
+
+        The key names the corpus for caches: its name, or 'user:<sha1 of the text>' for a user's own text.
+        """
+        from app.resources import corpus_picker
+
+        def pick():
+            label, sentences = corpus_picker(self.slug + ".", default, allow_user_text)
+            choice = self.value("corpus", default)
+            if choice == "user":
+                text = "\n".join(" ".join(s) for s in sentences).encode("utf-8")
+                choice = "user:" + hashlib.sha1(text).hexdigest()[:16]
+            return choice, label, sentences
+
+        return self.compute("corpus", "Reading the corpus", pick)
+
+    # ------------------------------------------------------------------ output
+    def chart(self, fig, data=None, name: str = "chart", key: str | None = None) -> None:
+        """A plotly chart with PNG export, plus its data as CSV and the settings as JSON."""
+        lecture.show_chart(
+            fig, data, f"{self.slug}-{name}", self.slug, key=key or self.state_key(f"chart-{name}")
+        )
+
+    def train(self, factory: Callable[[], Any], total_steps: int, render, **kwargs):
+        """The live-training kit (Start / Pause / Step / Reset / Pin) for this lesson's run."""
+        kwargs.setdefault("device", self.device)
+        kwargs.setdefault("settings", self.settings())
+        return training.training_panel(self.slug, factory, total_steps, render=render, **kwargs)
+
+    def run(self):
+        return training.get_run(self.slug)
+
+
+def _like_default(value: Any, f) -> Any:
+    """Widgets return floats for ints and lists for tuples; give the config the type its default has."""
+    default = f.default if f.default is not MISSING else None
+    if isinstance(default, bool) or default is None:
+        return value
+    if isinstance(default, int) and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(default, float) and isinstance(value, int):
+        return float(value)
+    if isinstance(default, tuple) and isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+# ---------------------------------------------------------------------- presets and old links
+def apply_preset(slug: str, preset: Preset) -> None:
+    """on_click: every setting the preset does not name back to its default, the named ones set, its tab opened.
+
+    Values are assigned, never deleted: a deleted widget state would be seeded again from the (old) URL.
+    """
+    values = DEFAULTS.get(slug, {}) | dict(preset.values) | {"tab": preset.tab}
+    for name, value in values.items():
+        st.session_state[f"{slug}.{name}"] = value
+
+
+def presets_bar(slug: str, presets: Mapping[str, Preset]) -> None:
+    """One button per preset, full names (wrapping), the tooltip saying in words what it shows."""
+    if not presets:
+        return
+    per_row = 2 if presenter_mode() else 3
+    items = list(presets.items())
+    for start in range(0, len(items), per_row):
+        row = items[start : start + per_row]
+        for col, (name, preset) in zip(st.columns(per_row), row):
+            col.button(
+                name,
+                key=f"{slug}:preset-{name}",
+                on_click=apply_preset,
+                args=(slug, preset),
+                width="stretch",
+                help=f"{preset.shows} (opens “{preset.tab}”)",
+            )
+
+
+def translate_old_links(lesson_: Lesson, renamed: Mapping[str, str]) -> None:
+    """Old links (`?ng_order=3`, `?we_neg=15`) keep working: their values seed today's settings (see widget)."""
+    if not lesson_.old_prefix:
+        return
+    old_values = st.session_state.setdefault(f"{lesson_.slug}:old-link", {})
+    for old in [k for k in st.query_params if k.startswith(lesson_.old_prefix)]:
+        name = old.removeprefix(lesson_.old_prefix)
+        values = st.query_params.get_all(old)
+        del st.query_params[old]
+        old_values[renamed.get(name, name)] = values if len(values) > 1 else values[0]
+
+
+def _from_url(text: str | list[str], default: Any) -> Any:
+    """A query-string value as the type of the setting's default."""
+    if isinstance(default, bool):
+        return str(text).lower() in ("true", "1", "yes", "on")
+    if isinstance(default, (list, tuple)):
+        return list(text) if isinstance(text, list) else [text]
+    if isinstance(default, (int, float)) and not isinstance(text, list):
+        try:
+            return type(default)(float(text)) if isinstance(default, int) else float(text)
+        except ValueError:
+            return default
+    return text
+
+
+# ---------------------------------------------------------------------- the page
+def run_lesson(slug: str) -> LessonPage:
+    """Draw the lesson `slug`: title, intro, presets, shared controls, tabs. The whole page file calls this."""
+    require_entry_script()
+    spec = lesson(slug)
+    package = importlib.import_module(spec.package)
+    translate_old_links(spec, getattr(package, "RENAMED", {}))
+    page = LessonPage(spec, current_device())
+
+    st.title(f"{spec.icon} {spec.title}")
+    if presenter_mode():  # on a projector the first chart matters more than the intro
+        with st.expander("What this lesson shows"):
+            st.markdown(package.INTRO)
+    else:
+        st.markdown(package.INTRO)
+    presets_bar(slug, getattr(package, "PRESETS", {}))
+    controls = getattr(package, "controls", None)
+    if controls is not None:
+        page.data = controls(page)
+        if page.data is None:
+            st.info("Pick valid settings above; the lesson appears here.")
+            return page
+    tabs = package.TABS
+    titles = [tab.TITLE for tab in tabs]
+    if st.session_state.get(page.key("tab")) not in titles:  # an old or mistyped ?<slug>.tab=
+        st.session_state.pop(page.key("tab"), None)
+    containers = st.tabs(titles, key=page.key("tab"), **URL)
+    for container, tab in zip(containers, tabs):
+        with container:
+            try:
+                tab.render(page)
+            except Exception as exc:  # noqa: BLE001 - one broken tab must not take the page down
+                if is_control_flow(exc):
+                    raise
+                show_error(exc, tab.TITLE)
+    return page

@@ -1,0 +1,14 @@
+import streamlit as st
+
+TITLE = "Square"
+
+
+def _square(n: int) -> int:
+    if n == 4:
+        raise ValueError("four is not allowed here")
+    return n * n
+
+
+def render(page) -> None:
+    result = page.compute("square", "Squaring", _square, page.data.n)
+    st.markdown(f"square={result} stale={page.stale('square')}")

@@ -1,0 +1,51 @@
+"""The one adapter over Streamlit internals (app/streamlit_compat.py) still matches this Streamlit."""
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from app.streamlit_compat import CONTROL_FLOW, is_control_flow, leave_automatic_pages_mode
+
+
+def test_control_flow_exceptions_are_found_by_class():
+    assert len(CONTROL_FLOW) == 2, "Streamlit moved its rerun/stop exceptions: update the adapter"
+    assert not is_control_flow(ValueError("x"))
+
+
+def test_stop_is_recognised():
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    assert is_control_flow(StopException())
+
+
+@pytest.mark.parametrize("call", ["st.rerun()"])
+def test_rerun_is_recognised(call):
+    script = f"""
+import streamlit as st
+from app.streamlit_compat import is_control_flow
+if "seen" not in st.session_state:
+    st.session_state.seen = True
+    try:
+        {call}
+    except BaseException as exc:
+        st.session_state.recognised = is_control_flow(exc)
+        raise
+"""
+    at = AppTest.from_string(script).run()
+    assert not at.exception
+    assert at.session_state["recognised"] is True
+
+
+def test_automatic_pages_mode_flag_still_exists():
+    from streamlit.runtime.pages_manager import PagesManager
+
+    assert hasattr(PagesManager, "uses_pages_directory"), "the deep-link guard needs this flag"
+    before = PagesManager.uses_pages_directory
+    try:
+        PagesManager.uses_pages_directory = True
+        assert leave_automatic_pages_mode() is True
+        assert PagesManager.uses_pages_directory is False
+        assert leave_automatic_pages_mode() is False
+    finally:
+        PagesManager.uses_pages_directory = before
+    assert st  # streamlit imported for the AppTest scripts
