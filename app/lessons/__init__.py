@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PAGES_DIR = ROOT / "pages"
-SECTIONS = ["Foundations", "Transformers", "Adapting and aligning", "Efficient inference"]
+SECTIONS = ["Foundations", "Transformers", "Adapting and aligning", "Scaling and efficiency"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,52 @@ LESSONS = [
         "Queries, keys and values step by step, every head of a real model, positional encodings, "
         "and a tiny transformer trained live.",
         old_prefix="at_",
+    ),
+    # The next lessons (a lesson is listed only once its page file exists):
+    Lesson(
+        "embedding_spaces",
+        "Pretrained embedding spaces",
+        "🌌",
+        "Foundations",
+        "Lectures 2 and 6",
+        "The embedding spaces of pretrained models: SmolLM2's token vectors solve king − man + woman, "
+        "MiniLM's contextual vectors tell a river bank from a money bank, sentence vectors find paraphrases.",
+    ),
+    Lesson(
+        "lora",
+        "LoRA rank effects",
+        "🪛",
+        "Adapting and aligning",
+        "Lecture 7",
+        "Fine-tune a few parameters instead of all: LoRA's low-rank update trained live at several ranks, "
+        "the Eckart–Young floor, QLoRA's 4-bit base, and the other PEFT families.",
+    ),
+    Lesson(
+        "rlhf",
+        "Policy gradients and PPO clipping",
+        "🎢",
+        "Adapting and aligning",
+        "Lectures 10 and 12",
+        "REINFORCE, PPO's clipped surrogate, GRPO and DPO trained live: why clipping keeps updates "
+        "stable, the KL penalty to a reference, and reward hacking on a real language model.",
+    ),
+    Lesson(
+        "kv_cache",
+        "KV cache and eviction",
+        "🗄️",
+        "Scaling and efficiency",
+        "Lecture 14",
+        "The KV cache's memory on a real model, and what StreamingLLM, H2O, SnapKV, PyramidKV and R-KV keep "
+        "when the budget is small: kept tokens, perplexity against budget, attention sinks.",
+    ),
+    Lesson(
+        "moe",
+        "Mixture-of-Experts routing",
+        "🔀",
+        "Scaling and efficiency",
+        "Lecture 16",
+        "A tiny MoE language model trained live: expert loads collapse without balancing; the auxiliary "
+        "loss and DeepSeek-V3's bias fix them; capacity, dropped tokens, active against total parameters.",
     ),
 ]
 
