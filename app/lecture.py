@@ -54,11 +54,25 @@ def plotly_config(name: str) -> dict:
     }
 
 
+PRESENTER_FONT = 18  # px: chart text on a projector (ticks and legends included; the goal is >= 16)
+
+
 def style_figure(fig):
-    """House style for charts; bigger text in presenter mode."""
+    """House style for charts; in presenter mode every text in the chart (ticks, legend, colour bars, titles
+    of axes and annotations) grows to PRESENTER_FONT, also where a builder set a smaller size."""
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
     if presenter_mode():
-        fig.update_layout(font=dict(size=18))
+        size = PRESENTER_FONT
+        fig.update_layout(font=dict(size=size), legend=dict(font=dict(size=size)))
+        fig.update_xaxes(tickfont=dict(size=size), title_font=dict(size=size))
+        fig.update_yaxes(tickfont=dict(size=size), title_font=dict(size=size))
+        fig.update_annotations(font_size=size)
+        fig.update_traces(
+            colorbar=dict(tickfont=dict(size=size)), selector=lambda t: "colorbar" in t
+        )
+        if fig.layout.scene is not None:  # 3-D projections
+            for axis in ("xaxis", "yaxis", "zaxis"):
+                fig.layout.scene[axis].tickfont = dict(size=size)
     return fig
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.streamlit_compat import presenter_css
 from models.device import available_devices, device_label, memory_summary, pick_device
 
 DEVICE_KEY = "device"  # also the query parameter: ?device=cpu
@@ -49,14 +50,4 @@ def render_sidebar() -> None:
             help="Larger fonts for a projector; advanced controls folded away.",
         )
     if presenter_mode():  # larger text in the main area only (the sidebar keeps its width)
-        st.markdown(
-            """<style>
-            [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
-            [data-testid="stMain"] [data-testid="stMarkdownContainer"] li,
-            [data-testid="stMain"] label p { font-size: 1.25rem !important; }
-            [data-testid="stMain"] h1 { font-size: 3rem !important; }
-            [data-testid="stMain"] h2 { font-size: 2.3rem !important; }
-            [data-testid="stMain"] button p { font-size: 1.05rem !important; }
-            </style>""",
-            unsafe_allow_html=True,
-        )
+        st.markdown(presenter_css(), unsafe_allow_html=True)

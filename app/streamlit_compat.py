@@ -6,6 +6,9 @@ so a Streamlit upgrade that moves one fails there, in one place, rather than som
 2. `leave_automatic_pages_mode()`: the design keeps page files in `pages/`. On a server's very first session a
    deep link (/ngrams) makes Streamlit run that file in its old automatic pages mode, before `streamlit_app.py` has
    ever called `st.navigation`; the flag that mode sets has no public switch.
+3. `presenter_css()`: presenter mode enlarges text for a projector. Streamlit's theme has one font size for the
+   whole app (the sidebar too), so the main area is restyled through the `data-testid` attributes of its elements;
+   tests/test_browser.py measures the resulting sizes, so a renamed attribute fails there.
 """
 
 from __future__ import annotations
@@ -35,3 +38,26 @@ def leave_automatic_pages_mode() -> bool:
         PagesManager.uses_pages_directory = False
         return True
     return False
+
+
+# Sizes the browser test checks at 1280x720: body text >= 20 px, metric values >= 40 px.
+PRESENTER_CSS = """<style>
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] li,
+[data-testid="stMain"] [data-testid="stCaptionContainer"],
+[data-testid="stMain"] label p { font-size: 1.25rem !important; }
+[data-testid="stMain"] input, [data-testid="stMain"] textarea,
+[data-testid="stMain"] [data-baseweb="select"] div { font-size: 1.25rem !important; }
+[data-testid="stMain"] [data-testid="stMetricValue"] div { font-size: 2.75rem !important; }
+[data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.25rem !important; }
+[data-testid="stMain"] h1 { font-size: 2.4rem !important; padding-top: 0 !important; }
+[data-testid="stMain"] h2 { font-size: 2rem !important; }
+[data-testid="stMain"] button p { font-size: 1.1rem !important; }
+[data-testid="stMain"] [data-baseweb="tab"] p { font-size: 1.25rem !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; }
+</style>"""
+
+
+def presenter_css() -> str:
+    """The stylesheet presenter mode adds to the main area (see the module docstring, point 3)."""
+    return PRESENTER_CSS
