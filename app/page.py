@@ -194,11 +194,10 @@ def apply_preset(slug: str, preset: Preset) -> None:
         st.session_state[f"{slug}.{name}"] = value
 
 
-def presets_bar(slug: str, presets: Mapping[str, Preset]) -> None:
+def presets_bar(slug: str, presets: Mapping[str, Preset], per_row: int = 3) -> None:
     """One button per preset, full names (wrapping), the tooltip saying in words what it shows."""
     if not presets:
         return
-    per_row = 2 if presenter_mode() else 3
     items = list(presets.items())
     for start in range(0, len(items), per_row):
         row = items[start : start + per_row]
@@ -254,7 +253,12 @@ def run_lesson(slug: str) -> LessonPage:
             st.markdown(package.INTRO)
     else:
         st.markdown(package.INTRO)
-    presets_bar(slug, getattr(package, "PRESETS", {}))
+    presets = getattr(package, "PRESETS", {})
+    if presenter_mode() and presets:  # one line instead of rows of buttons, so the first chart fits
+        with st.popover("🎬 Lecture demos", width="content"):
+            presets_bar(slug, presets, per_row=1)
+    else:
+        presets_bar(slug, presets)
     controls = getattr(package, "controls", None)
     if controls is not None:
         page.data = controls(page)
