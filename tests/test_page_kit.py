@@ -58,3 +58,14 @@ def test_old_links_keep_working():
     at = demo(kd_number="2")
     assert at.number_input(key="kitdemo.n").value == 2
     assert "square=4 stale=False" in texts(at)
+
+
+def test_presenter_mode_folds_the_intro_and_the_presets():
+    at = AppTest.from_string(SCRIPT, default_timeout=30)
+    at.session_state["presenter"] = True
+    at.run()
+    assert not at.exception
+    assert at.expander[0].label == "What this lesson shows"
+    assert at.get("popover")[0].proto.popover.label == "🎬 Lecture demos"
+    at.button(key="kitdemo:preset-Big").click().run()
+    assert at.number_input(key="kitdemo.n").value == 5
