@@ -1,0 +1,68 @@
+"""Lecture-ready, measured in headless Chromium: presenter mode on a 1280x720 projector, and every preset
+landing on the tab where its point shows.
+
+Uses the server and browser of tests/test_browser.py (the same real `streamlit run`).
+"""
+
+import importlib
+import time
+
+import pytest
+
+from app.lessons import available_lessons
+from tests.test_browser import _wait_until_idle, browser, server  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.browser
+PROJECTOR = {"width": 1280, "height": 720}
+
+
+def _px(page, selector: str) -> list[float]:
+    """Computed font sizes (px) of the visible elements matching `selector` in the main area."""
+    return page.eval_on_selector_all(
+        selector,
+        "els => els.filter(e => e.offsetParent !== null)"
+        ".map(e => parseFloat(getComputedStyle(e).fontSize))",
+    )
+
+
+@pytest.mark.parametrize("lesson", available_lessons(), ids=lambda lesson: lesson.slug)
+def test_presenter_mode_on_a_projector(server, browser, lesson):  # noqa: F811
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{server}/{lesson.slug}?presenter=true")
+    _wait_until_idle(page)
+    page.wait_for_selector(".js-plotly-plot", timeout=90_000)
+    time.sleep(2)
+    body = _px(page, "[data-testid='stMain'] [data-testid='stMarkdownContainer'] p")
+    assert body and min(body) >= 20, f"body text {sorted(set(body))} px"
+    metrics = _px(page, "[data-testid='stMain'] [data-testid='stMetricValue'] div")
+    assert not metrics or min(metrics) >= 40, f"metric values {sorted(set(metrics))} px"
+    chart = page.locator(".js-plotly-plot").first
+    ticks = chart.locator(".xtick text, .ytick text, .legendtext")
+    sizes = [
+        float(s.rstrip("px")) for s in ticks.evaluate_all("els => els.map(e => e.style.fontSize)")
+    ]
+    assert sizes and min(sizes) >= 16, f"chart text {sorted(set(sizes))} px"
+    top = chart.bounding_box()["y"]
+    assert top < PROJECTOR["height"], f"the first chart starts at {top:.0f} px, below the fold"
+    page.screenshot(path=f"/tmp/presenter-{lesson.slug}.png")
+    page.close()
+
+
+def _presets():
+    for lesson in available_lessons():
+        package = importlib.import_module(lesson.package)
+        for name, preset in getattr(package, "PRESETS", {}).items():
+            yield pytest.param(lesson.slug, name, preset.tab, id=f"{lesson.slug}-{name[:30]}")
+
+
+@pytest.mark.parametrize("slug, name, tab", list(_presets()))
+def test_preset_lands_on_its_tab(server, browser, slug, name, tab):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/{slug}")
+    _wait_until_idle(page)
+    page.get_by_role("button", name=name, exact=True).click()
+    _wait_until_idle(page)
+    selected = page.locator("[data-baseweb='tab'][aria-selected='true']").first.inner_text()
+    assert selected.strip() == tab
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
