@@ -234,8 +234,11 @@ def test_one_session_never_sees_another_sessions_run(fresh_server):
     table = training.run_table()
     assert table.totals()[0] == 1
     assert set(table.runs_of(alice.session_state["kit:owner"])) == {"ngrams"}
+    click(bob, "ngrams:step")
+    bobs = table.runs_of(bob.session_state["kit:owner"])
+    assert list(bobs) == ["ngrams"] and bobs["ngrams"] is bob.session_state["ngrams:run"]
+    assert bobs["ngrams"] is not alice.session_state["ngrams:run"]
     click(bob, "ngrams:reset")  # Bob's reset does not touch Alice's run
-    assert table.runs_of(bob.session_state["kit:owner"]) == {}
     assert table.totals()[0] == 1 and alice.session_state["ngrams:run"].steps_done >= 1
 
 
