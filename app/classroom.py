@@ -8,8 +8,10 @@ No Streamlit here (testable alone); app/training.py keeps one of each per server
   asking for turns (its page was left, its tab closed) loses its turn after `stale_s` seconds.
 - `RunTable`: every run a session holds (trained or not, with its model and optimiser in memory), at most
   `max_runs` of them and at most `max_bytes` of their tensors. Runs are held weakly: when Streamlit forgets a
-  session its runs disappear from the table; runs of sessions the server no longer knows are released (their
-  trainer dropped) the next time the table is pruned.
+  session its runs disappear from the table. A closed tab's session is kept by Streamlit for about two minutes
+  (for a reconnect); its runs are released (trainer dropped, memory freed) once it has been disconnected for
+  `release_after_s`, or as soon as the server has forgotten it. `start_pruning` checks every few seconds, so
+  memory comes back after the class leaves even when nobody opens a page.
 """
 
 from __future__ import annotations
@@ -160,15 +162,36 @@ class RunTable:
         self,
         max_runs: int,  # runs held at once, server-wide
         max_bytes: int,  # bytes of tensors those runs may hold together
-        session_alive: Callable[[str], bool | None] = lambda _sid: (
-            None
-        ),  # False: the server forgot it
+        # 'connected' / 'disconnected' / 'gone' / None (unknown) for a Streamlit session id
+        session_status: Callable[[str], str | None] = lambda _sid: None,
         on_drop: Callable[[str], None] = lambda _run_id: None,  # e.g. give back a queue turn
+        release_after_s: float = 60.0,  # a disconnected session's runs are released after this
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.max_runs, self.max_bytes = max_runs, max_bytes
-        self.session_alive, self.on_drop = session_alive, on_drop
+        self.session_status, self.on_drop = session_status, on_drop
+        self.release_after_s, self.clock = release_after_s, clock
         self._held: dict[tuple[str, str], _Held] = {}  # (owner, slug) -> the run
+        self._disconnected_since: dict[str, float] = {}  # session id -> first seen disconnected
         self._lock = threading.Lock()
+
+    def prune(self) -> None:
+        with self._lock:
+            self._prune()
+
+    def start_pruning(self, every_s: float = 10.0) -> threading.Thread:
+        """Prune every `every_s` seconds in a daemon thread (no Streamlit calls) while this table exists."""
+        table = weakref.ref(self)
+
+        def loop():
+            while (current := table()) is not None:
+                current.prune()
+                del current
+                time.sleep(every_s)
+
+        thread = threading.Thread(target=loop, name="run-table-pruner", daemon=True)
+        thread.start()
+        return thread
 
     def check_room(self, owner: str, slug: str, nbytes: int = 0) -> None:
         """Raise ServerFullError unless a new run for (owner, slug) fits (it replaces the owner's old one)."""
@@ -237,16 +260,24 @@ class RunTable:
     def _total_bytes(self) -> int:
         return sum(h.nbytes for h in self._held.values())
 
+    def _session_gone(self, session_id: str | None, now: float) -> bool:
+        status = None if session_id is None else self.session_status(session_id)
+        if status == "disconnected":
+            since = self._disconnected_since.setdefault(session_id, now)
+            return now - since > self.release_after_s
+        self._disconnected_since.pop(session_id, None)
+        return status == "gone"
+
     def _prune(self) -> None:
-        """Drop runs that are garbage, and release the runs of sessions the server has forgotten."""
-        alive: dict[str, bool | None] = {}
+        """Drop runs that are garbage; release the runs of sessions gone or disconnected too long."""
+        now, gone_by_session = self.clock(), {}
         for key, held in list(self._held.items()):
             run = held.ref()
             gone = run is None
             if not gone and held.session_id is not None:
-                if held.session_id not in alive:
-                    alive[held.session_id] = self.session_alive(held.session_id)
-                gone = alive[held.session_id] is False
+                if held.session_id not in gone_by_session:
+                    gone_by_session[held.session_id] = self._session_gone(held.session_id, now)
+                gone = gone_by_session[held.session_id]
             if gone:
                 del self._held[key]
                 self.on_drop(held.run_id)

@@ -6,7 +6,7 @@ so a Streamlit upgrade that moves one fails there, in one place, rather than som
 2. `leave_automatic_pages_mode()`: the design keeps page files in `pages/`. On a server's very first session a
    deep link (/ngrams) makes Streamlit run that file in its old automatic pages mode, before `streamlit_app.py` has
    ever called `st.navigation`; the flag that mode sets has no public switch.
-3. `session_id()` and `session_alive(session_id)`: the training kit keeps a server-wide table of the runs every
+3. `session_id()` and `session_status(session_id)`: the training kit keeps a server-wide table of the runs every
    session holds (to cap them) and must drop the runs of sessions that are gone. Streamlit keeps a disconnected
    session for a couple of minutes so that a reconnecting tab resumes it, then forgets it; there is no public call
    that says whether a session still exists.
@@ -51,9 +51,9 @@ def session_id() -> str | None:
     return None if ctx is None else ctx.session_id
 
 
-def session_alive(session_id_: str) -> bool | None:
-    """True while the server holds the session (connected, or kept for a reconnect), False once it has
-    forgotten it, None when that cannot be told (no server: AppTest, a plain script)."""
+def session_status(session_id_: str) -> str | None:
+    """'connected'; 'disconnected' while the server keeps a closed tab's session for a reconnect (about two
+    minutes); 'gone' once it has forgotten it; None when that cannot be told (no server: AppTest, a script)."""
     try:
         from streamlit.runtime import Runtime
     except ImportError:  # pragma: no cover
@@ -61,7 +61,9 @@ def session_alive(session_id_: str) -> bool | None:
     if not Runtime.exists():
         return None
     runtime = Runtime.instance()
+    if runtime.is_active_session(session_id_):
+        return "connected"
     manager = getattr(runtime, "_session_mgr", None)
-    if manager is not None and hasattr(manager, "get_session_info"):
-        return manager.get_session_info(session_id_) is not None
-    return bool(runtime.is_active_session(session_id_)) or None  # inactive may still be resumable
+    if manager is None or not hasattr(manager, "get_session_info"):
+        return None  # a session manager we do not know: do not guess
+    return "disconnected" if manager.get_session_info(session_id_) is not None else "gone"

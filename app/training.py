@@ -14,7 +14,7 @@ others wait and see their place ("2 runs ahead of yours"), and a turn passes on 
 another pauses the older one and says so. The server holds at most NLP_PLAYGROUND_MAX_HELD runs (default 40) and
 NLP_PLAYGROUND_MAX_HELD_MB of their tensors (default 6144) and says so when it is full. A run advances only while
 its page is open (the live fragment drives it): leaving the page pauses it, coming back resumes it. The runs of a
-session that Streamlit has forgotten (its tab closed a few minutes ago) are dropped from the table and freed.
+closed tab are freed NLP_PLAYGROUND_RELEASE_AFTER_S seconds (default 60) after it disconnected.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import streamlit as st
 
 from app.classroom import SHARED_STORAGE, RunQueue, RunTable, tensor_bytes
 from app.lecture import clear_pins, pin, pinned, settings_diff, short_settings
-from app.streamlit_compat import session_alive, session_id
+from app.streamlit_compat import session_id, session_status
 from models.device import free_memory, is_out_of_memory
 
 
@@ -51,6 +51,7 @@ MAX_HELD_MB = _env("NLP_PLAYGROUND_MAX_HELD_MB", 6144)  # their tensors together
 TURN_SECONDS = _env(
     "NLP_PLAYGROUND_TURN_SECONDS", 30
 )  # a turn passes on after this when others wait
+RELEASE_AFTER_S = _env("NLP_PLAYGROUND_RELEASE_AFTER_S", 60)  # a closed tab's runs are freed after
 STALE_SECONDS = 10.0  # a run that stopped asking for turns (page left, tab closed) leaves the queue
 
 
@@ -108,9 +109,15 @@ def run_queue() -> RunQueue:
 @st.cache_resource
 def run_table() -> RunTable:
     """Every run the sessions of this server hold, to cap them (one per process)."""
-    return RunTable(
-        MAX_HELD_RUNS, int(MAX_HELD_MB * 2**20), session_alive, on_drop=run_queue().release
+    table = RunTable(
+        MAX_HELD_RUNS,
+        int(MAX_HELD_MB * 2**20),
+        session_status,
+        on_drop=run_queue().release,
+        release_after_s=RELEASE_AFTER_S,
     )
+    table.start_pruning()
+    return table
 
 
 def lane(device: str) -> str:

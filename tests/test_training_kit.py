@@ -261,17 +261,24 @@ def test_runs_of_a_session_the_server_forgot_are_released():
         def train_steps(self, n):
             return {}
 
-    alive = {"s1": True, "s2": True}
-    dropped = []
-    table = RunTable(4, 2**30, session_alive=alive.get, on_drop=dropped.append)
-    runs = [TrainingRun(Trainer(), 10, {}, running=True) for _ in range(2)]
-    table.add("owner1", "s1", "ngrams", runs[0], 100)
-    table.add("owner2", "s2", "ngrams", runs[1], 100)
+    status = {"s1": "connected", "s2": "connected", "s3": "connected"}
+    now, dropped = [0.0], []
+    table = RunTable(
+        4, 2**30, status.get, on_drop=dropped.append, release_after_s=60, clock=lambda: now[0]
+    )
+    runs = [TrainingRun(Trainer(), 10, {}, running=True) for _ in range(3)]
+    for i, run in enumerate(runs, 1):
+        table.add(f"owner{i}", f"s{i}", "ngrams", run, 100)
+    assert table.totals() == (3, 300)
+    status["s1"] = "gone"  # Streamlit no longer knows session s1
+    status["s2"] = "disconnected"  # s2's tab closed: kept for a reconnect for a while
     assert table.totals() == (2, 200)
-    alive["s1"] = False  # Streamlit no longer knows session s1 (closed, past its reconnect time)
-    assert table.totals() == (1, 100)
     assert runs[0].trainer is None and not runs[0].running, "its model is freed at once"
-    assert runs[1].trainer is not None and dropped == [runs[0].run_id]
+    now[0] = 59
+    assert table.totals() == (2, 200), "a tab that reconnects within a minute finds its run"
+    now[0] = 61
+    assert table.totals() == (1, 100) and runs[1].trainer is None
+    assert runs[2].trainer is not None and dropped == [runs[0].run_id, runs[1].run_id]
 
 
 def test_leaving_the_page_is_said_on_the_page(fresh_server):
