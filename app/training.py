@@ -438,7 +438,8 @@ def queue_message(run: TrainingRun) -> str:
         else f"{run.waiting} run{'s' if run.waiting > 1 else ''} ahead of yours"
     )
     return (
-        f"⏳ Waiting for a turn: {ahead}. The server trains {capacity} runs at a time"
+        f"⏳ Waiting for a turn: {ahead}. The server trains {capacity} "
+        f"run{'s' if capacity > 1 else ''} at a time"
         f"{' on the GPU' if gpu else ''} ({training} training now), each for up to "
         f"{TURN_SECONDS:.0f} s while others wait."
     )

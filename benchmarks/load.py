@@ -290,6 +290,28 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+async def runs_held(url: str, timeout_s: float) -> int | None:
+    """Runs the server still holds, as a new visitor's sidebar says ("N of M runs held"; none: 0)."""
+    import re
+
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        context = await browser.new_context()
+        page = await context.new_page()
+        try:
+            await page.goto(url, wait_until="domcontentloaded")
+            await page.wait_for_selector("[data-testid='stSidebar']", timeout=timeout_s * 1000)
+            await wait_idle(page, timeout_s)
+            found = re.search(r"(\d+) of \d+ runs held", await page.inner_text("body"))
+            return int(found.group(1)) if found else 0
+        except Exception:  # noqa: BLE001 - a measurement that could not be made
+            return None
+        finally:
+            await browser.close()
+
+
 async def classroom(args, url: str, sampler: Sampler) -> dict:
     from playwright.async_api import async_playwright
 
@@ -328,6 +350,7 @@ async def classroom(args, url: str, sampler: Sampler) -> dict:
     report["closed"] = sampler.mark("closed")
     await asyncio.sleep(args.settle)
     report["settled"] = sampler.mark("settled")
+    report["runs_held_after_settle"] = await runs_held(url, args.timeout)
     firsts = [s.first_chart_s for s in students if s.first_chart_s is not None]
     views = [s.first_view_s for s in students if s.first_view_s is not None]
     report.update(
