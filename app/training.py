@@ -416,7 +416,13 @@ def _live_body(prefix: str, render: Callable[[TrainingRun], None], chunk_seconds
             "This run trains while this page is open: another page pauses it, and it goes on "
             "when you come back (your results stay)."
         )
-    render(run)
+    if run.trainer is None:  # freed by the server while the tab was closed
+        st.warning(
+            "This run was freed to make room: its tab was closed for more than "
+            f"{RELEASE_AFTER_S:.0f} s. Press ▶ Start for a new run (a pinned curve stays)."
+        )
+    else:
+        render(run)
     if was_running and not run.running:
         st.rerun()  # a full rerun stops the fragment timer and relabels the buttons
     if run.running and was_waiting != (run.waiting is not None):

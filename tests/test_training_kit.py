@@ -286,3 +286,15 @@ def test_leaving_the_page_is_said_on_the_page(fresh_server):
     at = AppTest.from_function(two_lessons_app, default_timeout=10).run()
     click(at, "ngrams:start")
     assert any("another page pauses it" in c.value for c in at.caption)
+
+
+def test_a_run_freed_while_its_tab_was_closed_says_so_and_starts_anew(fresh_server):
+    fresh_server()
+    at = AppTest.from_function(two_lessons_app, default_timeout=10).run()
+    click(at, "ngrams:step")
+    at.session_state["ngrams:run"].trainer = None  # what the table does to a tab closed too long
+    at.run()
+    assert not at.exception
+    assert any("This run was freed" in w.value for w in at.warning)
+    click(at, "ngrams:start")
+    assert at.session_state["ngrams:run"].trainer is not None
