@@ -198,15 +198,28 @@ def css_key(key: str) -> str:
     return "st-key-" + "".join(c if c.isalnum() or c in "_-" else "-" for c in key.strip())
 
 
-async def wait_idle(page, timeout_s: float) -> None:
-    """Until the script has finished running (no status widget for 0.5 s)."""
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"  # Streamlit's own run state
+
+
+async def wait_idle(page, timeout_s: float) -> bool:
+    """Until the script has finished running (Streamlit's run state 'notRunning' for 0.4 s)."""
     deadline = time.perf_counter() + timeout_s
     while time.perf_counter() < deadline:
-        if await page.locator("[data-testid='stStatusWidget']").count() == 0:
-            await asyncio.sleep(0.5)
-            if await page.locator("[data-testid='stStatusWidget']").count() == 0:
-                return
-        await asyncio.sleep(0.3)
+        if await page.locator(IDLE).count():
+            await asyncio.sleep(0.4)
+            if await page.locator(IDLE).count():
+                return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def click_and_wait(page, button, timeout_s: float) -> None:
+    """Click, wait for the rerun it asks for to begin (up to 3 s), then for it to end."""
+    await button.click()
+    deadline = time.perf_counter() + 3
+    while time.perf_counter() < deadline and await page.locator(IDLE).count():
+        await asyncio.sleep(0.1)
+    await wait_idle(page, timeout_s)
 
 
 async def exceptions_on(page) -> list[str]:
@@ -227,7 +240,7 @@ async def open_lesson(browser, url: str, student: Student, timeout_s: float):
             elapsed = time.perf_counter() - start
             if student.first_chart_s is None and await page.locator(CHART).count():
                 student.first_chart_s = elapsed
-            running = await page.locator("[data-testid='stStatusWidget']").count()
+            running = not await page.locator(IDLE).count()
             drawn = await page.locator(
                 "[data-testid='stMain'] h1, [data-testid='stException']"
             ).count()  # a title, or a traceback (counted as an error below)
@@ -251,9 +264,7 @@ async def train(page, student: Student, run_seconds: float, timeout_s: float) ->
         if (count := await presets.count()) > 0:
             button = presets.nth(student.index // 7 % count)  # spread the students over the presets
             student.preset = (await button.inner_text()).strip()
-            await button.click()
-            await asyncio.sleep(1.0)  # the rerun it asks for may not have begun yet
-            await wait_idle(page, timeout_s)
+            await click_and_wait(page, button, timeout_s)
         start = page.locator(f".{css_key(slug + ':start')} button")
         try:  # a lesson that trains live shows the kit's Start button (in one of its tabs)
             await start.first.wait_for(state="attached", timeout=20_000)
@@ -262,8 +273,7 @@ async def train(page, student: Student, run_seconds: float, timeout_s: float) ->
         student.trains = True
         if not await start.is_visible():  # the panel is on another tab: find it
             for tab in await page.locator("[role='tab']").all():
-                await tab.click()
-                await asyncio.sleep(0.3)
+                await click_and_wait(page, tab, timeout_s)
                 if await start.is_visible():
                     break
         if "Start" not in await start.inner_text():
