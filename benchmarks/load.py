@@ -317,8 +317,11 @@ async def runs_held(url: str, timeout_s: float) -> int | None:
             await page.goto(url, wait_until="domcontentloaded")
             await page.wait_for_selector("[data-testid='stSidebar']", timeout=timeout_s * 1000)
             await wait_idle(page, timeout_s)
-            found = re.search(r"(\d+) of \d+ runs held", await page.inner_text("body"))
-            return int(found.group(1)) if found else 0
+            body = await page.inner_text("body")
+            found = re.search(r"(\d+) of \d+ runs held", body)
+            if found:
+                return int(found.group(1))
+            return 0 if "Running on" in body else None  # the sidebar says nothing when none is held
         except Exception:  # noqa: BLE001 - a measurement that could not be made
             return None
         finally:
