@@ -139,6 +139,14 @@ def get_run(slug: str) -> TrainingRun | None:
     return st.session_state.get(_run_key(slug))
 
 
+def _bytes_of(trainer) -> int:
+    """The trainer's tensors, as counted against the server's limit (0 if they cannot be walked)."""
+    try:
+        return tensor_bytes(trainer, SHARED_STORAGE)
+    except Exception:  # noqa: BLE001 - an odd trainer must not stop training; it is then not counted
+        return 0
+
+
 def _release(run: TrainingRun) -> None:
     run_queue().release(run.run_id)
 
@@ -186,7 +194,7 @@ def advance(run: TrainingRun, chunk_seconds: float = 0.3) -> None:
     target = n * chunk_seconds / max(seconds, 1e-4)
     run.steps_per_chunk = int(max(1, min(target, 4 * n)))
     if run.owner and len(run.history) == 1:  # optimiser state exists now: count it
-        run.nbytes = tensor_bytes(run.trainer, SHARED_STORAGE)
+        run.nbytes = _bytes_of(run.trainer)
         run_table().update_bytes(run.owner, run.slug, run.nbytes)
     if run.finished:
         run.running = False
@@ -254,7 +262,7 @@ def _start(
     try:
         table.check_room(owner, prefix)  # before building: a model may take seconds and memory
         trainer = factory()
-        nbytes = tensor_bytes(trainer, SHARED_STORAGE)
+        nbytes = _bytes_of(trainer)
         table.check_room(owner, prefix, nbytes)
     except Exception as exc:  # noqa: BLE001 - shown on the page (ServerFullError included)
         st.session_state[f"{prefix}:start_error"] = str(exc)
