@@ -8,6 +8,7 @@ the presets, the lesson's shared controls and its tabs, and hands every tab the 
     result = page.compute("scores", "Scoring the sentence", lm.score_tokens, tokens)
     page.chart(figure, frame, "scores")                   # PNG, CSV and settings-JSON export
     page.train(factory, total_steps, render)              # the live-training kit
+    figure = page.shared(figures.overview, "wiki", 3)     # computed once per server for these arguments
 
 `compute` runs under a friendly error and keeps the last good result: bad input shows a message where the input
 is, and the previous result stays on screen, marked as stale. The lesson package (app/lessons/<slug>/) declares
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
@@ -32,6 +34,9 @@ from app.sidebar import current_device, presenter_mode
 from app.streamlit_compat import is_control_flow
 
 URL = dict(bind="query-params")
+SHARED_ENTRIES = int(
+    os.environ.get("NLP_PLAYGROUND_SHARED_ENTRIES", "32")
+)  # per function, per server
 DEFAULTS: dict[
     str, dict[str, Any]
 ] = {}  # {slug: {setting: default}}, recorded by LessonPage.widget
@@ -128,6 +133,10 @@ class LessonPage:
         st.session_state.pop(failed_key, None)
         return result
 
+    def shared(self, fn: Callable, *args, read_only: bool = False, **kwargs) -> Any:
+        """`fn(*args, **kwargs)` computed once per server for these arguments; see `shared` below."""
+        return shared(fn, *args, read_only=read_only, **kwargs)
+
     def result(self, name: str, default: Any = None) -> Any:
         return st.session_state.get(self.state_key(name), default)
 
@@ -167,6 +176,28 @@ class LessonPage:
 
     def run(self):
         return training.get_run(self.slug)
+
+
+_SHARED: dict[tuple[Callable, bool], Callable] = {}
+
+
+def shared(fn: Callable, *args, read_only: bool = False, **kwargs) -> Any:
+    """`fn(*args, **kwargs)` computed once per server and shared by every session (what every student's first view
+    computes: data, tables, figures), keyed by the arguments, the last SHARED_ENTRIES results per function kept.
+
+    For deterministic functions of settings only: pass names, settings and configs (they are hashed on every call),
+    never a student's own text (a result keyed by a text is found by whoever sends the same text). Each caller gets
+    its own copy (`st.cache_data`); with `read_only=True` every caller gets the same object (`st.cache_resource`,
+    no copying: for large tables that nobody mutates). Exceptions are not cached: wrap the call in
+    `page.compute(name, what, page.shared, fn, *args)` for a message on bad input.
+    """
+    cached = _SHARED.get((fn, read_only))
+    if cached is None:
+        cache = st.cache_resource if read_only else st.cache_data
+        cached = _SHARED.setdefault(
+            (fn, read_only), cache(max_entries=SHARED_ENTRIES, show_spinner=False)(fn)
+        )
+    return cached(*args, **kwargs)
 
 
 def _like_default(value: Any, f) -> Any:

@@ -10,6 +10,7 @@ import copy
 
 import streamlit as st
 
+from app.classroom import share_storage
 from models import corpora, registry
 from models.text import MAX_UPLOAD_BYTES, check_text, decode_text, sentences_from_text
 
@@ -20,6 +21,7 @@ def shared_model(name: str, device: str, allow_download: bool = False):
     model, tokenizer = registry.load_model(name, device=device, allow_download=allow_download)
     for p in model.parameters():
         p.requires_grad_(False)
+    share_storage(model)  # runs that use it read-only are not charged for its memory
     return model, tokenizer
 
 

@@ -1,4 +1,5 @@
-"""The sidebar every page shares: device choice with GPU memory, and presenter mode."""
+"""The sidebar every page shares: device choice with GPU memory, the server's training queue and this session's
+runs (a student who switched pages sees where each run stands), and presenter mode."""
 
 from __future__ import annotations
 
@@ -25,6 +26,35 @@ def use_cpu() -> None:
     st.session_state[DEVICE_KEY] = "cpu"
 
 
+def training_caption() -> None:
+    """The server's training load (counts only) and this session's own runs."""
+    from app.lessons import LESSONS
+    from app.training import server_status
+
+    status = server_status()
+    (cpu_on, cpu_wait), (gpu_on, gpu_wait) = status["training"]["cpu"], status["training"]["gpu"]
+    if not (status["held"] or status["mine"]):
+        return
+    titles = {item.slug: item.title for item in LESSONS}
+    lines = [
+        f"Training on this server: {cpu_on + gpu_on} running, {cpu_wait + gpu_wait} waiting; "
+        f"{status['held']} of {status['max_held']} runs held "
+        f"({status['held_mib']:,.0f} of {status['max_held_mib']:,.0f} MiB)"
+    ]
+    for slug, run in status["mine"].items():
+        if run.finished:
+            state = "done"
+        elif run.running:
+            state = "waiting for a turn" if run.waiting is not None else "training"
+        else:
+            state = "paused"
+        lines.append(
+            f"Your run in {titles.get(slug, slug)}: {state}, step {run.steps_done:,} of "
+            f"{run.total_steps:,}"
+        )
+    st.caption("  \n".join(lines))
+
+
 def render_sidebar() -> None:
     with st.sidebar:
         st.selectbox(
@@ -43,6 +73,7 @@ def render_sidebar() -> None:
                 f"{memory['reserved_mib']:.0f} MiB reserved of {memory['total_mib']:.0f} MiB"
             )
         st.caption(caption)
+        training_caption()
         st.toggle(
             "Presenter mode",
             key=PRESENTER_KEY,

@@ -1,6 +1,10 @@
 """The only place that touches Streamlit internals. Each use says why; tests/test_streamlit_compat.py checks them,
 so a Streamlit upgrade that moves one fails there, in one place, rather than somewhere in a lesson.
 
+Sessions (`session_id()`, `session_status(session_id)`): the training kit keeps a server-wide table of the runs
+every session holds (to cap them) and must free the runs of sessions that are gone. Streamlit keeps a disconnected
+session for a couple of minutes so that a reconnecting tab resumes it, then forgets it; no public call says which.
+
 1. `is_control_flow(exc)`: `st.rerun()` and `st.stop()` raise exceptions that our "bad input becomes a message"
    handler must let through. Streamlit exports no public base class for them.
 2. `leave_automatic_pages_mode()`: the design keeps page files in `pages/`. On a server's very first session a
@@ -26,6 +30,34 @@ def is_control_flow(exc: BaseException) -> bool:
     if CONTROL_FLOW:
         return isinstance(exc, CONTROL_FLOW)
     return type(exc).__name__ in ("RerunException", "StopException")
+
+
+def session_id() -> str | None:
+    """The id of the session running this script, or None outside a Streamlit script run."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+    except ImportError:  # pragma: no cover
+        return None
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return None if ctx is None else ctx.session_id
+
+
+def session_status(session_id_: str) -> str | None:
+    """'connected'; 'disconnected' while the server keeps a closed tab's session for a reconnect (about two
+    minutes); 'gone' once it has forgotten it; None when that cannot be told (no server: AppTest, a script)."""
+    try:
+        from streamlit.runtime import Runtime
+    except ImportError:  # pragma: no cover
+        return None
+    if not Runtime.exists():
+        return None
+    runtime = Runtime.instance()
+    if runtime.is_active_session(session_id_):
+        return "connected"
+    manager = getattr(runtime, "_session_mgr", None)
+    if manager is None or not hasattr(manager, "get_session_info"):
+        return None  # a session manager we do not know: do not guess
+    return "disconnected" if manager.get_session_info(session_id_) is not None else "gone"
 
 
 def leave_automatic_pages_mode() -> bool:

@@ -5,15 +5,23 @@ optionally a `done` attribute), the number of steps, the settings the run is bui
 function that draws the run. The kit draws Start / Pause / Step / Reset / Pin, advances the run by one chunk
 (about `chunk_seconds` of work, sized adaptively) on each fragment rerun, shows progress with an ETA, and keeps
 the run in session state, so leaving the page and coming back keeps the results. Nothing trains until the user
-presses Start or Step. GPU runs take one of a few shared slots, so a class of students cannot all train on one GPU
-at once.
+presses Start or Step.
+
+A class on one server (app/classroom.py): runs take turns through a server-wide queue, at most
+NLP_PLAYGROUND_MAX_RUNS CPU runs (default 2) and NLP_PLAYGROUND_GPU_JOBS GPU runs (default 2) training at once; the
+others wait and see their place ("2 runs ahead of yours"), and a turn passes on after NLP_PLAYGROUND_TURN_SECONDS
+(default 30) when others wait. A session trains NLP_PLAYGROUND_RUNS_PER_SESSION runs at once (default 1): starting
+another pauses the older one and says so. The server holds at most NLP_PLAYGROUND_MAX_HELD runs (default 40) and
+NLP_PLAYGROUND_MAX_HELD_MB of their tensors (default 6144) and says so when it is full. A run advances only while
+its page is open (the live fragment drives it): leaving the page pauses it, coming back resumes it. The runs of a
+closed tab are freed NLP_PLAYGROUND_RELEASE_AFTER_S seconds (default 60) after it disconnected.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +30,29 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from app.classroom import SHARED_STORAGE, RunQueue, RunTable, tensor_bytes
 from app.lecture import clear_pins, pin, pinned, settings_diff, short_settings
+from app.streamlit_compat import session_id, session_status
 from models.device import free_memory, is_out_of_memory
 
-MAX_GPU_JOBS = int(os.environ.get("NLP_PLAYGROUND_GPU_JOBS", "2"))
-STALE_SECONDS = 60.0  # a GPU slot whose run made no progress for this long is given back
+
+def _env(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+MAX_RUNS = max(1, int(_env("NLP_PLAYGROUND_MAX_RUNS", 2)))  # CPU runs training at once, server-wide
+MAX_GPU_JOBS = max(1, int(_env("NLP_PLAYGROUND_GPU_JOBS", 2)))  # GPU (or MPS) runs training at once
+RUNS_PER_SESSION = max(1, int(_env("NLP_PLAYGROUND_RUNS_PER_SESSION", 1)))  # one student, at once
+MAX_HELD_RUNS = max(1, int(_env("NLP_PLAYGROUND_MAX_HELD", 40)))  # runs kept in memory, server-wide
+MAX_HELD_MB = _env("NLP_PLAYGROUND_MAX_HELD_MB", 6144)  # their tensors together, MiB
+TURN_SECONDS = _env(
+    "NLP_PLAYGROUND_TURN_SECONDS", 30
+)  # a turn passes on after this when others wait
+RELEASE_AFTER_S = _env("NLP_PLAYGROUND_RELEASE_AFTER_S", 60)  # a closed tab's runs are freed after
+STALE_SECONDS = 10.0  # a run that stopped asking for turns (page left, tab closed) leaves the queue
 
 
 @dataclass
@@ -44,7 +70,12 @@ class TrainingRun:
     last_tick: float | None = None
     error: str | None = None
     steps_per_chunk: int = 1
-    run_id: str = field(default_factory=lambda: f"run-{time.monotonic_ns()}")
+    run_id: str = field(default_factory=lambda: f"run-{uuid.uuid4().hex[:12]}")
+    waiting: int | None = None  # runs ahead of this one in the server's queue; None = not waiting
+    notice: str = ""  # why the kit paused it (another run of the same student started)
+    owner: str = ""  # the holding session's token ("" outside the kit: not in the server table)
+    slug: str = ""  # the lesson (the panel's prefix) it belongs to
+    nbytes: int = 0  # bytes of its tensors, as counted against the server's limit
 
     @property
     def finished(self) -> bool:
@@ -69,33 +100,35 @@ class TrainingRun:
         return pd.DataFrame(self.history)
 
 
-class GpuSlots:
-    """At most `capacity` runs hold the GPU; slots of runs idle for STALE_SECONDS are reclaimed."""
-
-    def __init__(self, capacity: int):
-        self.capacity = capacity
-        self._holders: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def acquire(self, run_id: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            for holder, seen in list(self._holders.items()):
-                if now - seen > STALE_SECONDS:
-                    del self._holders[holder]
-            if run_id in self._holders or len(self._holders) < self.capacity:
-                self._holders[run_id] = now
-                return True
-            return False
-
-    def release(self, run_id: str) -> None:
-        with self._lock:
-            self._holders.pop(run_id, None)
+@st.cache_resource
+def run_queue() -> RunQueue:
+    """The server's queue of training turns (one per process)."""
+    return RunQueue({"cpu": MAX_RUNS, "gpu": MAX_GPU_JOBS}, TURN_SECONDS, STALE_SECONDS)
 
 
 @st.cache_resource
-def gpu_slots() -> GpuSlots:
-    return GpuSlots(MAX_GPU_JOBS)
+def run_table() -> RunTable:
+    """Every run the sessions of this server hold, to cap them (one per process)."""
+    table = RunTable(
+        MAX_HELD_RUNS,
+        int(MAX_HELD_MB * 2**20),
+        session_status,
+        on_drop=run_queue().release,
+        release_after_s=RELEASE_AFTER_S,
+    )
+    table.start_pruning()
+    return table
+
+
+def lane(device: str) -> str:
+    return "cpu" if device == "cpu" else "gpu"
+
+
+def _owner() -> str:
+    """This session's own token: the key of its runs in the server table."""
+    if "kit:owner" not in st.session_state:
+        st.session_state["kit:owner"] = uuid.uuid4().hex
+    return st.session_state["kit:owner"]
 
 
 def _run_key(slug: str) -> str:
@@ -106,13 +139,29 @@ def get_run(slug: str) -> TrainingRun | None:
     return st.session_state.get(_run_key(slug))
 
 
+def _bytes_of(trainer) -> int:
+    """The trainer's tensors, as counted against the server's limit (0 if they cannot be walked)."""
+    try:
+        return tensor_bytes(trainer, SHARED_STORAGE)
+    except Exception:  # noqa: BLE001 - an odd trainer must not stop training; it is then not counted
+        return 0
+
+
+def _release(run: TrainingRun) -> None:
+    run_queue().release(run.run_id)
+
+
 def advance(run: TrainingRun, chunk_seconds: float = 0.3) -> None:
-    """Do one chunk of training (about chunk_seconds of work) and record its metrics."""
-    if run.finished:
+    """Do one chunk of training (about chunk_seconds of work) when the queue gives this run a turn."""
+    if run.trainer is None:  # released by the server (its session was gone)
         run.running = False
         return
-    if run.device != "cpu" and not gpu_slots().acquire(run.run_id):
-        run.error = "The GPU is busy with other training runs; this run waits for a free slot."
+    if run.finished:
+        run.running = False
+        _release(run)
+        return
+    run.waiting = run_queue().request(run.run_id, lane(run.device))
+    if run.waiting is not None:
         return
     n = max(1, min(run.steps_per_chunk, run.total_steps - run.steps_done))
     start = time.perf_counter()
@@ -120,6 +169,7 @@ def advance(run: TrainingRun, chunk_seconds: float = 0.3) -> None:
         metrics = run.trainer.train_steps(n)
     except Exception as exc:  # noqa: BLE001 - any failure stops the run with a message
         run.running = False
+        _release(run)
         if is_out_of_memory(exc):
             free_memory()
             run.error = (
@@ -128,7 +178,6 @@ def advance(run: TrainingRun, chunk_seconds: float = 0.3) -> None:
             )
         else:
             run.error = f"Training stopped: {exc}"
-        gpu_slots().release(run.run_id)
         return
     seconds = time.perf_counter() - start
     now = time.perf_counter()
@@ -144,9 +193,47 @@ def advance(run: TrainingRun, chunk_seconds: float = 0.3) -> None:
     # size the next chunk so that it takes about chunk_seconds (growth limited to x4 per chunk)
     target = n * chunk_seconds / max(seconds, 1e-4)
     run.steps_per_chunk = int(max(1, min(target, 4 * n)))
+    if run.owner and len(run.history) == 1:  # optimiser state exists now: count it
+        run.nbytes = _bytes_of(run.trainer)
+        run_table().update_bytes(run.owner, run.slug, run.nbytes)
     if run.finished:
         run.running = False
-        gpu_slots().release(run.run_id)
+        _release(run)
+
+
+def _lesson_title(slug: str) -> str:
+    from app.lessons import LESSONS
+
+    return next((item.title for item in LESSONS if item.slug == slug), slug)
+
+
+def _keep_session_cap(prefix: str) -> None:
+    """A student trains RUNS_PER_SESSION runs at once: starting one pauses the oldest others, with a note."""
+    others = [
+        (key.removesuffix(":run"), value)
+        for key in list(st.session_state.keys())
+        if isinstance(key, str) and key.endswith(":run") and key != _run_key(prefix)
+        for value in [st.session_state[key]]
+        if isinstance(value, TrainingRun) and value.running and not value.finished
+    ]
+    excess = len(others) - (RUNS_PER_SESSION - 1)
+    if excess <= 0:
+        return
+    paused = others[:excess]
+    for _slug, run in paused:
+        run.running = False
+        run.last_tick = None
+        _release(run)
+        run.notice = (
+            f"Paused when you started a run in “{_lesson_title(prefix)}”: one student trains "
+            f"{RUNS_PER_SESSION} run{'s' if RUNS_PER_SESSION > 1 else ''} at a time. "
+            "▶ Resume goes on from here (and pauses the other)."
+        )
+    names = ", ".join(f"“{_lesson_title(slug)}”" for slug, _run in paused)
+    st.session_state[f"{prefix}:notice"] = (
+        f"Your run in {names} was paused so that this one can train (one run per student at a "
+        "time); its results are kept, and ▶ Resume on its page goes on."
+    )
 
 
 def _start(
@@ -158,19 +245,35 @@ def _start(
     label: str,
 ) -> None:
     run = get_run(prefix)
-    if run is not None and run.settings == settings and not run.finished:
+    st.session_state.pop(f"{prefix}:notice", None)
+    if (
+        run is not None
+        and run.settings == settings
+        and not run.finished
+        and run.trainer is not None
+    ):
+        _keep_session_cap(prefix)
         run.running = True  # resume
         run.last_tick = None
+        run.notice = ""
         return
     st.session_state.pop(f"{prefix}:start_error", None)
+    owner, table = _owner(), run_table()
     try:
+        table.check_room(owner, prefix)  # before building: a model may take seconds and memory
         trainer = factory()
-    except Exception as exc:  # noqa: BLE001 - shown on the page
+        nbytes = _bytes_of(trainer)
+        table.check_room(owner, prefix, nbytes)
+    except Exception as exc:  # noqa: BLE001 - shown on the page (ServerFullError included)
         st.session_state[f"{prefix}:start_error"] = str(exc)
         return
-    st.session_state[_run_key(prefix)] = TrainingRun(
-        trainer, int(total_steps), dict(settings), device, label, running=True
-    )
+    if run is not None:
+        _release(run)
+    _keep_session_cap(prefix)
+    run = TrainingRun(trainer, int(total_steps), dict(settings), device, label, running=True)
+    run.owner, run.slug, run.nbytes = owner, prefix, nbytes
+    table.add(owner, session_id(), prefix, run, nbytes)
+    st.session_state[_run_key(prefix)] = run
 
 
 def _pause(prefix: str) -> None:
@@ -178,6 +281,8 @@ def _pause(prefix: str) -> None:
     if run is not None:
         run.running = False
         run.last_tick = None
+        run.waiting = None
+        _release(run)
 
 
 def _step(prefix: str, factory, total_steps: int, settings: dict, device: str, label: str) -> None:
@@ -189,14 +294,18 @@ def _step(prefix: str, factory, total_steps: int, settings: dict, device: str, l
             return
     run.running = False
     run.last_tick = None
+    _release(run)
     advance(run)
+    _release(run)  # Step does not keep its turn, nor a place in the queue; Start does
 
 
 def _reset(prefix: str) -> None:
     run = st.session_state.pop(_run_key(prefix), None)
     st.session_state.pop(f"{prefix}:start_error", None)
+    st.session_state.pop(f"{prefix}:notice", None)
     if run is not None:
-        gpu_slots().release(run.run_id)
+        _release(run)
+        run_table().remove(_owner(), prefix)
     free_memory()
 
 
@@ -265,12 +374,19 @@ def training_panel(
     error = st.session_state.get(f"{prefix}:start_error")
     if error:
         st.error(error)
+    notice = st.session_state.get(f"{prefix}:notice")
+    if notice:
+        st.info(notice)
+    if run is not None and run.notice and not running:
+        st.info(run.notice)
     if run is not None and run.settings != settings:
         st.info(
             "The settings changed since this run was built: Start begins a new run with them "
             "(pin this one first to compare)."
         )
-    if running:
+    if running and run.waiting is not None:
+        _live_waiting(prefix, render, chunk_seconds)
+    elif running:
         _live_running(prefix, render, chunk_seconds)
     else:
         _live_idle(prefix, render, chunk_seconds)
@@ -282,7 +398,7 @@ def _live_body(prefix: str, render: Callable[[TrainingRun], None], chunk_seconds
     if run is None:
         st.caption("Nothing trained yet: press ▶ Start to train live, or ⏭ Step for one chunk.")
         return
-    was_running = run.running
+    was_running, was_waiting = run.running, run.waiting is not None
     if run.running:
         advance(run, chunk_seconds)
     eta = run.eta_s
@@ -299,13 +415,68 @@ def _live_body(prefix: str, render: Callable[[TrainingRun], None], chunk_seconds
     st.progress(run.progress, text=text)
     if run.error:
         st.warning(run.error)
-    render(run)
+    if run.running and run.waiting is not None:
+        st.info(queue_message(run))
+    elif run.waiting is not None:  # a Step that found the queue full
+        st.info(queue_message(run) + " Press ▶ Start to keep a place in the queue.")
+    if run.running and not run.finished:
+        st.caption(
+            "This run trains while this page is open: another page pauses it, and it goes on "
+            "when you come back (your results stay)."
+        )
+    if run.trainer is None:  # freed by the server while the tab was closed
+        st.warning(
+            "This run was freed to make room: its tab was closed for more than "
+            f"{RELEASE_AFTER_S:.0f} s. Press ▶ Start for a new run (a pinned curve stays)."
+        )
+    else:
+        render(run)
     if was_running and not run.running:
         st.rerun()  # a full rerun stops the fragment timer and relabels the buttons
+    if run.running and was_waiting != (run.waiting is not None):
+        st.rerun()  # waiting polls slowly, training fast: switch the fragment's timer
 
 
 _live_running = st.fragment(run_every=0.5)(_live_body)
+_live_waiting = st.fragment(run_every=2.0)(_live_body)  # polls the queue; redraws rarely
 _live_idle = st.fragment(_live_body)
+
+
+def queue_message(run: TrainingRun) -> str:
+    gpu = lane(run.device) == "gpu"
+    capacity = MAX_GPU_JOBS if gpu else MAX_RUNS
+    training, _waiting = run_queue().counts(lane(run.device))
+    ahead = (
+        "yours is next"
+        if not run.waiting
+        else f"{run.waiting} run{'s' if run.waiting > 1 else ''} ahead of yours"
+    )
+    return (
+        f"⏳ Waiting for a turn: {ahead}. The server trains {capacity} "
+        f"run{'s' if capacity > 1 else ''} at a time"
+        f"{' on the GPU' if gpu else ''} ({training} training now), each for up to "
+        f"{TURN_SECONDS:.0f} s while others wait."
+    )
+
+
+def server_status() -> dict:
+    """What the sidebar shows: the server's counts and this session's own runs (never others')."""
+    held, nbytes = run_table().totals()
+    mine = {
+        key.removesuffix(":run"): st.session_state[key]
+        for key in list(st.session_state.keys())
+        if isinstance(key, str)
+        and key.endswith(":run")
+        and isinstance(st.session_state[key], TrainingRun)
+    }
+    return {
+        "training": {lane_: run_queue().counts(lane_) for lane_ in ("cpu", "gpu")},
+        "held": held,
+        "held_mib": nbytes / 2**20,
+        "max_held": MAX_HELD_RUNS,
+        "max_held_mib": MAX_HELD_MB,
+        "mine": mine,
+    }
 
 
 def metric_chart(

@@ -25,6 +25,11 @@ import torch
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+# the Hugging Face Hub's rule (huggingface_hub.utils.validate_repo_id), ASCII only: 'name' or 'owner/name', each
+# part 1-96 characters of letters, digits, '-', '_', '.', not starting or ending with '-' or '.'
+_HUB_PART = r"[A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,94}[A-Za-z0-9_])?"
+_HUB_ID = re.compile(rf"^(?:{_HUB_PART}/)?{_HUB_PART}$", re.ASCII)
+MAX_HF_ID_LENGTH = 96 * 2 + 1
 
 
 # SmolLM2-135M's architecture (a Llama): used to build a same-shape model with random weights where the package
@@ -235,12 +240,38 @@ def _load_minilm(dtype: torch.dtype):
     return model, tokenizer
 
 
+def validate_hf_id(model_id: str) -> str:
+    """`model_id` if it is a Hugging Face Hub id ('owner/name'), else ModelUnavailableError.
+
+    Checked before anything is looked up: the pattern and length of the Hub's own rule, no '..' or '--', no
+    '.git' ending, and not the name of a local folder (from_pretrained would read a path from disk).
+    """
+    shown = repr(model_id[:60] + ("…" if len(model_id) > 60 else ""))
+    if (
+        len(model_id) > MAX_HF_ID_LENGTH
+        or not _HUB_ID.fullmatch(model_id)
+        or ".." in model_id
+        or "--" in model_id
+        or model_id.endswith(".git")
+    ):
+        raise ModelUnavailableError(
+            f"{shown} is not a Hugging Face model id (expected 'owner/name': letters, digits, "
+            "'-', '_' and '.', at most 96 characters each). The bundled models are 'smollm2' and 'minilm'."
+        )
+    if os.path.exists(model_id):
+        raise ModelUnavailableError(
+            f"{shown} names a folder on the server; only Hugging Face model ids are accepted here."
+        )
+    return model_id
+
+
 def _load_hf(model_id: str, dtype: torch.dtype, allow_download: bool):
     if not _HF_ID.match(model_id) or ".." in model_id:
         raise ModelUnavailableError(
             f"{model_id!r} is not a Hugging Face model id (expected 'owner/name'). "
             "The bundled models are 'smollm2' and 'minilm'."
         )
+    validate_hf_id(model_id)
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
     local = {"local_files_only": not allow_download, "trust_remote_code": False}

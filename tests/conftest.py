@@ -5,6 +5,10 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# page tests run one after another in one process: a run left by a finished test must not make the next test's
+# run wait for a turn (the queue itself is tested with its own limits in tests/test_training_kit.py)
+os.environ.setdefault("NLP_PLAYGROUND_MAX_RUNS", "64")
+os.environ.setdefault("NLP_PLAYGROUND_GPU_JOBS", "64")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

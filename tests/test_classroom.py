@@ -1,0 +1,180 @@
+"""A class on one server (app/classroom.py, page.shared, benchmarks/load.py): the queue's order, places and lanes,
+the bytes a run holds counted like torch counts them, the table's limits, what every first view shares computed
+once per server, and the load tool run on a few sessions (slow)."""
+
+import math
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from app.classroom import RunQueue, RunTable, ServerFullError, tensor_bytes
+
+
+# ------------------------------------------------------------------------------------------- the queue
+def test_queue_is_first_come_first_served_with_places():
+    queue = RunQueue({"cpu": 2}, quantum_s=1e9, stale_s=1e9)
+    assert queue.request("a") is None and queue.request("b") is None  # two train at once
+    assert [queue.request(r) for r in ("c", "d", "e")] == [0, 1, 2]
+    assert queue.request("d") == 1, "asking again keeps the place"
+    queue.release("a")
+    assert queue.request("d") == 1, "a free turn goes to the first in line, not to whoever asks"
+    assert queue.request("c") is None
+    assert queue.request("d") == 0 and queue.request("e") == 1
+    assert queue.counts() == (2, 2)
+
+
+def test_lanes_are_independent():
+    queue = RunQueue({"cpu": 1, "gpu": 1}, quantum_s=1e9, stale_s=1e9)
+    assert queue.request("cpu-run", "cpu") is None
+    assert queue.request("gpu-run", "gpu") is None, "a CPU run does not hold the GPU's turn"
+    assert queue.request("gpu-2", "gpu") == 0
+
+
+def test_a_run_that_stops_asking_loses_its_turn_and_its_place():
+    now = [0.0]
+    queue = RunQueue({"cpu": 1}, quantum_s=1e9, stale_s=10, clock=lambda: now[0])
+    assert queue.request("left-the-page") is None
+    assert queue.request("closed-the-tab") == 0
+    assert queue.request("waiting") == 1
+    now[0] = 5
+    assert queue.request("waiting") == 1
+    now[0] = 12  # the first two have not asked for 12 s
+    assert queue.request("waiting") is None
+    assert queue.counts() == (1, 0)
+
+
+# ------------------------------------------------------------------------------------------- bytes and limits
+def test_tensor_bytes_counts_parameters_and_optimiser_state_like_torch():
+    class Trainer:
+        def __init__(self):
+            self.model = torch.nn.Sequential(torch.nn.Embedding(50, 16), torch.nn.Linear(16, 50))
+            self.model[1].weight = self.model[0].weight  # tied, as in SmolLM2: one storage
+            self.optimizer = torch.optim.Adam(self.model.parameters())
+            self.history = [1.0, 2.0]
+
+    trainer = Trainer()
+    params = {p.data_ptr(): p.numel() * p.element_size() for p in trainer.model.parameters()}
+    assert tensor_bytes(trainer) == sum(params.values())  # tied weights counted once
+    trainer.model(torch.tensor([[1, 2]])).sum().backward()
+    trainer.optimizer.step()  # Adam's exp_avg and exp_avg_sq: two more copies of every parameter
+    state = sum(
+        t.numel() * t.element_size()
+        for s in trainer.optimizer.state.values()
+        for t in s.values()
+        if torch.is_tensor(t) and t.dim() > 0
+    )
+    steps = sum(
+        t.untyped_storage().nbytes()
+        for s in trainer.optimizer.state.values()
+        for t in s.values()
+        if torch.is_tensor(t) and t.dim() == 0
+    )
+    grads = sum(p.grad.numel() * p.grad.element_size() for p in trainer.model.parameters())
+    assert state == 2 * sum(params.values())
+    expected = sum(params.values()) + state + steps
+    assert tensor_bytes(trainer) in (expected, expected + grads)
+    shared = {p.untyped_storage().data_ptr() for p in trainer.model.parameters()}
+    assert tensor_bytes(trainer, skip=shared) == tensor_bytes(trainer) - sum(params.values())
+
+
+class _Run:
+    def __init__(self, name):
+        self.run_id, self.running, self.trainer = name, True, object()
+
+
+def test_table_caps_runs_and_bytes_and_says_what_to_do():
+    table = RunTable(max_runs=2, max_bytes=1000)
+    runs = [_Run(f"r{i}") for i in range(3)]
+    table.check_room("alice", "moe", 400)
+    table.add("alice", None, "moe", runs[0], 400)
+    table.check_room("alice", "moe", 900)  # a new run of the same lesson replaces the old one
+    with pytest.raises(ServerFullError, match="1,000 bytes|MiB"):
+        table.check_room("bob", "moe", 700)  # 400 + 700 bytes > 1000
+    table.add("bob", None, "moe", runs[1], 500)
+    with pytest.raises(ServerFullError, match=r"holds 2 training runs.*limit is 2 runs") as info:
+        table.check_room("carol", "lora", 1)
+    assert "Try again when other students' runs are reset" in str(info.value)
+    with pytest.raises(ServerFullError, match="Reset one of your 1 other runs"):
+        table.check_room("alice", "lora", 1)
+    table.remove("bob", "moe")
+    table.check_room("carol", "lora", 1)
+
+
+# ------------------------------------------------------------------------------------------- page.shared
+CALLS = []
+
+
+def expensive_first_view(corpus: str, order: int) -> dict:
+    CALLS.append((corpus, order))
+    return {"corpus": corpus, "table": [order] * 3}
+
+
+SHARED_SCRIPT = """
+import streamlit as st
+from app.page import shared
+from tests.test_classroom import expensive_first_view
+order = st.number_input("order", 1, 5, 3, key="order")
+result = shared(expensive_first_view, "wiki", int(order))
+result["table"].append("mutated by this session")  # a copy: other sessions never see it
+st.write(f"table={result['table'][:3]}")
+same = shared(expensive_first_view, "wiki", 1, read_only=True)
+st.session_state["read_only_id"] = id(same)
+"""
+
+
+def test_what_every_first_view_computes_is_computed_once_per_server():
+    CALLS.clear()
+    alice = AppTest.from_string(SHARED_SCRIPT, default_timeout=30).run()
+    bob = AppTest.from_string(SHARED_SCRIPT, default_timeout=30).run()
+    assert not alice.exception and not bob.exception
+    assert CALLS.count(("wiki", 3)) == 1, "the second student's first view is not computed again"
+    assert "table=[3, 3, 3]" in [m.value for m in bob.markdown]
+    assert alice.session_state["read_only_id"] == bob.session_state["read_only_id"]
+    bob.number_input(key="order").set_value(4).run()
+    assert ("wiki", 4) in CALLS and "table=[4, 4, 4]" in [m.value for m in bob.markdown]
+
+
+def test_shared_results_are_bounded_per_function():
+    from app.page import SHARED_ENTRIES
+
+    assert 1 <= SHARED_ENTRIES <= 256 and not math.isinf(SHARED_ENTRIES)
+
+
+# ------------------------------------------------------------------------------------------- sessions
+def test_session_id_and_status_inside_and_outside_a_server():
+    from app.streamlit_compat import session_id, session_status
+
+    assert session_id() is None  # not in a script run
+    assert session_status("no-such-session") is None  # no server here: cannot be told
+    at = AppTest.from_string(
+        "import streamlit as st\nfrom app.streamlit_compat import session_id\n"
+        "st.session_state['sid'] = session_id()"
+    ).run()
+    assert isinstance(at.session_state["sid"], str) and at.session_state["sid"]
+
+
+# ------------------------------------------------------------------------------------------- the load tool
+@pytest.mark.slow
+@pytest.mark.browser
+def test_load_tool_on_two_sessions(tmp_path):
+    """Two students against a real server: every session either drew its first view or reported why not."""
+    from pathlib import Path
+
+    from benchmarks import load
+
+    if not Path(load.CHROMIUM).exists():
+        pytest.skip("needs Chromium")
+    pytest.importorskip("playwright")
+    report = load.main(
+        ["--sessions", "2", "--run-seconds", "10", "--settle", "3", "--timeout", "120", "--cold"]
+        + ["--json", str(tmp_path / "load.json")]
+    )
+    assert report["sessions"] == 2 and len(report["students"]) == 2
+    for student in report["students"]:
+        assert student["first_view_s"] is not None or student["errors"], student
+    assert report["pages_drawn"] + report["errors"] >= 2
+    assert report["server_cpu_s_per_page"] > 0
+    assert report["rss_peak_mib"] >= report["open_start"]["rss_mib"] > 50
+    assert "| server CPU-seconds per page opened |" in report["table"]
+    assert (tmp_path / "load.json").exists()
