@@ -26,7 +26,9 @@ def test_split_characters_keep_distinct_labels(smollm2):
 
 def test_token_chips_are_not_read_as_markdown(smollm2):
     at = run_page(PAGE)
-    at.text_area(key="nt_prompt").set_value("It costs $5 and $6 for *two* `x` :red[y] <b>z").run()
+    at.text_area(key="next_token.prompt").set_value(
+        "It costs $5 and $6 for *two* `x` :red[y] <b>z"
+    ).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     shown = chips(at)
     for syntax in ("$", "*", "`", ":red[", "<b>"):
@@ -35,7 +37,9 @@ def test_token_chips_are_not_read_as_markdown(smollm2):
 
 
 @pytest.mark.parametrize(
-    "key, value", [("nt_temp", "0"), ("nt_topk", "-5"), ("nt_topp", "7"), ("nt_seed", "x")]
+    "key, value",
+    [("nt_temp", "0"), ("nt_topk", "-5"), ("nt_topp", "7"), ("nt_seed", "x")]  # old links
+    + [("next_token.temperature", "0"), ("next_token.top_k", "-5"), ("next_token.seed", "x")],
 )
 def test_impossible_url_values_fall_back_to_defaults(key, value, smollm2):
     from streamlit.testing.v1 import AppTest
@@ -53,9 +57,9 @@ def test_impossible_url_values_fall_back_to_defaults(key, value, smollm2):
 
 def test_moving_a_sampling_slider_reuses_the_forward_pass(smollm2):
     at = run_page("next_token.py")
-    first = at.session_state["nt:result"][0]
-    at.slider(key="nt_temp").set_value(0.5).run()
+    first = at.session_state["next_token:forward"].result
+    at.slider(key="next_token.temperature").set_value(0.5).run()
     assert not at.exception
-    assert at.session_state["nt:result"][0] is first  # same logits, re-filtered
-    at.text_area(key="nt_prompt").set_value("The capital of Italy is").run()
-    assert at.session_state["nt:result"][0] is not first
+    assert at.session_state["next_token:forward"].result is first  # same logits, re-filtered
+    at.text_area(key="next_token.prompt").set_value("The capital of Italy is").run()
+    assert at.session_state["next_token:forward"].result is not first
