@@ -197,3 +197,61 @@ def test_lowercase_user_text_explains_how_sentences_are_split():
     at.text_area(key="ngrams.usertext").set_value("hello world. goodbye moon.").run()
     assert any("line break" in e.value for e in at.error)
     assert "chart-order" in charts(at) and not at.exception
+
+
+def test_every_preset_lands_on_its_tab_with_the_number_that_shows_its_claim():
+    from app.lessons.ngrams import PRESETS
+
+    def fresh(preset: str) -> AppTest:
+        at = click(run_page(PAGE), preset)
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert at.session_state["ngrams.tab"] == PRESETS[preset].tab
+        return at
+
+    at = fresh("Lecture demo: add-one is terrible")
+    assert at.session_state["ngrams.tab"] == "Counts and smoothing"
+    unseen = next(
+        t for t in charts(at)["chart-mass"]["data"] if t["name"].startswith("to words never")
+    )
+    assert dict(zip(values(unseen["x"]), values(unseen["y"])))["add-k"] > 0.5
+    at = fresh("Lecture demo: zero counts break MLE")
+    assert at.session_state["ngrams.tab"] == "Score a sentence"
+    assert metric(at, "Perplexity of this sentence") == "∞"
+    at = fresh("Lecture demo: Kneser-Ney vs absolute discounting")
+    table = at.dataframe[0].value.set_index("next word")
+    assert table.loc["york", "Kneser-Ney"] < table.loc["york", "abs. discounting"] / 2
+    at = fresh("Lecture demo: the San Francisco effect")
+    assert at.session_state["ngrams.tab"] == "Kneser-Ney's idea"
+    assert values(charts(at)["chart-left"]["data"][0]["x"])[0] == "new"
+    at = fresh("Lecture demo: the vocabulary cut")
+    assert at.session_state["ngrams.tab"] == "Vocabulary cut"
+    assert metric(at, "min_count") == "5"
+    assert int(metric(at, "Vocabulary size").replace(",", "")) < 20_000
+
+
+def test_a_preset_resets_what_the_previous_one_set():
+    at = click(run_page(PAGE), "Lecture demo: add-one is terrible")
+    at = click(at, "Lecture demo: the San Francisco effect")
+    assert at.selectbox(key="ngrams.smoothing").value == "kneser_ney", "no add-k left over"
+    assert at.text_input(key="ngrams.context").value == "of the"
+    assert at.session_state["ngrams.tab"] == "Kneser-Ney's idea"
+
+
+def test_new_links_name_settings_by_their_config_fields():
+    at = run_with_url(
+        **{"ngrams.smoothing": "add-k", "ngrams.order": "2", "ngrams.tab": "Generate"}
+    )
+    assert not at.exception and not at.error
+    assert at.selectbox(key="ngrams.smoothing").value == "add_k"
+    assert at.slider(key="ngrams.order").value == 2
+    assert at.session_state["ngrams.tab"] == "Generate"
+
+
+def test_every_chart_has_a_title_and_no_si_probability_ticks():
+    at = click(run_page(PAGE), "Lecture demo: Kneser-Ney vs absolute discounting")  # log axis on
+    shown = charts(at)
+    for name, spec in shown.items():
+        title = spec["layout"].get("title", {})
+        assert title.get("text"), f"{name} has no title"
+    y_axis = shown["chart-next-words"]["layout"]["yaxis"]
+    assert y_axis["type"] == "log" and y_axis["exponentformat"] == "e" and y_axis["dtick"] == 1
