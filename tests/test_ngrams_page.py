@@ -151,7 +151,7 @@ def test_same_vocabulary_accepts_a_pinned_word_list():
 
 
 def test_kneser_ney_presets_show_the_continuation_effect():
-    at = click(run_page(PAGE), "Lecture demo: Kneser-Ney vs absolute discounting")
+    at = click(run_page(PAGE), "Lecture demo: KN vs absolute discounting")
     assert not at.exception and not at.error
     table = at.dataframe[0].value.set_index("next word")
     assert table.loc["york", "Kneser-Ney"] < table.loc["york", "abs. discounting"]
@@ -217,7 +217,7 @@ def test_every_preset_lands_on_its_tab_with_the_number_that_shows_its_claim():
     at = fresh("Lecture demo: zero counts break MLE")
     assert at.session_state["ngrams.tab"] == "Score a sentence"
     assert metric(at, "Perplexity of this sentence") == "∞"
-    at = fresh("Lecture demo: Kneser-Ney vs absolute discounting")
+    at = fresh("Lecture demo: KN vs absolute discounting")
     table = at.dataframe[0].value.set_index("next word")
     assert table.loc["york", "Kneser-Ney"] < table.loc["york", "abs. discounting"] / 2
     at = fresh("Lecture demo: the San Francisco effect")
@@ -248,7 +248,7 @@ def test_new_links_name_settings_by_their_config_fields():
 
 
 def test_every_chart_has_a_title_and_no_si_probability_ticks():
-    at = click(run_page(PAGE), "Lecture demo: Kneser-Ney vs absolute discounting")  # log axis on
+    at = click(run_page(PAGE), "Lecture demo: KN vs absolute discounting")  # log axis on
     shown = charts(at)
     for name, spec in shown.items():
         title = spec["layout"].get("title", {})

@@ -7,7 +7,6 @@ sampling slider re-filters the cached logits) and hands the tabs a `Prediction`;
 
 import streamlit as st
 
-from app.lecture import advanced_controls
 from app.lessons.next_token import distribution_tab, forward, sample_tab
 from app.page import LessonPage, Preset
 from app.resources import model_picker
@@ -42,7 +41,7 @@ PRESETS = {  # full state: settings not named go back to their defaults; each op
     "Lecture demo: top-k 5": Preset(
         "Top-k 5 keeps exactly the five likeliest tokens and renormalises over them.",
         tab=distribution_tab.TITLE,
-        values={"top_k": 5},
+        values={"top_k": 5, "log_y": True},
     ),
 }
 TABS = [distribution_tab, sample_tab]
@@ -55,13 +54,9 @@ def controls(page: LessonPage):
     with middle:
         page.widget(st.slider, "temperature", "Temperature", 0.05, 2.0, step=0.05, default=1.0)
         page.widget(st.slider, "top_k", "Top-k (0 = off)", 0, 200, step=1, default=0)
-        page.widget(st.slider, "top_p", "Top-p (1 = off)", 0.05, 1.0, step=0.01, default=1.0)
     with right:
-        model_name, allow_download = model_picker(page.slug + ".", kinds=("causal",))
-        page.widget(st.toggle, "chat", "Wrap in the chat template (instruct models)", default=False)
-        with advanced_controls():
-            page.widget(st.slider, "bars", "Tokens shown in the chart", 5, 60, default=20)
-            page.widget(st.number_input, "seed", "Sampling seed", 0, 1_000_000, default=0)
+        page.widget(st.slider, "top_p", "Top-p (1 = off)", 0.05, 1.0, step=0.01, default=1.0)
+        page.widget(st.toggle, "chat", "Chat template (instruct models)", default=False)
     with left:
         page.widget(
             st.text_area,
@@ -71,6 +66,11 @@ def controls(page: LessonPage):
             height=100,
             max_chars=20_000,
         )
+        with st.expander("Model, chart and sampling seed"):
+            model_name, allow_download = model_picker(page.slug + ".", kinds=("causal",))
+            bars, seed = st.columns(2)
+            page.widget(bars.slider, "bars", "Tokens shown in the chart", 5, 60, default=20)
+            page.widget(seed.number_input, "seed", "Sampling seed", 0, 1_000_000, default=0)
         config = page.config(SamplingConfig, "The sampling settings")
         loaded = page.compute(
             "model",

@@ -52,7 +52,7 @@ def render(page: LessonPage) -> None:
     config = prediction.config
     frame, dist = distribution_frame(prediction, int(page.value("bars", 20)))
     kept = int(dist.kept_top_p.sum())
-    c1, c2, c3, c4, c5 = st.columns(5)
+    c1, c2, c3, c4 = st.columns(4)
     c1.metric(
         "Tokens that can be sampled",
         f"{kept:,}",
@@ -74,13 +74,6 @@ def render(page: LessonPage) -> None:
         "Entropy, nats",
         f"{entropy(dist.probs):.2f} → {entropy(dist.probs_tempered):.2f}",
         help="Entropy of the model's distribution at T=1 → after the temperature",
-    )
-    result = prediction.result
-    c5.metric(
-        "Forward pass",
-        f"{result.seconds * 1000:.0f} ms",
-        help=f"on {prediction.device}"
-        + (f"; text perplexity {math.exp(result.loss):.1f}" if result.loss is not None else ""),
     )
     if page.stale("forward"):
         st.warning(
@@ -105,12 +98,13 @@ def render(page: LessonPage) -> None:
         disabled=not pinned(page.slug),
     )
     pins = [(p["label"], p["payload"]) for p in pinned(page.slug)]
-    tail = prediction.prompt if len(prediction.prompt) <= 50 else "…" + prediction.prompt[-50:]
-    title = f"What comes after “{tail}”  ({label}, {prediction.model_name})"
-    figure = figures.token_probability_bars(frame, pins, page.value("log_y", False), title)
+    tail = prediction.prompt if len(prediction.prompt) <= 40 else "…" + prediction.prompt[-40:]
+    figure = figures.token_probability_bars(frame, pins, page.value("log_y", False), tail)
     page.chart(figure, frame, "next-token-probabilities")
-    cut = frame["status"] != "kept"
+    cut, result = frame["status"] != "kept", prediction.result
+    perplexity = f"; text perplexity {math.exp(result.loss):.1f}" if result.loss is not None else ""
     st.caption(
+        f"Forward pass {result.seconds * 1000:,.0f} ms on {prediction.device}{perplexity}. "
         f"Left: the {len(frame)} likeliest tokens after temperature; hatched bars are cut by top-k (red) "
         f"or top-p (orange){'' if cut.any() else ' (none of these is cut)'}. Right: the distribution "
         "actually sampled from, the kept tokens renormalised to sum to 1."

@@ -27,7 +27,7 @@ def token_probability_bars(
     log_y: bool = False,
     title: str = "",
 ) -> go.Figure:
-    """Left: the top tokens before sampling, model (T=1) and after temperature, coloured kept or cut.
+    """`title`: the end of the prompt. Left: the top tokens before sampling, model (T=1) and after temperature, coloured kept or cut.
     Right: the distribution actually sampled from, renormalised over the kept tokens (pins drawn there).
 
     `frame` columns: token, p_raw, p_tempered, p_final, status ("kept" / "cut by top-k" / "cut by top-p").
@@ -39,7 +39,7 @@ def token_probability_bars(
         column_widths=[0.6, 0.4],
         horizontal_spacing=0.08,
         subplot_titles=(
-            "Before sampling: which tokens the filters keep",
+            f"After “{title}”: the tokens the filters keep and cut" if title else "Kept and cut",
             "Sampled from: the kept tokens, renormalised",
         ),
     )
@@ -84,7 +84,6 @@ def token_probability_bars(
             col=2,
         )
     fig.update_layout(
-        title=title or None,
         barmode="group",
         height=460,
         legend=dict(orientation="h", yanchor="top", y=-0.3, x=0),

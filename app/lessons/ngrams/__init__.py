@@ -44,7 +44,7 @@ PRESETS = {  # full state: settings not named go back to their defaults; each op
         tab=sentence_tab.TITLE,
         values={"smoothing": "mle", "order": 3, "sentence": "the moon is made of green cheese"},
     ),
-    "Lecture demo: Kneser-Ney vs absolute discounting": Preset(
+    "Lecture demo: KN vs absolute discounting": Preset(
         "After “visited”, Kneser-Ney gives “york” far less than absolute discounting does: it only "
         "ever follows “new”.",
         tab=counts_tab.TITLE,

@@ -97,7 +97,7 @@ def continuation_scatter(frame: pd.DataFrame, highlight: list[str], max_points: 
             size=5,
             color=np.log10(points["count per left word"]),
             colorscale="Viridis",
-            colorbar=dict(title="log10 count<br>per left word"),
+            colorbar=dict(title="log10 count<br>per left word", len=0.55, y=0, yanchor="bottom"),
             opacity=0.7,
         ),
         hovertemplate="%{text}<br>count %{x}<br>distinct left words %{y}<extra></extra>",
@@ -127,7 +127,7 @@ def continuation_scatter(frame: pd.DataFrame, highlight: list[str], max_points: 
     fig.update_layout(
         title="How often a word occurs against after how many different words",
         height=480,
-        legend=dict(LEGEND, y=0.72),  # below the colour bar
+        legend=LEGEND,  # above the (shortened) colour bar
     )
     return fig
 
