@@ -127,7 +127,7 @@ def test_pinned_model_with_another_vocabulary_warns():
     at = click(run_page(PAGE), "📌 Pin this model (perplexity + vocabulary)")
     assert not at.exception and not at.warning, "the same vocabulary is comparable"
     assert any("📌" in str(t.get("name")) for t in charts(at)["chart-order"]["data"])
-    at.number_input(key="ngrams.min_count").set_value(2).run()
+    at.number_input(key="ngrams.min_count").set_value(2).run(timeout=180)  # recounts the corpus
     assert not at.exception and not at.error
     assert any("Not comparable" in w.value for w in at.warning)
     assert int(metric(at, "Vocabulary size").replace(",", "")) < 33_000
