@@ -25,6 +25,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from app import lecture, training
 from app.errors import show_error
@@ -83,12 +84,22 @@ class LessonPage:
         """
         key = self.key(name)
         DEFAULTS.setdefault(self.slug, {})[name] = default
+        old = None
         if key not in st.session_state:
             old = st.session_state.get(self.state_key("old-link"), {}).pop(name, None)
             st.session_state[key] = default if old is None else _from_url(old, default)
+        elif st.session_state.get(self.state_key("bad-link")) == name:
+            st.session_state[key] = default  # the old link's value was refused: the default instead
+            del st.session_state[self.state_key("bad-link")]
         if url:
             kwargs.update(URL)
-        return widget(*args, key=key, **kwargs)
+        try:
+            return widget(*args, key=key, **kwargs)
+        except StreamlitAPIException:
+            if old is None:
+                raise
+            st.session_state[self.state_key("bad-link")] = name  # e.g. out of the widget's range
+            st.rerun()
 
     def value(self, name: str, default: Any = None) -> Any:
         return st.session_state.get(self.key(name), default)

@@ -183,10 +183,6 @@ class NGramLM:
         p = self.prob(word, context)
         return math.log(p) if p > 0 else -math.inf
 
-    def log10prob(self, word: str, context=()) -> float:
-        p = self.prob(word, context)
-        return math.log10(p) if p > 0 else -math.inf
-
     def next_word_counts(self, context=()) -> dict[str, int]:
         """Training counts of each word seen after the (usable part of the) context."""
         counts = self._fitted()

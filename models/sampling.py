@@ -23,7 +23,7 @@ class SamplingConfig:
     top_p: float = 1.0  # keep the smallest nucleus with this much probability; 1 = off
     seed: int = 0  # sampling is reproducible for a seed
 
-    def validate(self) -> None:
+    def __post_init__(self):
         if not self.temperature > 0:
             raise ValueError(
                 "The temperature must be greater than 0 (use a small value for greedy)."
@@ -45,7 +45,6 @@ class FilteredDistribution:
 
 def filter_logits(logits: torch.Tensor, config: SamplingConfig) -> FilteredDistribution:
     """Apply temperature, top-k, top-p to one row of logits (V,) as transformers' warpers do."""
-    config.validate()
     logits = logits.float()
     scaled = logits / config.temperature  # (V,)
     kept_k = torch.ones_like(scaled, dtype=torch.bool)
@@ -186,7 +185,6 @@ def sample_continuation(
 
     Step s uses `sample_token(..., seed, first_step + s)`, so sampling 10 then 10 more equals sampling 20.
     """
-    config.validate()
     if len(token_ids) + n_tokens > max_context:
         raise ValueError(
             f"Prompt and continuation would be {len(token_ids) + n_tokens:,} tokens; this model reads at "

@@ -187,4 +187,9 @@ def test_url_state_reproduces_the_view(server, browser):
     assert "Tokens that can be sampled" in body
     metric = page.locator("[data-testid='stMetricValue']").first.inner_text()
     assert metric.strip() == "5"
+    page.goto(f"{server}/next_token?next_token.top_k=3&next_token.temperature=0.5")  # today's names
+    _wait_until_idle(page)
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    metric = page.locator("[data-testid='stMetricValue']").first.inner_text()
+    assert metric.strip() == "3"
     page.close()

@@ -6,16 +6,27 @@ min_count.
 
 import streamlit as st
 
-from app.errors import friendly_errors
-from app.lecture import clear_pins, export_buttons, pin, pinned, show_chart
-from app.ngram_lesson import cache, figures, labels, tables
-from app.ngram_lesson.data import Lesson, pin_payload
-from app.ngram_lesson.keys import STATE, P
+from app.lecture import clear_pins, export_buttons, pin, pinned
+from app.lessons.ngrams import cache, figures, labels, tables
+from app.lessons.ngrams.data import pin_payload
+from app.page import LessonPage
 from models.ngram import NGramConfig, same_vocabulary
 
+TITLE = "Vocabulary cut"
 
-def render(lesson: Lesson) -> None:
-    data, config, main = lesson.data, lesson.config, lesson.main
+
+def sweep(data, config: NGramConfig):
+    """Perplexity and vocabulary for each min_count (stupid backoff: swept with Kneser-Ney instead)."""
+    sweep_config = (
+        config if config.smoothing != "stupid_backoff" else NGramConfig(order=config.order)
+    )
+    frame = cache.vocabulary_sweep(data.key.rsplit("|", 1)[0], data, sweep_config)
+    return frame, f"{labels.TITLES[sweep_config.smoothing]}, order {sweep_config.order}"
+
+
+def render(page: LessonPage) -> None:
+    lesson = page.data
+    data, config = lesson.data, lesson.config
     perplexity, unk_rate = lesson.perplexity, lesson.unk_rate
     st.markdown(
         "Words seen fewer than **min_count** times become <unk>. A harsher cut makes <unk> common and "
@@ -28,25 +39,24 @@ def render(lesson: Lesson) -> None:
     v3.metric("Held-out <unk> rate", f"{unk_rate:.2%}")
     v4.metric("Held-out perplexity", labels.number(perplexity))
     current = pin_payload(data, config, perplexity, unk_rate)
+    label = f"{labels.SHORT[config.smoothing]} n={config.order}, min_count={data.counts.min_count}"
     b1, b2, _ = st.columns([2, 1, 2])
-    if b1.button("📌 Pin this model (perplexity + vocabulary)", key=f"{P}pin"):
-        label = (
-            f"{labels.SHORT[config.smoothing]} n={config.order}, min_count={data.counts.min_count}"
-        )
-        pin(P, f"{label}, {data.label}", current)
-        st.rerun()  # redraw the earlier tabs with the new pin
-    if b2.button("Clear pins", key=f"{P}clear"):
-        clear_pins(P)
-        st.rerun()
-    if pinned(P):
-        comparison = tables.comparison_frame(current, pinned(P), same_vocabulary)
+    b1.button(
+        "📌 Pin this model (perplexity + vocabulary)",
+        key=page.state_key("pin"),
+        on_click=pin,  # before the rerun, so the earlier tabs already draw the new pin
+        args=(page.slug, f"{label}, {data.label}", current),
+    )
+    b2.button("Clear pins", key=page.state_key("clear"), on_click=clear_pins, args=(page.slug,))
+    if pinned(page.slug):
+        comparison = tables.comparison_frame(current, pinned(page.slug), same_vocabulary)
         comparison_format = {"held-out perplexity": "{:,.1f}", "<unk> rate": "{:.2%}"}
         st.dataframe(
             comparison.style.format(comparison_format, na_rep="not defined"),
             hide_index=True,
             width="stretch",
         )
-        export_buttons(comparison, "ngram-pinned-models", P)
+        export_buttons(comparison, "ngrams-pinned-models", page.slug)
         different = comparison.loc[~comparison["same vocabulary"], "model"].tolist()
         if different:
             st.warning(
@@ -54,16 +64,13 @@ def render(lesson: Lesson) -> None:
                 "model, so the perplexities measure different tasks (predicting <unk> is easier than "
                 "predicting the rare word it hides)."
             )
-    if st.button("Sweep min_count (recounts the corpus 6 times)", key=f"{P}sweep"):
-        sweep_config = config if main.is_distribution else NGramConfig(order=config.order)
-        with friendly_errors("Sweeping min_count"):
-            sweep = cache.vocabulary_sweep(data.key.rsplit("|", 1)[0], data, sweep_config)
-            about = f"{labels.TITLES[sweep_config.smoothing]}, order {sweep_config.order}"
-            st.session_state[f"{STATE}sweep"] = (sweep, about)
-    if st.session_state.get(f"{STATE}sweep"):
-        sweep, about = st.session_state[f"{STATE}sweep"]
-        figure = figures.vocabulary_sweep_figure(sweep)
-        show_chart(figure, sweep, "ngram-vocabulary-sweep", P, key=f"{P}chart-sweep")
+    if st.button(
+        "Sweep min_count (recounts the corpus 6 times)", key=page.state_key("sweep-button")
+    ):
+        page.compute("sweep", "Sweeping min_count", sweep, data, config)
+    if page.result("sweep"):
+        frame, about = page.result("sweep")
+        page.chart(figures.vocabulary_sweep_figure(frame, about), frame, "sweep")
         st.caption(
             f"{about}. Every point has its own vocabulary: the falling perplexity is the easier task, "
             "not a better model."

@@ -8,12 +8,20 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.ngram_lesson.labels import COLORS, SHORT
+from app.lessons.ngrams.labels import COLORS, SHORT
+
+LOG_PROBABILITY_AXIS = dict(
+    type="log", dtick=1, exponentformat="e"
+)  # 1e-5 style, one tick a decade
+LEGEND = dict(title=None, yanchor="top", y=1.0)  # on the right, clear of the title
+
 
 # ---- counts and smoothing side by side -----------------------------------------------------------
 
 
-def next_word_bars(table: pd.DataFrame, smoothings: list[str], log_y: bool) -> go.Figure:
+def next_word_bars(
+    table: pd.DataFrame, smoothings: list[str], log_y: bool, context: str = ""
+) -> go.Figure:
     fig = go.Figure()
     for name in smoothings:
         score_only = name == "stupid_backoff"
@@ -26,18 +34,19 @@ def next_word_bars(table: pd.DataFrame, smoothings: list[str], log_y: bool) -> g
             hovertemplate="%{x}<br>%{y:.4g}<extra>" + SHORT[name] + "</extra>",
         )
     fig.update_layout(
+        title=f"p(next word | “{context}”) under each smoothing" if context else None,
         barmode="group",
         height=420,
         xaxis_title="next word",
         yaxis_title="p(word | context)  (stupid backoff: score)",
-        legend=dict(orientation="h", y=1.15),
+        legend=LEGEND,
     )
     if log_y:
-        fig.update_yaxes(type="log")
+        fig.update_yaxes(**LOG_PROBABILITY_AXIS)
     return fig
 
 
-def mass_bars(mass: pd.DataFrame) -> go.Figure:
+def mass_bars(mass: pd.DataFrame, context: str = "") -> go.Figure:
     """Stacked: mass on words seen after the context and on words never seen after it."""
     fig = go.Figure()
     fig.add_bar(
@@ -62,10 +71,12 @@ def mass_bars(mass: pd.DataFrame) -> go.Figure:
         annotation_position="top left",
     )
     fig.update_layout(
+        title=f"Where the probability after “{context}” goes" if context else "Where the mass goes",
         barmode="stack",
         height=380,
+        xaxis_title="smoothing",
         yaxis_title="total over the vocabulary",
-        legend=dict(orientation="h", y=1.18),
+        legend=LEGEND,
     )
     return fig
 
@@ -86,7 +97,7 @@ def continuation_scatter(frame: pd.DataFrame, highlight: list[str], max_points: 
             size=5,
             color=np.log10(points["count per left word"]),
             colorscale="Viridis",
-            colorbar=dict(title="log10 count<br>per left word"),
+            colorbar=dict(title="log10 count<br>per left word", len=0.55, y=0, yanchor="bottom"),
             opacity=0.7,
         ),
         hovertemplate="%{text}<br>count %{x}<br>distinct left words %{y}<extra></extra>",
@@ -110,16 +121,25 @@ def continuation_scatter(frame: pd.DataFrame, highlight: list[str], max_points: 
         name="largest gaps",
         hovertemplate="%{text}<br>count %{x}<br>distinct left words %{y}<extra></extra>",
     )
-    fig.update_xaxes(type="log", dtick=1, title="count in training (what a unigram model uses)")
-    fig.update_yaxes(type="log", dtick=1, title="distinct left words (what Kneser-Ney uses)")
-    fig.update_layout(height=480, legend=dict(orientation="h", y=1.1))
+    count_axis = dict(type="log", dtick=1, exponentformat="none", separatethousands=True)
+    fig.update_xaxes(title="count in training (what a unigram model uses)", **count_axis)
+    fig.update_yaxes(title="distinct left words (what Kneser-Ney uses)", **count_axis)
+    fig.update_layout(
+        title="How often a word occurs against after how many different words",
+        height=480,
+        legend=LEGEND,  # above the (shortened) colour bar
+    )
     return fig
 
 
 def left_neighbour_bars(frame: pd.DataFrame, word: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=frame["left word"], y=frame["count"], marker_color="#2a9d8f"))
     fig.update_layout(
-        height=300, xaxis_title=f"word before '{word}'", yaxis_title="count", showlegend=False
+        title=f"The words right before “{word}” in training",
+        height=300,
+        xaxis_title=f"word before '{word}'",
+        yaxis_title="count",
+        showlegend=False,
     )
     return fig
 
@@ -149,13 +169,21 @@ def order_curves_figure(curves: dict, pins: list[dict], hide: tuple = ()) -> go.
             name=f"📌 {pin['label']}",
         )
     fig.update_xaxes(title="order n", dtick=1)
-    fig.update_yaxes(type="log", title="held-out perplexity (log scale)")
-    fig.update_layout(height=420, legend=dict(orientation="h", y=1.15))
+    fig.update_yaxes(type="log", title="held-out perplexity (log scale)", exponentformat="none")
+    fig.update_layout(
+        title="Held-out perplexity against the order (lower is better)", height=420, legend=LEGEND
+    )
     return fig
 
 
 def sweep_figure(
-    x: list[float], y: list[float], x_title: str, current: float, log_x: bool, names: list[str]
+    x: list[float],
+    y: list[float],
+    x_title: str,
+    current: float,
+    log_x: bool,
+    names: list[str],
+    title: str = "",
 ) -> go.Figure:
     """One or more perplexity curves against a hyperparameter; a dotted line at the current value."""
     fig = go.Figure()
@@ -168,9 +196,13 @@ def sweep_figure(
             line=dict(color=COLORS[name]),
         )
     fig.add_vline(x=current, line_dash="dot", annotation_text="current")
-    fig.update_xaxes(title=x_title, type="log" if log_x else "linear")
+    fig.update_xaxes(title=x_title, type="log" if log_x else "linear", exponentformat="e")
     fig.update_yaxes(title="held-out perplexity")
-    fig.update_layout(height=360, legend=dict(orientation="h", y=1.15))
+    fig.update_layout(
+        title=title or None,
+        height=360,
+        legend=dict(orientation="h", yanchor="top", y=-0.25),  # below: two columns share the width
+    )
     return fig
 
 
@@ -181,11 +213,12 @@ def lambda_bars(frame: pd.DataFrame) -> go.Figure:
         rows = frame[frame["part"] == part]
         fig.add_bar(x=rows["model order"], y=rows["weight"], name=part, marker_color=palette[j % 6])
     fig.update_layout(
+        title="Jelinek-Mercer weights fitted by EM, per model order",
         barmode="stack",
         height=360,
         xaxis=dict(title="interpolated model of order n", dtick=1),
         yaxis_title="EM weight",
-        legend=dict(orientation="h", y=1.15),
+        legend=dict(LEGEND, title="weight of"),
     )
     return fig
 
@@ -193,7 +226,7 @@ def lambda_bars(frame: pd.DataFrame) -> go.Figure:
 # ---- scoring a sentence --------------------------------------------------------------------------
 
 
-def token_bars(frame: pd.DataFrame, order: int, score_word: str) -> go.Figure:
+def token_bars(frame: pd.DataFrame, order: int, score_word: str, about: str = "") -> go.Figure:
     """log10 p per token, coloured by the longest n-gram found; p = 0 drawn as a hatched bar to the
     bottom of the chart, labelled −∞."""
     palette = ["#adb5bd", "#f4a261", "#e9c46a", "#8ab17d", "#2a9d8f", "#264653"]
@@ -221,10 +254,11 @@ def token_bars(frame: pd.DataFrame, order: int, score_word: str) -> go.Figure:
                 + "<extra></extra>",
             )
     fig.update_layout(
+        title=f"log10 {score_word} of each token" + (f" ({about})" if about else ""),
         height=340,
         yaxis_title=f"log10 {score_word}",
-        xaxis=dict(categoryorder="array", categoryarray=labels),
-        legend=dict(orientation="h", y=1.18, title="longest n-gram in training:"),
+        xaxis=dict(title="token of the sentence", categoryorder="array", categoryarray=labels),
+        legend=dict(LEGEND, title="longest n-gram in training"),
     )
     return fig
 
@@ -232,7 +266,7 @@ def token_bars(frame: pd.DataFrame, order: int, score_word: str) -> go.Figure:
 # ---- the vocabulary cut --------------------------------------------------------------------------
 
 
-def vocabulary_sweep_figure(frame: pd.DataFrame) -> go.Figure:
+def vocabulary_sweep_figure(frame: pd.DataFrame, about: str = "") -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(
         x=frame["min_count"],
@@ -252,6 +286,8 @@ def vocabulary_sweep_figure(frame: pd.DataFrame) -> go.Figure:
         yaxis="y2",
     )
     fig.update_layout(
+        title="Held-out perplexity and <unk> rate against min_count"
+        + (f" ({about})" if about else ""),
         height=380,
         xaxis=dict(
             title="min_count (words seen fewer times become <unk>)",
@@ -260,6 +296,6 @@ def vocabulary_sweep_figure(frame: pd.DataFrame) -> go.Figure:
         ),
         yaxis=dict(title="held-out perplexity"),
         yaxis2=dict(title="<unk> rate", overlaying="y", side="right", tickformat=".0%"),
-        legend=dict(orientation="h", y=1.15),
+        legend=dict(orientation="h", yanchor="top", y=-0.3),  # below: the right axis is taken
     )
     return fig

@@ -4,15 +4,12 @@ Each function takes a `key` naming the corpus, split and vocabulary cut; the cou
 (`_data`) is not hashed.
 """
 
-import hashlib
-
 import pandas as pd
 import streamlit as st
 
-from app.ngram_lesson import data as counting
-from app.ngram_lesson import tables
-from app.ngram_lesson.data import Data
-from app.ngram_lesson.keys import P
+from app.lessons.ngrams import data as counting
+from app.lessons.ngrams import tables
+from app.lessons.ngrams.data import Data
 from models.ngram import NGramConfig
 from models.ngram_curves import perplexity_by_order
 
@@ -42,11 +39,7 @@ def vocabulary_sweep(key: str, _data: Data, config: NGramConfig) -> pd.DataFrame
     return counting.vocabulary_sweep(_data, config)
 
 
-def count_corpus(label: str, sentences, fraction: float, split_seed, min_count) -> Data:
-    """The picked corpus split and counted, cached under its corpus, split and vocabulary cut."""
-    choice = st.session_state.get(f"{P}corpus", "wiki")
-    if choice == "user":
-        text = "\n".join(" ".join(s) for s in sentences).encode("utf-8")
-        choice = "user:" + hashlib.sha1(text).hexdigest()[:16]
-    key = f"{choice}|{fraction}|{int(split_seed)}|{int(min_count)}"
+def count_corpus(corpus_key: str, label: str, sentences, fraction, split_seed, min_count) -> Data:
+    """The picked corpus split and counted, cached under its corpus (page.corpus's key), split and cut."""
+    key = f"{corpus_key}|{fraction}|{int(split_seed)}|{int(min_count)}"
     return counted(key, label, sentences, fraction, int(split_seed), int(min_count))

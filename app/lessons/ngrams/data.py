@@ -1,6 +1,6 @@
 """The corpus the n-gram lesson counts once, and every model and sweep built from those counts.
 
-No Streamlit here: app/ngram_lesson/cache.py caches these, and the tabs draw what they return.
+No Streamlit here: app/lessons/ngrams/cache.py caches these, and the tabs draw what they return.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ class Data:
 
 
 @dataclass(frozen=True)
-class Lesson:
-    """What every tab draws from: the last valid corpus and settings, smoothed every way."""
+class Smoothed:
+    """What every tab draws from (page.data): the last valid corpus and settings, smoothed every way."""
 
     data: Data
     config: NGramConfig

@@ -24,6 +24,7 @@ CHOICES = {  # the smoothing menu (and its URL value) -> smoothing
     "modified Kneser-Ney": "modified_kneser_ney",
     "stupid backoff": "stupid_backoff",
 }
+MENU = {smoothing: name for name, smoothing in CHOICES.items()}  # smoothing -> menu name
 SHORT = {  # smoothing -> column and legend name
     "mle": "MLE",
     "add_k": "add-k",

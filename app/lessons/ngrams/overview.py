@@ -2,23 +2,18 @@
 
 import streamlit as st
 
-from app.errors import friendly_errors
-from app.ngram_lesson import cache
-from app.ngram_lesson.data import MAX_ORDER, Data, Lesson, build_models
-from app.ngram_lesson.labels import TITLES, number
+from app.lessons.ngrams import cache
+from app.lessons.ngrams.data import MAX_ORDER, Data, Smoothed, build_models
+from app.lessons.ngrams.labels import TITLES, number
 from models.ngram import NGramConfig
 
 
-def smooth(data: Data, config: NGramConfig) -> Lesson:
-    """Every smoothing of the last valid counts and settings; stops the page if smoothing fails."""
-    models = None
-    with friendly_errors("Smoothing the counts"):
-        curves = cache.order_curves(data.key, data, config.k, config.discount)
-        models = build_models(data, config, curves["lambdas"])
-    if models is None:
-        st.stop()
+def smooth(data: Data, config: NGramConfig) -> Smoothed:
+    """Every smoothing of the last valid counts and settings."""
+    curves = cache.order_curves(data.key, data, config.k, config.discount)
+    models = build_models(data, config, curves["lambdas"])
     perplexity = curves["perplexity"].get(config.smoothing, [None] * MAX_ORDER)[config.order - 1]
-    return Lesson(
+    return Smoothed(
         data=data,
         config=config,
         curves=curves,
@@ -29,7 +24,7 @@ def smooth(data: Data, config: NGramConfig) -> Lesson:
     )
 
 
-def metrics_row(lesson: Lesson) -> None:
+def metrics_row(lesson: Smoothed) -> None:
     """The corpus, vocabulary and chosen model's held-out perplexity, above the tabs."""
     data, perplexity = lesson.data, lesson.perplexity
     cols = st.columns(5)

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from app.ngram_lesson.labels import SHORT, shown
+from app.lessons.ngrams.labels import SHORT, shown
 from models.ngram import NGramLM, TokenScore
 from models.ngram_counts import BOS, BOS_ID, EOS, UNK, NGramCounts
 
