@@ -5,9 +5,10 @@ import time
 import numpy as np
 import pytest
 
-from app.word2vec_lesson import corpus_stats, evaluation, trainer, vector_space
+from app.lessons.word_embeddings import corpus_stats, evaluation, trainer, vector_space
 from models.corpora import load_corpus
-from models.word2vec import Word2VecConfig, Word2VecTrainer
+from models.word2vec import Word2VecConfig
+from models.word2vec_engine import Word2VecTrainer
 from tests.test_pages import run_page
 
 PAGE = "word_embeddings.py"
@@ -101,41 +102,54 @@ def test_default_render_is_quick_and_trains_nothing():
         "w2v-noise",
         "w2v-example",
     ]
-    assert "we_run" not in at.session_state  # nothing trains on load
+    assert "word_embeddings:run" not in at.session_state  # nothing trains on load
     assert any("Train first" in i.value for i in at.info)
-    assert at.number_input(key="we_dim").min == 1  # a dimension of 0 cannot be typed
+    assert at.number_input(key="word_embeddings.dim").min == 1  # a dimension of 0 cannot be typed
     # the example before training: zero output vectors, every loss term log 2
-    explanation = at.session_state["we:explain"][0]
+    explanation = at.session_state["word_embeddings:explain"][0]
     np.testing.assert_allclose(explanation["loss_terms"][~explanation["skipped"]], np.log(2))
 
 
 def views_tabs() -> list[str]:
-    return ["Corpus", "One-hot vs dense", "Negative sampling", "Train live", "Evaluate"]
+    return [
+        "Corpus",
+        "One-hot vs dense",
+        "Negative sampling",
+        "Train live",
+        "Skip-gram vs CBOW",
+        "Evaluate",
+    ]
 
 
 def test_toy_preset_sets_the_widgets_and_opens_the_training_tab():
     at = click(run_page(PAGE), TOY_DEMO)
-    assert at.selectbox(key="we_corpus").value == "toy"
-    assert at.number_input(key="we_dim").value == 32
-    assert at.number_input(key="we_epochs").value == 2
-    assert at.number_input(key="we_mincount").value == 2
-    assert at.text_input(key="we_query").value == "king"
-    assert at.session_state["we_tab"] == "Train live"
+    assert at.selectbox(key="word_embeddings.corpus").value == "toy"
+    assert at.number_input(key="word_embeddings.dim").value == 32
+    assert at.number_input(key="word_embeddings.epochs").value == 2
+    assert at.number_input(key="word_embeddings.min_count").value == 2
+    assert at.text_input(key="word_embeddings.query").value == "king"
+    assert at.session_state["word_embeddings.tab"] == "Train live"
     assert not at.error, errors(at)
     click(at, "Lecture demo: 5 vs 15 negatives")
-    assert at.slider(key="we_neg").value == 15 and at.selectbox(key="we_corpus").value == "toy"
+    assert (
+        at.slider(key="word_embeddings.negatives").value == 15
+        and at.selectbox(key="word_embeddings.corpus").value == "toy"
+    )
 
 
 def test_no_subsampling_preset_keeps_every_word():
     at = click(run_page(PAGE), "Lecture demo: no subsampling")
-    assert at.selectbox(key="we_sample").value == 0.0 and at.session_state["we_tab"] == "Corpus"
+    assert (
+        at.selectbox(key="word_embeddings.subsample").value == 0.0
+        and at.session_state["word_embeddings.tab"] == "Corpus"
+    )
     assert next(m.value for m in at.metric if m.label == "Kept by subsampling") == "100.0%"
     assert not at.error, errors(at)
 
 
 def test_step_trains_one_chunk_and_draws_the_live_view():
     at = toy_run(steps=1)
-    run = at.session_state["we_run"]
+    run = at.session_state["word_embeddings:run"]
     assert run.steps_done >= 1 and run.settings["corpus"] == "toy" and run.history
     assert 0 < run.history[-1]["epochs"] < 2
     shown = charts(at)
@@ -149,83 +163,87 @@ def test_step_trains_one_chunk_and_draws_the_live_view():
 
 def test_training_to_the_end_solves_toy_analogies():
     at = toy_run(steps=1)
-    run = at.session_state["we_run"]
+    run = at.session_state["word_embeddings:run"]
     while not run.finished:  # the kit's chunks grow until each takes ~0.3 s
         click(at, "⏭ Step")
-        run = at.session_state["we_run"]
+        run = at.session_state["word_embeddings:run"]
     assert run.trainer.done
-    entry = at.session_state["we:evals"][run.run_id]
+    entry = at.session_state["word_embeddings:evals"][run.run_id]
     analogies = entry["scores"]["analogies"]
     assert entry["scores"]["analogy_set"] == "toy" and analogies["coverage"] == 1.0
     assert analogies["accuracy"] >= 0.7
-    answer = at.session_state["we:analogy"][2]["answer"].iloc[0]
+    answer = at.session_state["word_embeddings:analogy"][2]["answer"].iloc[0]
     assert answer in ("queen", "empress")  # man : king :: woman : ?
 
 
 def test_unknown_query_word_is_a_message_and_the_neighbours_stay():
     at = toy_run(steps=1)
     before = neighbours_shown(at)
-    at.text_input(key="we_query").set_value("zyzzyva").run()
+    at.text_input(key="word_embeddings.query").set_value("zyzzyva").run()
     assert not at.exception
     assert any("'zyzzyva' is not in the vocabulary" in e for e in errors(at))
     assert neighbours_shown(at) == before, "the earlier neighbours stay on screen"
-    at.text_input(key="we_b").set_value("").run()
+    at.text_input(key="word_embeddings.b").set_value("").run()
     assert any("three words of the analogy" in e for e in errors(at))
 
 
 def test_min_count_too_large_is_a_clear_message():
     at = click(run_page(PAGE), TOY_DEMO)
-    at.selectbox(key="we_corpus").set_value("user").run()
-    at.text_area(key="we_usertext").set_value("The cat sat on the mat. The dog sat too.").run()
-    at.number_input(key="we_mincount").set_value(5).run()
+    at.selectbox(key="word_embeddings.corpus").set_value("user").run()
+    at.text_area(key="word_embeddings.usertext").set_value(
+        "The cat sat on the mat. The dog sat too."
+    ).run()
+    at.number_input(key="word_embeddings.min_count").set_value(5).run()
     assert any("vocabulary is empty" in w.value for w in at.warning)
     assert not at.exception and not at.error, errors(at)
     click(at, "▶ Start")
     assert any("vocabulary is empty" in e for e in errors(at))
-    assert "we_run" not in at.session_state
+    assert "word_embeddings:run" not in at.session_state
 
 
 def test_window_longer_than_every_sentence_and_no_training_pairs():
     at = click(run_page(PAGE), TOY_DEMO)
-    at.slider(key="we_window").set_value(15).run()
+    at.slider(key="word_embeddings.window").set_value(15).run()
     assert any("reaches past every sentence" in w.value for w in at.warning)
-    at.selectbox(key="we_corpus").set_value("user").run()
-    at.text_area(key="we_usertext").set_value("Hello. World. Again. Words.").run()
-    at.number_input(key="we_mincount").set_value(1).run()
+    at.selectbox(key="word_embeddings.corpus").set_value("user").run()
+    at.text_area(key="word_embeddings.usertext").set_value("Hello. World. Again. Words.").run()
+    at.number_input(key="word_embeddings.min_count").set_value(1).run()
     assert not at.exception
     click(at, "▶ Start")
     assert any("No training pairs" in e for e in errors(at))
-    assert "we_run" not in at.session_state
+    assert "word_embeddings:run" not in at.session_state
 
 
 def test_empty_user_text_keeps_the_last_corpus_on_screen():
     at = run_page(PAGE)
     before = charts(at)
-    at.selectbox(key="we_corpus").set_value("user").run()
+    at.selectbox(key="word_embeddings.corpus").set_value("user").run()
     assert not at.exception
     assert any("empty" in e for e in errors(at))
     assert charts(at) == before, "the earlier corpus and charts stay"
-    assert at.session_state["we:corpus"][0] == "wiki"
+    assert at.session_state["word_embeddings:corpus"][0] == "wiki"
 
 
 def test_negative_sampling_example_and_a_bad_word():
     at = click(run_page(PAGE), TOY_DEMO)
     click(at, "🎲 A real pair from the corpus")
-    centre = at.text_input(key="we_centre").value
-    assert centre and at.text_input(key="we_context").value
-    explanation = at.session_state["we:explain"][0]
+    centre = at.text_input(key="word_embeddings.centre").value
+    assert centre and at.text_input(key="word_embeddings.context").value
+    explanation = at.session_state["word_embeddings:explain"][0]
     assert explanation["centre_word"] == centre and len(explanation["target_words"]) == 6
-    at.text_input(key="we_centre").set_value("zyzzyva").run()
+    at.text_input(key="word_embeddings.centre").set_value("zyzzyva").run()
     assert any("'zyzzyva' is not in the vocabulary" in e for e in errors(at))
-    assert at.session_state["we:explain"][0]["centre_word"] == centre  # the example stays
+    assert (
+        at.session_state["word_embeddings:explain"][0]["centre_word"] == centre
+    )  # the example stays
     assert "w2v-example" in charts(at)
 
 
 def test_tsne_is_computed_when_training_is_paused():
     at = toy_run(steps=1)
-    at.selectbox(key="we_proj").set_value("tsne").run()
+    at.selectbox(key="word_embeddings.projection").set_value("tsne").run()
     assert not at.exception and not at.error, errors(at)
-    key, (coords, axes) = at.session_state["we:projection"]
+    key, (coords, axes) = at.session_state["word_embeddings:projection"]
     assert key[2] == "tsne" and coords.shape[1] == 2 and axes[0] == "t-SNE 1"
 
 
@@ -271,11 +289,14 @@ def test_typed_words_are_tokenised_like_the_corpus():
         "café"
     ]  # decomposed (NFD) input, NFKC as the corpus
     at = toy_run(steps=1)
-    at.text_input(key="we_query").set_value("King.").run()
-    at.text_input(key="we_a").set_value("(man)").run()
+    at.text_input(key="word_embeddings.query").set_value("King.").run()
+    at.text_input(key="word_embeddings.a").set_value("(man)").run()
     assert not at.exception and not at.error, errors(at)
-    assert len(neighbours_shown(at)) == 10 and at.session_state["we:neighbours"][0] == "king"
-    assert at.session_state["we:analogy"][0] == ("man", "king", "woman")
+    assert (
+        len(neighbours_shown(at)) == 10
+        and at.session_state["word_embeddings:neighbours"][0] == "king"
+    )
+    assert at.session_state["word_embeddings:analogy"][0] == ("man", "king", "woman")
 
 
 def test_nonlinear_projections_of_tiny_spaces():
@@ -290,13 +311,13 @@ def test_nonlinear_projections_of_tiny_spaces():
 def test_every_step_on_a_small_text_trains_a_batch():
     """One batch spans more than a tick on a small text: each Step still trains (finite loss)."""
     at = run_page(PAGE)
-    at.selectbox(key="we_corpus").set_value("user").run()
+    at.selectbox(key="word_embeddings.corpus").set_value("user").run()
     text = "The quick brown fox jumps over the lazy dog. " * 300
-    at.text_area(key="we_usertext").set_value(text).run()
-    at.number_input(key="we_mincount").set_value(1).run()
+    at.text_area(key="word_embeddings.usertext").set_value(text).run()
+    at.number_input(key="word_embeddings.min_count").set_value(1).run()
     for _ in range(3):
         click(at, "⏭ Step")
-    history = at.session_state["we_run"].history
+    history = at.session_state["word_embeddings:run"].history
     assert all(np.isfinite(row["loss"]) for row in history), history
     epochs = [row["epochs"] for row in history]
     assert epochs == sorted(epochs) and len(set(epochs)) == 3, epochs

@@ -10,7 +10,7 @@ import random
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.word2vec_lesson.corpus_stats import in_vocabulary
+from app.lessons.word_embeddings.corpus_stats import in_vocabulary
 from models.word2vec import noise_distribution
 
 
