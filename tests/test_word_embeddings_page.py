@@ -32,7 +32,7 @@ def errors(at) -> list[str]:
 
 def toy_run(steps: int = 1):
     """The page on the toy-world preset, trained for `steps` chunks with the Step button."""
-    at = click(run_page(PAGE), TOY_DEMO)
+    at = click(run_page(PAGE, timeout=60), TOY_DEMO)
     for _ in range(steps):
         click(at, "⏭ Step")
     return at
@@ -89,9 +89,9 @@ def test_zipf_fit_and_keep_probabilities_on_the_wiki_sample():
 
 
 def test_default_render_is_quick_and_trains_nothing():
-    run_page(PAGE)  # warm the corpus and vocabulary caches
+    run_page(PAGE, timeout=60)  # warm the corpus and vocabulary caches
     start = time.perf_counter()
-    at = run_page(PAGE)
+    at = run_page(PAGE, timeout=60)
     assert time.perf_counter() - start < 10, "a cached rerun must be fast"
     assert not at.exception and not at.error and not at.warning, errors(at)
     assert [t.label for t in at.tabs] == views_tabs()
@@ -122,7 +122,7 @@ def views_tabs() -> list[str]:
 
 
 def test_toy_preset_sets_the_widgets_and_opens_the_training_tab():
-    at = click(run_page(PAGE), TOY_DEMO)
+    at = click(run_page(PAGE, timeout=60), TOY_DEMO)
     assert at.selectbox(key="word_embeddings.corpus").value == "toy"
     assert at.number_input(key="word_embeddings.dim").value == 32
     assert at.number_input(key="word_embeddings.epochs").value == 2
@@ -138,7 +138,7 @@ def test_toy_preset_sets_the_widgets_and_opens_the_training_tab():
 
 
 def test_no_subsampling_preset_keeps_every_word():
-    at = click(run_page(PAGE), "Lecture demo: no subsampling")
+    at = click(run_page(PAGE, timeout=60), "Lecture demo: no subsampling")
     assert (
         at.selectbox(key="word_embeddings.subsample").value == 0.0
         and at.session_state["word_embeddings.tab"] == "Corpus"
@@ -188,7 +188,7 @@ def test_unknown_query_word_is_a_message_and_the_neighbours_stay():
 
 
 def test_min_count_too_large_is_a_clear_message():
-    at = click(run_page(PAGE), TOY_DEMO)
+    at = click(run_page(PAGE, timeout=60), TOY_DEMO)
     at.selectbox(key="word_embeddings.corpus").set_value("user").run()
     at.text_area(key="word_embeddings.usertext").set_value(
         "The cat sat on the mat. The dog sat too."
@@ -202,7 +202,7 @@ def test_min_count_too_large_is_a_clear_message():
 
 
 def test_window_longer_than_every_sentence_and_no_training_pairs():
-    at = click(run_page(PAGE), TOY_DEMO)
+    at = click(run_page(PAGE, timeout=60), TOY_DEMO)
     at.slider(key="word_embeddings.window").set_value(15).run()
     assert any("reaches past every sentence" in w.value for w in at.warning)
     at.selectbox(key="word_embeddings.corpus").set_value("user").run()
@@ -215,7 +215,7 @@ def test_window_longer_than_every_sentence_and_no_training_pairs():
 
 
 def test_empty_user_text_keeps_the_last_corpus_on_screen():
-    at = run_page(PAGE)
+    at = run_page(PAGE, timeout=60)
     before = charts(at)
     at.selectbox(key="word_embeddings.corpus").set_value("user").run()
     assert not at.exception
@@ -225,7 +225,7 @@ def test_empty_user_text_keeps_the_last_corpus_on_screen():
 
 
 def test_negative_sampling_example_and_a_bad_word():
-    at = click(run_page(PAGE), TOY_DEMO)
+    at = click(run_page(PAGE, timeout=60), TOY_DEMO)
     click(at, "🎲 A real pair from the corpus")
     centre = at.text_input(key="word_embeddings.centre").value
     assert centre and at.text_input(key="word_embeddings.context").value
@@ -310,7 +310,7 @@ def test_nonlinear_projections_of_tiny_spaces():
 
 def test_every_step_on_a_small_text_trains_a_batch():
     """One batch spans more than a tick on a small text: each Step still trains (finite loss)."""
-    at = run_page(PAGE)
+    at = run_page(PAGE, timeout=60)
     at.selectbox(key="word_embeddings.corpus").set_value("user").run()
     text = "The quick brown fox jumps over the lazy dog. " * 300
     at.text_area(key="word_embeddings.usertext").set_value(text).run()

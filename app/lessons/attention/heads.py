@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import torch
 
-from app.attention_lesson.labels import WEIGHT_SCALE, ZWSP, readable, token_label
+from app.lessons.attention.labels import WEIGHT_SCALE, ZWSP, readable, token_label
 from models.attention_probes import (
     AttentionTrace,
     attention_by_offset,

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app.attention_lesson.labels import WEIGHT_SCALE
+from app.lessons.attention.labels import WEIGHT_SCALE
 
 MEASURE_TITLES = {
     "entropy": "entropy (nats)",

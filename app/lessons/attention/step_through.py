@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from app.attention_lesson.labels import WEIGHT_SCALE, token_label, unique_labels
+from app.lessons.attention.labels import WEIGHT_SCALE, token_label, unique_labels
 from models.attention import attention_steps
 from models.positional import apply_rope
 
