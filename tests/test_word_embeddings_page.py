@@ -4,12 +4,14 @@ import time
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from app.lessons import PAGES_DIR
 from app.lessons.word_embeddings import corpus_stats, evaluation, trainer, vector_space
 from models.corpora import load_corpus
 from models.word2vec import Word2VecConfig
 from models.word2vec_engine import Word2VecTrainer
-from tests.test_pages import run_page
+from tests.test_pages import ENTRY, run_page
 
 PAGE = "word_embeddings.py"
 TOY_DEMO = "Lecture demo: toy world analogies"
@@ -321,3 +323,105 @@ def test_every_step_on_a_small_text_trains_a_batch():
     assert all(np.isfinite(row["loss"]) for row in history), history
     epochs = [row["epochs"] for row in history]
     assert epochs == sorted(epochs) and len(set(epochs)) == 3, epochs
+
+
+# ----------------------------------------------------------------------------- lecture-ready (issue 15)
+
+
+def metric(at, label: str) -> list[str]:
+    return [m.value for m in at.metric if m.label == label]
+
+
+def test_unigram_noise_preset_lands_on_negative_sampling_with_noise_equal_to_unigram():
+    at = click(run_page(PAGE, timeout=60), "Lecture demo: unigram noise (α = 1)")
+    assert at.session_state["word_embeddings.tab"] == "Negative sampling"
+    assert at.slider(key="word_embeddings.ns_exponent").value == 1.0
+    share = metric(at, "10 most frequent words, share of the corpus")[0]
+    assert metric(at, "… share of the noise draws (α = 1)") == [share]  # α = 1: noise = unigram
+
+
+def test_five_vs_fifteen_negatives_lands_on_the_scores_of_both():
+    at = click(run_page(PAGE, timeout=60), "Lecture demo: 5 vs 15 negatives")
+    assert at.session_state["word_embeddings.tab"] == "Compare two runs"
+    assert at.radio(key="word_embeddings.compare").value == "negatives"
+    next(b for b in at.button if b.key == "word_embeddings:compare:step").click().run()
+    run = at.session_state["word_embeddings:compare:run"]
+    assert list(run.trainer.configs) == ["K = 5", "K = 15"]
+    while not run.trainer.done:  # train both to the end (the Step button does it chunk by chunk)
+        run.trainer.train_steps(50)
+    run.steps_done = run.total_steps
+    at.run()
+    assert not at.exception and not at.error, errors(at)
+    solved = [float(v) for v in metric(at, "Toy analogies solved")]
+    assert len(solved) == 2 and min(solved) > 0.6, solved  # both work; the scores compare them
+    assert any("not comparable" in str(c.proto) for c in at.get("plotly_chart"))
+
+
+def test_skipgram_vs_cbow_preset_lands_on_the_comparison_with_cbows_own_rate():
+    at = click(run_page(PAGE, timeout=60), "Lecture demo: skip-gram vs CBOW")
+    assert at.session_state["word_embeddings.tab"] == "Compare two runs"
+    assert at.selectbox(key="word_embeddings.corpus").value == "wiki"
+    assert at.number_input(key="word_embeddings.compare_cbow_lr").value == 0.1
+    assert at.number_input(key="word_embeddings.compare_sg_lr").value == 0.025
+
+
+@pytest.mark.slow
+def test_skipgram_and_cbow_both_work_at_the_presets_rates():
+    """The preset's claim on the Wikipedia sample: neither collapses (cosines of 'january''s
+    neighbours below 1, months among them) and both score on WordSim-353."""
+    from app.lessons.word_embeddings.trainer import CBOW_LR, PairTrainer
+    from models.word2vec_eval import evaluate_word_pairs
+
+    configs = {
+        "sg": Word2VecConfig(epochs=3),
+        "cbow": Word2VecConfig(arch="cbow", lr=CBOW_LR, epochs=3),
+    }
+    pair = PairTrainer(load_corpus("wiki"), configs, "cpu")
+    while not pair.done:
+        pair.train_steps(100)
+    for ticked in pair.trainers.values():
+        kv = ticked.keyed_vectors()
+        neighbours = kv.most_similar("january", k=5)
+        assert neighbours[0][1] < 0.999 and {"february", "november", "july"} & {
+            w for w, _ in neighbours
+        }
+        assert evaluate_word_pairs(kv, "wordsim353")["spearman"] > 0.08
+
+
+def test_query_words_follow_the_corpus():
+    at = run_page(PAGE, timeout=60)
+    assert at.text_input(key="word_embeddings.query").value == "january"
+    at.selectbox(key="word_embeddings.corpus").set_value("toy").run()
+    assert at.text_input(key="word_embeddings.query").value == "king"
+    assert at.text_input(key="word_embeddings.a").value == "man"
+
+
+def test_stale_neighbours_are_marked():
+    at = toy_run(steps=1)
+    at.text_input(key="word_embeddings.query").set_value("zyzzyva").run()
+    assert any("stale" in m.value for m in at.markdown)
+
+
+def test_old_links_keep_working():
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.query_params.update({"we_neg": "15", "we_alpha": "0.5"})
+    at.switch_page(str(PAGES_DIR / PAGE))
+    at.run()
+    assert at.slider(key="word_embeddings.negatives").value == 15
+    assert at.slider(key="word_embeddings.ns_exponent").value == 0.5
+
+
+def test_projection_labels_do_not_overlap():
+    x = np.array([0.0, 0.001, 0.5, 1.0, 1.0])
+    y = np.array([0.0, 0.0, 0.5, 1.0, 0.999])
+    assert vector_space.spaced_labels(x, y).tolist() == [True, False, True, True, False]
+
+
+def test_probability_axes_use_powers_of_ten():
+    from app.lessons.word_embeddings import negative_sampling
+
+    frame, _ = corpus_stats.vocabulary_stats(load_corpus("toy")[:2000])
+    rows = negative_sampling.noise_frame(frame, 2, 0.75, top=20)
+    fig = negative_sampling.noise_figure(rows, 0.75)
+    assert fig.layout.yaxis.exponentformat == "power" and fig.layout.yaxis.dtick == 1
+    assert fig.layout.title.text

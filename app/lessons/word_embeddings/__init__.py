@@ -47,13 +47,13 @@ PRESETS = {
         "Skip-gram and CBOW trained side by side on the Wikipedia sample, each with a learning "
         "rate under which it works: both find sensible neighbours; their scores and speed differ.",
         tab=compare_tab.TITLE,
-        values={"compare_cbow_lr": CBOW_LR},
+        values={"compare": "arch", "compare_cbow_lr": CBOW_LR},
     ),
     "Lecture demo: 5 vs 15 negatives": Preset(
-        "The toy world trained with 15 noise words per pair: compare its evaluation scores with a "
-        "pinned run at 5 (the losses are not comparable across K).",
-        tab=evaluate_tab.TITLE,
-        values=TOY | {"negatives": 15},
+        "The toy world trained with 5 and with 15 noise words per pair, side by side: the share "
+        "of analogies each solves (the losses cannot be compared across K).",
+        tab=compare_tab.TITLE,
+        values=TOY | {"negatives": 15, "compare": "negatives"},
     ),
     "Lecture demo: no subsampling": Preset(
         "Without subsampling every occurrence of 'the' and 'of' is kept: 100% of the tokens.",

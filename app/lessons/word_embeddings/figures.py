@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-PAIR_COLORS = {"skip-gram": "#1f77b4", "CBOW": "#d62728"}
+PAIR_COLORS = ["#1f77b4", "#d62728"]  # the left run, the right run
 
 
-def pair_loss_figure(history: pd.DataFrame) -> go.Figure:
-    """Both architectures' negative-sampling loss per example against epochs, one line each."""
+def pair_loss_figure(history: pd.DataFrame, labels: list[str], comparable: bool) -> go.Figure:
+    """Both runs' negative-sampling loss per example against epochs, one line each."""
     fig = go.Figure()
-    for name, color in PAIR_COLORS.items():
+    for name, color in zip(labels, PAIR_COLORS):
         column = f"loss {name}"
         if column in history:
             fig.add_scatter(
@@ -22,7 +22,8 @@ def pair_loss_figure(history: pd.DataFrame) -> go.Figure:
                 line=dict(color=color),
             )
     fig.update_layout(
-        title="Loss per example, skip-gram and CBOW (same K: comparable scale)",
+        title="Loss per example"
+        + (" (same K: comparable)" if comparable else " (different K: not comparable, see scores)"),
         xaxis_title="epochs",
         yaxis_title="negative-sampling loss",
         height=360,

@@ -103,14 +103,14 @@ def build_trainer(sentences: list, settings: dict, device: str) -> TickedTrainer
 
 
 class PairTrainer:
-    """Skip-gram and CBOW on the same corpus, trained tick by tick side by side: `train_steps(n)`
-    gives each n ticks and reports both losses and both speeds."""
+    """Two word2vec runs on the same corpus (e.g. skip-gram and CBOW), trained tick by tick side by
+    side: `train_steps(n)` gives each n ticks and reports both losses."""
 
     def __init__(self, sentences: list, configs: dict[str, Word2VecConfig], device: str):
-        self.configs = configs
+        self.configs = configs  # {label: config}
         self.trainers = {
-            arch: TickedTrainer(Word2VecTrainer(sentences, config, device))
-            for arch, config in configs.items()
+            label: TickedTrainer(Word2VecTrainer(sentences, config, device))
+            for label, config in configs.items()
         }
         self.seconds = dict.fromkeys(configs, 0.0)  # training time of each, for words per second
 
@@ -120,12 +120,12 @@ class PairTrainer:
 
     def train_steps(self, n: int) -> dict:
         metrics = {}
-        for arch, ticked in self.trainers.items():
+        for label, ticked in self.trainers.items():
             if ticked.done:
                 continue
             start = time.perf_counter()
             row = ticked.train_steps(n)
-            self.seconds[arch] += time.perf_counter() - start
-            metrics[f"loss {ARCHITECTURES[arch]}"] = row["loss"]
+            self.seconds[label] += time.perf_counter() - start
+            metrics[f"loss {label}"] = row["loss"]
             metrics["epochs"] = row["epochs"]
         return metrics
