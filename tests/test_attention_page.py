@@ -260,3 +260,78 @@ def test_lm_presets_on_wikipedia():
     peeking, honest = reports[False], reports[True]
     assert peeking["teacher_forced_loss"] < 0.5 * honest["teacher_forced_loss"]
     assert peeking["autoregressive_loss"] > 1.5 * honest["autoregressive_loss"]
+
+
+# ----------------------------------------------------------------------------- lecture-ready (issue 15)
+
+
+@pytest.mark.parametrize(
+    "preset, layer, head, measure, threshold",
+    [
+        ("Lecture demo: previous-token head", 1, 2, "previous_token", 0.5),
+        ("Lecture demo: attention sink", 20, 3, "sink_share", 0.5),
+    ],
+)
+def test_real_model_presets_land_on_their_tab_with_the_number(
+    smollm2, preset, layer, head, measure, threshold
+):
+    at = click(run_page(PAGE, timeout=60), preset)
+    assert at.session_state["attention.tab"] == "Real model"
+    assert (
+        at.number_input(key="attention.layer").value,
+        at.number_input(key="attention.head").value,
+    ) == (layer, head)
+    assert at.session_state["attention:real"]["measures"][measure][layer, head] > threshold
+
+
+@pytest.mark.parametrize(
+    "preset, positional, causal",
+    [
+        ("Lecture demo: reverse without positions", "none", False),
+        ("Lecture demo: reverse with sinusoidal", "sinusoidal", False),
+        ("Lecture demo: honest LM", "sinusoidal", True),
+    ],
+)
+def test_training_presets_land_on_the_training_tab(smollm2, preset, positional, causal):
+    at = run_page(PAGE, timeout=60)
+    at.slider(key="attention.n_heads").set_value(2).run()  # a stray value the preset resets
+    click(at, preset)
+    assert at.session_state["attention.tab"] == "Train a tiny transformer"
+    assert at.selectbox(key="attention.positional").value == positional
+    assert at.toggle(key="attention.causal").value is causal
+    assert at.slider(key="attention.n_heads").value == 4
+
+
+def test_old_links_keep_working(smollm2):
+    from streamlit.testing.v1 import AppTest
+
+    from app.lessons import PAGES_DIR
+    from tests.test_pages import ENTRY
+
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.query_params.update({"at_pos": "rope", "at_nheads": "2", "at_batch": "16"})
+    at.switch_page(str(PAGES_DIR / PAGE))
+    at.run()
+    assert at.selectbox(key="attention.positional").value == "rope"
+    assert at.slider(key="attention.n_heads").value == 2
+    assert at.slider(key="attention.batch_size").value == 16
+
+
+def test_charts_have_titles_and_matching_colours():
+    from app.lessons.attention import measures, positional_figures
+
+    frame = step_through.entropy_against_dim([4, 64], n_keys=8)
+    fig = step_through.entropy_dim_figure(frame, 8, 64)
+    colours = {}
+    for trace in fig.data:  # each legend entry keeps one colour in both panels
+        colours.setdefault(trace.legendgroup, set()).add(trace.line.color)
+    assert all(len(c) == 1 for c in colours.values()) and len(colours) == 2
+    maps = {name: np.random.default_rng(0).random((30, 9)) for name in measures.MEASURE_TITLES}
+    fig = measures.head_maps_figure(maps, (1, 2))
+    right_axis_start = fig.layout.xaxis2.domain[0]
+    for trace in fig.data:  # colour bars of the left column end before the right column's title
+        if trace.xaxis in ("x", "x3"):
+            assert trace.colorbar.x < right_axis_start - 0.08
+    figures = [fig, step_through.entropy_dim_figure(frame, 8, 64)]
+    figures += [f for f, _ in positional_figures.positional_charts(32, 16, 10000.0, 4).values()]
+    assert all(f.layout.title.text for f in figures)
