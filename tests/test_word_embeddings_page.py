@@ -352,7 +352,7 @@ def test_five_vs_fifteen_negatives_lands_on_the_scores_of_both():
     run.steps_done = run.total_steps
     at.run()
     assert not at.exception and not at.error, errors(at)
-    solved = [float(v) for v in metric(at, "Toy analogies solved")]
+    solved = [float(v) for v in metric(at, "Analogies solved")]
     assert len(solved) == 2 and min(solved) > 0.6, solved  # both work; the scores compare them
     assert any("not comparable" in str(c.proto) for c in at.get("plotly_chart"))
 

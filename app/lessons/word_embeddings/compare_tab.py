@@ -74,7 +74,7 @@ def render_pair(page: LessonPage, run) -> None:
     trainer: PairTrainer = run.trainer
     labels = list(trainer.trainers)
     same_k = len({c.negatives for c in trainer.configs.values()}) == 1
-    left, right = st.columns([2, 3])
+    left, right = st.columns([1, 1])
     with left:
         figure = figures.pair_loss_figure(run.history_frame(), labels, comparable=same_k)
         page.chart(figure, run.history_frame(), "w2v-pair")
@@ -104,13 +104,13 @@ def draw_side(column, label: str, trainer: PairTrainer, scores: dict | None, wor
     if scores is not None:
         result = scores[label]
         if result["analogy_set"] == "toy":
-            name, value = "Toy analogies solved", result["analogies"]["accuracy"]
+            name, value = "Analogies solved", result["analogies"]["accuracy"]
         else:
             name, value = "WordSim-353 ρ", result["wordsim"]["spearman"]
         m2.metric(
             name,
             "–" if value is None or not np.isfinite(value) else f"{value:.3f}",
-            help="Toy world: share of its analogies solved. Otherwise: Spearman correlation of "
+            help="Toy world: share of its analogy questions solved. Otherwise: Spearman correlation of "
             "cosines with human similarity ratings (WordSim-353, covered pairs).",
         )
     with column:

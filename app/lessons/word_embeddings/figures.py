@@ -22,8 +22,7 @@ def pair_loss_figure(history: pd.DataFrame, labels: list[str], comparable: bool)
                 line=dict(color=color),
             )
     fig.update_layout(
-        title="Loss per example"
-        + (" (same K: comparable)" if comparable else " (different K: not comparable, see scores)"),
+        title="Loss per example" + ("" if comparable else " (K differs: not comparable)"),
         xaxis_title="epochs",
         yaxis_title="negative-sampling loss",
         height=360,
