@@ -118,7 +118,7 @@ def views_tabs() -> list[str]:
         "One-hot vs dense",
         "Negative sampling",
         "Train live",
-        "Skip-gram vs CBOW",
+        "Compare two runs",
         "Evaluate",
     ]
 
