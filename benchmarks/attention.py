@@ -18,8 +18,8 @@ import time
 import torch
 from torch import nn
 
-from models.attention import MultiHeadAttention, extract_attention, scaled_dot_product_attention
-from models.attention_probes import attention_by_offset, head_measures
+from models.attention import MultiHeadAttention, scaled_dot_product_attention
+from models.attention_probes import attention_by_offset, extract_attention, head_measures
 from models.registry import random_smollm2
 from models.tiny_transformer import TinyTrainer, TinyTransformerConfig, make_task
 

@@ -16,7 +16,8 @@ import time
 import torch
 
 from models.corpora import load_corpus
-from models.word2vec import Word2VecConfig, Word2VecTrainer
+from models.word2vec import Word2VecConfig
+from models.word2vec_engine import Word2VecTrainer
 from models.word2vec_eval import evaluate_analogies, evaluate_word_pairs, train_gensim_reference
 
 LESSON = "word_embeddings"

@@ -20,17 +20,7 @@ import math
 import torch
 from torch import nn
 
-from models.attention_probes import AttentionTrace, extract_attention
 from models.positional import apply_rope
-
-__all__ = [
-    "AttentionTrace",
-    "MultiHeadAttention",
-    "attention_steps",
-    "extract_attention",
-    "repeat_kv",
-    "scaled_dot_product_attention",
-]
 
 
 def repeat_kv(x: torch.Tensor, n_repeats: int) -> torch.Tensor:

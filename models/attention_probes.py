@@ -49,9 +49,6 @@ def _context_length(model) -> int | None:
 @torch.inference_mode()
 def attention_for_ids(model, input_ids: torch.Tensor | list[int]) -> torch.Tensor:
     """All layers' attention for one sequence of ids. Returns (L, H, T, T) float32 on the CPU."""
-    implementation = getattr(model.config, "_attn_implementation", "eager")
-    if implementation not in (None, "eager"):
-        raise ValueError(f"{NO_WEIGHTS_HINT} This model uses {implementation!r}.")
     device = next(model.parameters()).device
     ids = torch.as_tensor(input_ids, dtype=torch.long, device=device).reshape(1, -1)  # (1, T)
     was_training = model.training
@@ -61,7 +58,7 @@ def attention_for_ids(model, input_ids: torch.Tensor | list[int]) -> torch.Tenso
         outputs = body(input_ids=ids, output_attentions=True)
     finally:
         model.train(was_training)
-    attentions = getattr(outputs, "attentions", None)
+    attentions = getattr(outputs, "attentions", None)  # empty or None under sdpa / flash attention
     if not attentions or any(layer is None for layer in attentions):
         raise ValueError(NO_WEIGHTS_HINT)
     return torch.stack([layer[0] for layer in attentions]).float().cpu()  # (L, H, T, T)

@@ -210,10 +210,7 @@ def _convert_smollm2(target: Path) -> None:
     model = AutoModelForCausalLM.from_pretrained(
         package, gguf_file=SMOLLM2_GGUF, dtype=torch.float32, attn_implementation="eager"
     )
-    # the weights are plain float32 tensors now; drop the GGUF quantizer marker so they can be saved
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
+    model = _unquantized_copy(model)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -224,6 +221,22 @@ def _convert_smollm2(target: Path) -> None:
         return
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
+
+
+def _unquantized_copy(model):
+    """The same model built afresh from its config without the GGUF marker, holding the same tensors.
+
+    transformers dequantises a GGUF file to plain float32 tensors on load but keeps its quantizer,
+    which refuses save_pretrained (and has no dequantize()); a model built from the config minus
+    quantization_config holds the same weights and saves normally. Public APIs only.
+    """
+    settings = model.config.to_dict()
+    settings.pop("quantization_config", None)
+    config = type(model.config).from_dict(settings)
+    plain = type(model)(config)
+    plain.load_state_dict(model.state_dict())
+    plain.generation_config = model.generation_config
+    return plain.to(torch.float32)
 
 
 def _load_minilm(dtype: torch.dtype):

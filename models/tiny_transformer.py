@@ -22,6 +22,7 @@ import math
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -50,6 +51,21 @@ class TinyTransformerConfig:
     lr: float = 3e-3  # AdamW learning rate
     batch_size: int = 32  # sequences per training step
 
+    def __post_init__(self):
+        if self.positional not in POSITIONAL_SCHEMES:
+            raise ValueError(
+                f"positional must be one of {POSITIONAL_SCHEMES}, got {self.positional!r}"
+            )
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"d_model {self.d_model} must be divisible by the {self.n_heads} heads "
+                "(each head gets d_model / n_heads dimensions)."
+            )
+        if self.positional == "rope" and (self.d_model // self.n_heads) % 2:
+            raise ValueError("RoPE rotates pairs of dimensions: d_model / n_heads must be even.")
+        if self.n_layers < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ValueError("n_layers and batch_size must be at least 1, and lr positive.")
+
 
 class Block(nn.Module):
     """x + attention(LN(x)), then x + MLP(LN(x)); returns the attention weights too."""
@@ -74,8 +90,6 @@ class Block(nn.Module):
 class TinyTransformer(nn.Module):
     def __init__(self, config: TinyTransformerConfig):
         super().__init__()
-        if config.positional not in POSITIONAL_SCHEMES:
-            raise ValueError(f"positional must be one of {POSITIONAL_SCHEMES}")
         self.config = config
         self.token_embedding = nn.Embedding(config.vocab_size, config.d_model)
         if config.positional == "learned":
@@ -138,7 +152,11 @@ class SymbolTask:
 
     def __post_init__(self):
         if not 1 <= self.length <= self.n_symbols:
-            raise ValueError("length must be between 1 and n_symbols (the symbols are distinct)")
+            raise ValueError(
+                f"The {self.length} symbols of a sequence are distinct, so they need an alphabet of "
+                f"at least {self.length} (it has {self.n_symbols}): length must be between 1 and "
+                "n_symbols."
+            )
 
     @property
     def vocab_size(self) -> int:
@@ -183,7 +201,10 @@ class CharLMTask:
         self.name = "char_lm"
         self.itos = sorted(set(self.text))
         self.stoi = {ch: i for i, ch in enumerate(self.itos)}
-        self.data = torch.tensor([self.stoi[ch] for ch in self.text], dtype=torch.long)
+        # each character's index in itos, vectorised (a Python loop takes seconds on a long text)
+        codes = np.frombuffer(self.text.encode("utf-32-le"), dtype=np.uint32)  # (N,) code points
+        alphabet = np.array([ord(ch) for ch in self.itos], dtype=np.uint32)  # (V,) sorted
+        self.data = torch.from_numpy(np.searchsorted(alphabet, codes).astype(np.int64))  # (N,)
 
     @property
     def vocab_size(self) -> int:

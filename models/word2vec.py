@@ -1,20 +1,19 @@
-"""Word2vec: skip-gram and CBOW with negative sampling, trained by batched SGD in torch.
+"""Word2vec: skip-gram and CBOW with negative sampling, the textbook update.
 
 What: one vector per word, learned so that words used in similar contexts get similar vectors.
-Skip-gram scores a word against one neighbour's input vector; CBOW against the mean of its
-neighbours' vectors (gensim's cbow_mean=1). Instead of a softmax over the vocabulary, negative
+Skip-gram: the centre word predicts each word of its context, one (centre, context) pair at a time
+(word2vec.c computes each pair the other way round, the context word's input vector scored against
+the centre word: the same pairs, the same loss). CBOW: the mean of the context words' vectors
+predicts the centre word (gensim's cbow_mean=1). Instead of a softmax over the vocabulary, negative
 sampling trains a logistic classifier: the true word (label 1) against `negatives` noise words
 (label 0) drawn from count**0.75. Frequent words are randomly dropped (subsampling), each position
 draws its window size in 1..window, and the learning rate decays linearly with the words processed:
 all as word2vec.c and gensim do.
 
-Why batched: the update is word2vec.c's (g = (label - sigmoid(f)) * lr, the error accumulated into
-the input vector, output vectors updated in place), applied to a batch of examples at once with
-gathers and index_add_, so that it runs fast on a GPU. With one example per batch it is exactly
-word2vec.c's SGD. Two departures make big batches behave: centre words are visited in a random order
-(word2vec.c walks the corpus with several threads), and a row hit by many examples of one batch
-takes a step no larger than the curvature of their summed loss allows (`_step_limit`; it never binds
-for rows hit once or twice).
+This file reads top to bottom: the settings, the vocabulary and its two tables (noise distribution,
+subsampling), then the update of one example in a dozen plain lines (`negative_sampling_update`,
+`skipgram_update`, `cbow_update`). models/word2vec_engine.py applies the same update to batches of
+examples at once, so that it runs fast on a GPU (tests/test_word2vec.py: both give equal results).
 
 Papers: Mikolov et al. 2013, https://arxiv.org/abs/1301.3781 and https://arxiv.org/abs/1310.4546;
 Goldberg & Levy 2014, "word2vec Explained", https://arxiv.org/abs/1402.3722.
@@ -22,23 +21,21 @@ Goldberg & Levy 2014, "word2vec Explained", https://arxiv.org/abs/1402.3722.
 
 from __future__ import annotations
 
-import threading
-import time
+import math
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-
-from models.word2vec_eval import KeyedVectors, explain_pair  # noqa: F401 (re-exported)
 
 MAX_EXP = 6.0  # word2vec.c treats sigmoid(f) as 1 above this dot product and 0 below -MAX_EXP
 
 
 @dataclass
 class Word2VecConfig:
-    arch: str = "skipgram"  # "skipgram" (a neighbour predicts the word) or "cbow" (their mean does)
+    arch: str = (
+        "skipgram"  # "skipgram" (the centre predicts each context word) or "cbow" (the mean)
+    )
     dim: int = 100  # vector size d
     window: int = 5  # max distance of a context word; each position draws its window in 1..window
     negatives: int = 5  # noise words per positive example
@@ -116,306 +113,42 @@ def keep_probabilities(counts: np.ndarray, subsample: float) -> np.ndarray:
     return np.minimum(1.0, (np.sqrt(counts / threshold) + 1) * threshold / counts)
 
 
-def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Walker's alias method: draw i uniformly, keep it with chance accept[i], else take alias[i].
+# ---- the update of one example (word2vec.c's inner loop) ----------------------------------------
 
-    Two (V,) arrays make an exact O(1) sampler of a discrete distribution; a binary search in
-    gensim's cumulative table costs O(log V) per draw and was the slowest op of a CPU step.
+
+def clipped_sigmoid(score: float) -> float:
+    """word2vec.c's sigmoid: 1 above MAX_EXP, 0 below -MAX_EXP (it reads the rest from a table)."""
+    return 1.0 if score > MAX_EXP else 0.0 if score < -MAX_EXP else 1.0 / (1.0 + math.exp(-score))
+
+
+def negative_sampling_update(hidden, w_out, word: int, negatives, lr: float) -> torch.Tensor:
+    """Score `hidden` (d,) against the true word (label 1) and K noise words (label 0).
+
+    Each output vector moves by lr * (label - sigmoid(score)) * hidden, in place. Returns the error
+    the input side adds to its vector(s) (word2vec.c's neu1e). A noise word equal to the true word
+    is skipped.
     """
-    size = len(probabilities)
-    scaled = (np.asarray(probabilities, dtype=np.float64) * size).tolist()
-    accept, alias = [1.0] * size, list(range(size))
-    small = [i for i, p in enumerate(scaled) if p < 1.0]
-    large = [i for i, p in enumerate(scaled) if p >= 1.0]
-    while small and large:
-        s, big = small.pop(), large.pop()
-        accept[s], alias[s] = scaled[s], big  # slot s: keep s with chance scaled[s], else big
-        scaled[big] -= 1.0 - scaled[s]  # big gave away the rest of slot s
-        (small if scaled[big] < 1.0 else large).append(big)
-    return np.array(accept), np.array(alias, dtype=np.int64)
+    error = torch.zeros_like(hidden)  # (d,)
+    for k, target in enumerate([word, *negatives]):
+        if k > 0 and target == word:
+            continue
+        label = 1.0 if k == 0 else 0.0
+        g = (label - clipped_sigmoid(float(hidden @ w_out[target]))) * lr
+        error += g * w_out[target]
+        w_out[target] += g * hidden
+    return error
 
 
-def default_batch_size(arch: str, device_type: str) -> int:
-    """About 1.5k centre words per step on a CPU (fits its caches), 6k on a GPU (keeps it busy)."""
-    if device_type == "cpu":
-        return 1024
-    return 16384 if arch == "skipgram" else 4096  # a skip-gram centre makes ~3 pairs, CBOW one
+def skipgram_update(w_in, w_out, context: int, word: int, negatives, lr: float) -> None:
+    """One (centre, context) pair: the context word's input vector is scored against the centre."""
+    error = negative_sampling_update(w_in[context].clone(), w_out, word, negatives, lr)
+    w_in[context] += error
 
 
-class Word2VecTrainer:
-    """Holds the corpus as index tensors, the two embedding matrices, and where training stands."""
-
-    def __init__(self, sentences: list[list[str]], config: Word2VecConfig, device: str = "cpu"):
-        self.config, self.device = config, torch.device(device)
-        self.batch_size = config.batch_size or default_batch_size(config.arch, self.device.type)
-        self.vocab = build_vocab(sentences, config.min_count)
-        self.noise_probabilities = noise_distribution(self.vocab.counts, config.ns_exponent)  # (V,)
-        self.keep_probabilities = keep_probabilities(self.vocab.counts, config.subsample)  # (V,)
-        lookup = self.vocab.word_to_index
-        encoded = [[lookup[w] for w in sentence if w in lookup] for sentence in sentences]
-        if max(len(s) for s in encoded) < 2:
-            raise ValueError(
-                "No training pairs: no sentence has two in-vocabulary words, so no word has a "
-                "neighbour inside its window. Use longer sentences or a lower min_count."
-            )
-        # the corpus, flattened: in-vocabulary tokens and the sentence each belongs to
-        lengths = torch.tensor([len(s) for s in encoded])
-        self._ids = torch.tensor([i for s in encoded for i in s], dtype=torch.int64).to(device)
-        self._sentence_ids = torch.arange(len(encoded)).repeat_interleave(lengths).to(device)
-        self._keep = torch.tensor(self.keep_probabilities, dtype=torch.float32, device=self.device)
-        accept, alias = alias_table(self.noise_probabilities)
-        self._alias_accept = torch.tensor(accept, dtype=torch.float32, device=self.device)  # (V,)
-        self._alias = torch.tensor(alias, device=self.device)  # (V,)
-        window = config.window
-        self._offsets = torch.tensor([*range(-window, 0), *range(1, window + 1)], device=device)
-        self._labels = torch.zeros(1 + config.negatives, device=device)  # (1+K,) [1, 0, ..., 0]
-        self._labels[0] = 1.0
-        self._generator = torch.Generator(device=self.device).manual_seed(config.seed)
-        self._worker_generators = [  # noise words of each Hogwild worker
-            torch.Generator(device=self.device).manual_seed(config.seed + 1 + i)
-            for i in range(config.workers if config.workers > 1 else 0)
-        ]
-        # word2vec.c init: input vectors uniform(-0.5/d, 0.5/d), output vectors zero
-        V, d = len(self.vocab.words), config.dim
-        self.w_in = (torch.rand(V, d, generator=self._generator, device=self.device) - 0.5) / d
-        self.w_out = torch.zeros(V, d, device=self.device)
-        self.epoch, self.steps, self.pairs_processed = 0, 0, 0
-        self._epoch = None  # this epoch's subsampled tokens: ids, sentence ids, windows, order
-        self._centres_done = 0  # centres of this epoch already turned into examples
-        self._buffer, self._buffer_size, self._buffer_offset, self._buffer_centres = (), 0, 0, 0
-
-    @property
-    def done(self) -> bool:
-        return self.epoch >= self.config.epochs
-
-    @property
-    def progress(self) -> float:
-        """Fraction of training done, counted in corpus words as word2vec does."""
-        if self._epoch is None:
-            return min(1.0, self.epoch / self.config.epochs)
-        unread = 1 - self._buffer_offset / max(self._buffer_size, 1)  # of the current block
-        centres = self._centres_done - self._buffer_centres * unread
-        return (self.epoch + centres / max(len(self._epoch[0]), 1)) / self.config.epochs
-
-    @property
-    def words_processed(self) -> int:
-        return round(self.progress * self.config.epochs * self.vocab.total_words)
-
-    @property
-    def lr(self) -> float:
-        cfg = self.config
-        return max(cfg.min_lr, cfg.lr - (cfg.lr - cfg.min_lr) * self.progress)
-
-    def keyed_vectors(self) -> KeyedVectors:
-        """A snapshot of the input vectors (the word vectors word2vec outputs)."""
-        vectors = self.w_in.cpu().numpy().copy()
-        return KeyedVectors(vectors, list(self.vocab.words), self.vocab.counts)
-
-    def train_steps(self, n: int, time_budget_s: float | None = None) -> dict:
-        """Run up to n SGD steps (stopping early at the end of training or after time_budget_s)."""
-        start, words_before = time.perf_counter(), self.words_processed
-        deadline = start + time_budget_s if time_budget_s is not None else float("inf")
-        if self._worker_generators:
-            loss_sum, examples, steps = self._train_hogwild(n, deadline)
-        else:
-            loss_sum, examples, steps = self._train_serial(n, deadline)
-        elapsed = max(time.perf_counter() - start, 1e-9)
-        self.steps, self.pairs_processed = self.steps + steps, self.pairs_processed + examples
-        return {
-            "loss": float(loss_sum) / examples if examples else float("nan"),  # mean NS loss
-            "lr": self.lr,
-            "epoch": self.epoch,
-            "progress": self.progress,
-            "words_processed": self.words_processed,
-            "pairs_processed": self.pairs_processed,  # for CBOW: windows (one per centre word)
-            "steps": self.steps,
-            "pairs_per_s": examples / elapsed,
-            "words_per_s": (self.words_processed - words_before) / elapsed,
-            "elapsed_s": elapsed,
-            "done": self.done,
-        }
-
-    def _train_serial(self, n: int, deadline: float) -> tuple[torch.Tensor | float, int, int]:
-        loss_sum, examples, steps = 0.0, 0, 0
-        step = self._cbow_step if self.config.arch == "cbow" else self._skipgram_step
-        with torch.no_grad():
-            while steps < n and not self.done and time.perf_counter() < deadline:
-                lr, batch = self.lr, self._next_batch()
-                if batch is not None:
-                    loss_sum = loss_sum + step(*batch, lr=lr)
-                    examples, steps = examples + len(batch[-1]), steps + 1
-        return loss_sum, examples, steps
-
-    def _train_hogwild(self, n: int, deadline: float) -> tuple[float, int, int]:
-        """Like word2vec.c's threads: workers take batches in turn and update the shared vectors
-        without locks (torch kernels release the GIL, so the steps really run in parallel)."""
-        lock, totals = threading.Lock(), [0.0, 0, 0]  # loss, examples, steps
-        step = self._cbow_step if self.config.arch == "cbow" else self._skipgram_step
-
-        def work(generator: torch.Generator) -> None:
-            with torch.no_grad():
-                while True:
-                    with lock:  # taking a batch moves the shared cursor
-                        if totals[2] >= n or self.done or time.perf_counter() > deadline:
-                            return
-                        lr, batch = self.lr, self._next_batch()
-                        totals[2] += batch is not None
-                    if batch is not None:
-                        shape = (len(batch[-1]), self.config.negatives)
-                        negatives = self.sample_negatives(shape, generator)
-                        loss = float(step(*batch, lr=lr, negatives=negatives))
-                        with lock:
-                            totals[0], totals[1] = totals[0] + loss, totals[1] + len(batch[-1])
-
-        threads = [threading.Thread(target=work, args=(g,)) for g in self._worker_generators]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return totals[0], totals[1], totals[2]
-
-    # ---- examples: subsample, draw windows, enumerate (context, centre) pairs --------------------
-
-    def _next_batch(self):
-        """The next batch of examples as tensors, or None at an epoch's end or after a dry block."""
-        if self._epoch is None:  # new epoch: drop frequent words at random, draw every window size
-            keep = self._rand(len(self._ids)) < self._keep[self._ids]
-            ids, sentence_ids = self._ids[keep], self._sentence_ids[keep]
-            windows = torch.randint(
-                1, self.config.window + 1, ids.shape, generator=self._generator, device=self.device
-            )
-            order = torch.arange(len(ids), device=self.device)
-            if self.config.shuffle:
-                order = torch.randperm(len(ids), generator=self._generator, device=self.device)
-            self._epoch, self._centres_done = (ids, sentence_ids, windows, order), 0
-        if self._buffer_offset >= self._buffer_size:
-            if self._centres_done >= len(self._epoch[0]):  # epoch finished
-                self.epoch, self._epoch = self.epoch + 1, None
-                self._buffer_size = self._buffer_offset = self._buffer_centres = 0
-                return None
-            self._fill_buffer()
-            if self._buffer_size == 0:  # no centre in this block had a context word
-                return None
-        start = self._buffer_offset
-        end = self._buffer_offset = min(start + self.batch_size, self._buffer_size)
-        if self.config.arch == "skipgram":
-            contexts, words = self._buffer
-            return contexts[start:end], words[start:end]
-        contexts, slot_rows, starts, words = self._buffer
-        first, last = self._slot_starts[start], self._slot_starts[end]  # this batch's context slots
-        batch_rows, batch_starts = slot_rows[first:last] - start, starts[start:end] - first
-        return contexts[first:last], batch_rows, batch_starts, words[start:end]
-
-    def _fill_buffer(self) -> None:
-        """Turn the next block of centres into training examples."""
-        ids, sentence_ids, windows, order = self._epoch
-        n, block = len(ids), max(self.batch_size, 1 << 17)
-        centres = order[self._centres_done : self._centres_done + block]  # (M,)
-        neighbours = centres[:, None] + self._offsets[None, :]  # (M, 2W)
-        inside = (neighbours >= 0) & (neighbours < n)
-        neighbours = neighbours.clamp(0, n - 1)
-        valid = (
-            inside
-            & (sentence_ids[neighbours] == sentence_ids[centres][:, None])
-            & (self._offsets.abs()[None, :] <= windows[centres][:, None])
-        )  # (M, 2W): context slots inside the sentence and the centre's window
-        if self.config.arch == "skipgram":
-            rows, cols = valid.nonzero(as_tuple=True)  # (P,) pairs, each centre's together
-            self._buffer = (ids[neighbours[rows, cols]], ids[centres[rows]])
-            self._buffer_size = len(rows)
-        else:  # CBOW: one example per centre that has a context; its context words stored flat
-            has_context = valid.any(dim=1)
-            valid, neighbours, centres = (t[has_context] for t in (valid, neighbours, centres))
-            rows, cols = valid.nonzero(as_tuple=True)  # (P,) context slots, each centre's together
-            starts = torch.cumsum(valid.sum(1), 0) - valid.sum(1)  # (M',) first slot of each centre
-            self._buffer = (ids[neighbours[rows, cols]], rows, starts, ids[centres])
-            self._slot_starts = np.append(starts.cpu().numpy(), len(rows))  # (M'+1,) on the host
-            self._buffer_size = len(centres)
-        self._centres_done, self._buffer_centres = self._centres_done + len(centres), len(centres)
-        self._buffer_offset = 0
-
-    def _rand(self, *shape) -> torch.Tensor:
-        return torch.rand(*shape, generator=self._generator, device=self.device)
-
-    # ---- the SGD steps ---------------------------------------------------------------------------
-
-    def sample_negatives(self, shape: tuple[int, ...], generator=None) -> torch.Tensor:
-        """Noise words drawn from noise_probabilities with the alias table."""
-        generator = generator or self._generator
-        slots = torch.randint(
-            0, len(self.vocab.words), shape, generator=generator, device=self.device
-        )
-        coins = torch.rand(shape, generator=generator, device=self.device)
-        return torch.where(coins < self._alias_accept[slots], slots, self._alias[slots])
-
-    def _step_limit(self, rows: torch.Tensor, curvatures: torch.Tensor, lr: float) -> torch.Tensor:
-        """A factor in (0, 1] per contribution to `rows` so that each row's step is at most 1/L.
-
-        A batch sums the gradients of all examples that touch a row: the row takes one gradient step
-        on the sum of their losses. Gradient descent overshoots once lr > 1/L, L the loss's
-        curvature, and diverges past 2/L; here L <= sum of the examples' 1/4 |x|^2 (sigmoid' <= 1/4,
-        x the vector the row is multiplied with). A row hit once or twice is far below the limit and
-        takes word2vec.c's step; "the", drawn as noise hundreds of times per batch, would explode
-        without it.
-        """
-        bound = torch.zeros(len(self.vocab.words), device=self.device)
-        bound.index_add_(0, rows.reshape(-1), 0.25 * curvatures.reshape(-1))  # (V,) L per row
-        return 1.0 / (lr * bound[rows]).clamp_(min=1.0)
-
-    def _negative_sampling_update(
-        self, hidden, words, lr: float, negatives=None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Score each word against K noise words and update their output vectors.
-
-        Returns the batch's summed loss, the error to add to the hidden vectors (word2vec.c's neu1e)
-        and each example's curvature for the input side (sum of |output vector|^2 over its targets).
-        """
-        B, K, d = len(words), self.config.negatives, self.config.dim
-        if negatives is None:
-            negatives = self.sample_negatives((B, K))  # (B, K)
-        targets = torch.cat([words[:, None], negatives], dim=1)  # (B, 1+K)
-        used = torch.cat([torch.ones_like(words[:, None]), negatives != words[:, None]], 1).float()
-        out_vectors = F.embedding(targets, self.w_out)  # (B, 1+K, d)
-        f = torch.bmm(hidden[:, None, :], out_vectors.transpose(1, 2)).squeeze(1)  # (B, 1+K) dots
-        sigmoid = torch.sigmoid(f).masked_fill_(f > MAX_EXP, 1.0).masked_fill_(f < -MAX_EXP, 0.0)
-        g = (self._labels - sigmoid) * used * lr  # (B, 1+K); noise equal to the word is skipped
-        hidden_error = torch.bmm(g[:, None, :], out_vectors).squeeze(1)  # (B, d) word2vec.c's neu1e
-        g = g * self._step_limit(targets, used * hidden.square().sum(1, keepdim=True), lr)
-        self.w_out.index_add_(0, targets.view(-1), (g[:, :, None] * hidden[:, None, :]).view(-1, d))
-        loss = -(F.logsigmoid(f * (2 * self._labels - 1)) * used).sum()
-        out_norms = torch.linalg.vector_norm(out_vectors, dim=2)  # (B, 1+K)
-        return loss, hidden_error, (out_norms.square() * used).sum(1)
-
-    def _skipgram_step(self, contexts, words, lr: float, negatives=None) -> torch.Tensor:
-        # word2vec.c's skip-gram: the context word's input vector predicts the centre word
-        hidden = F.embedding(contexts, self.w_in)  # (B, d)
-        loss, error, curvatures = self._negative_sampling_update(hidden, words, lr, negatives)
-        error = error * self._step_limit(contexts, curvatures, lr)[:, None]
-        self.w_in.index_add_(0, contexts, error)
-        return loss
-
-    def _cbow_step(
-        self, contexts, slot_rows, starts, words, lr: float, negatives=None
-    ) -> torch.Tensor:
-        # the mean of the context words' input vectors predicts the centre word
-        hidden = F.embedding_bag(contexts, self.w_in, starts, mode="mean")  # (B, d)
-        loss, error, curvatures = self._negative_sampling_update(hidden, words, lr, negatives)
-        # every context word receives the whole error (word2vec.c, and gensim with cbow_mean=1)
-        error = error[slot_rows] * self._step_limit(contexts, curvatures[slot_rows], lr)[:, None]
-        self.w_in.index_add_(0, contexts, error)  # contexts, slot_rows: (P,)
-        return loss
-
-
-def train_word2vec(
-    sentences: list[list[str]],
-    config: Word2VecConfig | None = None,
-    device: str = "cpu",
-    callback=None,
-) -> KeyedVectors:
-    """Train to the end and return the word vectors; callback(metrics) runs every 100 steps."""
-    trainer = Word2VecTrainer(sentences, config or Word2VecConfig(), device)
-    while not trainer.done:
-        metrics = trainer.train_steps(100)
-        if callback is not None:
-            callback(metrics)
-    return trainer.keyed_vectors()
+def cbow_update(w_in, w_out, contexts, word: int, negatives, lr: float) -> None:
+    """One window: the mean of the context words' input vectors is scored against the centre word;
+    every context word receives the whole error (word2vec.c, and gensim with cbow_mean=1)."""
+    hidden = w_in[list(contexts)].mean(dim=0)  # (d,)
+    error = negative_sampling_update(hidden, w_out, word, negatives, lr)
+    for context in contexts:
+        w_in[context] += error

@@ -11,13 +11,13 @@ from torch import nn
 from models.attention import (
     MultiHeadAttention,
     attention_steps,
-    extract_attention,
     repeat_kv,
     scaled_dot_product_attention,
 )
 from models.attention_probes import (
     attention_by_offset,
     attention_for_ids,
+    extract_attention,
     head_entropy,
     head_measures,
     induction_score,

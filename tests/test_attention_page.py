@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.attention_lesson import heads, step_through, tiny_trainer
+from app.lessons.attention import heads, step_through, tiny_trainer
 from models.attention_probes import extract_attention, sink_share
 from tests.test_pages import run_page
 
@@ -58,7 +58,7 @@ def test_step_through_reproduces_the_models_own_attention(fixture, layer, head, 
 
 def test_split_characters_are_labelled_by_their_bytes(smollm2):
     """Byte-level BPE splits 日 over two tokens: labels show their bytes, not 'æĹ' or U+FFFD."""
-    from app.attention_lesson.labels import readable
+    from app.lessons.attention.labels import readable
 
     model, tokenizer = smollm2
     trace = extract_attention(model, tokenizer, "日本 👋")
@@ -86,7 +86,7 @@ def test_pool_attention_keeps_each_rows_mass():
 
 
 def test_default_page_draws_every_tab_without_training(smollm2):
-    at = run_page(PAGE)
+    at = run_page(PAGE, timeout=60)
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert [t.label for t in at.tabs] == [
         "Real model",
@@ -95,78 +95,87 @@ def test_default_page_draws_every_tab_without_training(smollm2):
         "Train a tiny transformer",
     ]
     assert charts(at) >= 10
-    assert "at_run" not in at.session_state  # nothing trains on load
-    assert at.session_state["at:real"]["weights"].shape[:2] == (30, 9)
+    assert "attention:run" not in at.session_state  # nothing trains on load
+    assert at.session_state["attention:real"]["weights"].shape[:2] == (30, 9)
 
 
 def test_empty_text_is_an_error_and_earlier_charts_stay(smollm2):
-    at = run_page(PAGE)
+    at = run_page(PAGE, timeout=60)
     before = charts(at)
-    at.text_area(key="at_text").set_value("   ").run()
+    at.text_area(key="attention.text").set_value("   ").run()
     assert not at.exception
     assert any("Enter some text" in e.value for e in at.error)
     assert charts(at) == before, "the earlier attention stays on screen"
-    at.text_input(key="at_steptext").set_value("").run()
+    at.text_input(key="attention.step_text").set_value("").run()
     assert any("short sentence" in e.value for e in at.error)
     assert charts(at) == before
 
 
 def test_head_out_of_range_keeps_the_last_valid_head(smollm2):
-    at = run_page(PAGE)
-    at.number_input(key="at_head").set_value(4).run()
-    assert not at.error and at.session_state["at:head"] == (1, 4)
+    at = run_page(PAGE, timeout=60)
+    at.number_input(key="attention.head").set_value(4).run()
+    assert not at.error and at.session_state["attention:head"] == (1, 4)
     before = charts(at)
-    at.number_input(key="at_head").set_value(20).run()
+    at.number_input(key="attention.head").set_value(20).run()
     assert not at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "heads 0–8" in errors[0] and "layer 1, head 4" in errors[0]
     assert charts(at) == before
-    assert at.session_state["at:step"]["key"][3:] == (1, 4)  # the step-through keeps it too
+    assert at.session_state["attention:head-steps"]["key"][3:] == (
+        1,
+        4,
+    )  # the step-through keeps it too
 
 
 def test_long_text_is_truncated_with_a_notice(smollm2):
-    at = run_page(PAGE)
-    at.text_area(key="at_text").set_value("word " * 600).run()
+    at = run_page(PAGE, timeout=60)
+    at.text_area(key="attention.text").set_value("word " * 600).run()
     assert not at.exception and not at.error
     assert any("only the first 512" in w.value for w in at.warning)
-    assert at.session_state["at:real"]["weights"].shape[-1] == 512
+    assert at.session_state["attention:real"]["weights"].shape[-1] == 512
 
 
 def test_induction_preset_shows_the_repeated_sequence(smollm2):
-    at = click(run_page(PAGE), "Lecture demo: induction head")
-    assert at.radio(key="at_source").value == "random"
-    assert (at.number_input(key="at_layer").value, at.number_input(key="at_head").value) == (18, 6)
+    at = click(run_page(PAGE, timeout=60), "Lecture demo: induction head")
+    assert at.radio(key="attention.source").value == "random"
+    assert (
+        at.number_input(key="attention.layer").value,
+        at.number_input(key="attention.head").value,
+    ) == (18, 6)
     assert not at.error
-    real = at.session_state["at:real"]
+    real = at.session_state["attention:real"]
     assert real["source"] == "random" and len(real["tokens"]) == 2 * 40 + 1
-    induction = at.session_state["at:induction"][1]
+    induction = at.session_state["attention:induction"][1]
     assert induction.shape == (30, 9) and induction[18, 6] > 0.5  # a real induction head
 
 
 def test_step_trains_one_chunk_and_draws_it(smollm2):
-    at = click(run_page(PAGE), "Lecture demo: reverse without positions")
-    assert at.selectbox(key="at_task").value == "reverse"
-    assert at.selectbox(key="at_pos").value == "none"
-    assert at.toggle(key="at_causal").value is False
+    at = click(run_page(PAGE, timeout=60), "Lecture demo: reverse without positions")
+    assert at.selectbox(key="attention.task").value == "reverse"
+    assert at.selectbox(key="attention.positional").value == "none"
+    assert at.toggle(key="attention.causal").value is False
     before = charts(at)
     click(at, "⏭ Step")
-    run = at.session_state["at_run"]
+    run = at.session_state["attention:run"]
     assert run.steps_done >= 1 and run.settings["positional"] == "none"
     assert charts(at) == before + 3  # loss, accuracy and the attention maps
     assert any("right)" in m.value for m in at.markdown)  # the example's prediction
 
 
 def test_bad_training_settings_are_a_message(smollm2):
-    at = run_page(PAGE)
-    at.slider(key="at_nheads").set_value(5).run()
+    at = run_page(PAGE, timeout=60)
+    at.slider(key="attention.n_heads").set_value(5).run()
     click(at, "▶ Start")
     assert any("divisible" in e.value for e in at.error)
-    assert "at_run" not in at.session_state
+    assert "attention:run" not in at.session_state
 
 
 def test_lm_that_reads_the_future_reports_both_losses(smollm2):
-    at = click(run_page(PAGE), "Lecture demo: LM that reads the future")
-    assert at.selectbox(key="at_task").value == "char_lm" and not at.toggle(key="at_causal").value
+    at = click(run_page(PAGE, timeout=60), "Lecture demo: LM that reads the future")
+    assert (
+        at.selectbox(key="attention.task").value == "char_lm"
+        and not at.toggle(key="attention.causal").value
+    )
     click(at, "⏭ Step")
     labels = [m.label for m in at.metric]
     assert "Teacher-forced loss" in labels and "Autoregressive loss" in labels
@@ -174,14 +183,14 @@ def test_lm_that_reads_the_future_reports_both_losses(smollm2):
 
 
 def test_encoder_model_and_unknown_model(smollm2, minilm):
-    at = run_page(PAGE)
+    at = run_page(PAGE, timeout=60)
     before = charts(at)
-    at.selectbox(key="at_model").set_value("minilm").run()
+    at.selectbox(key="attention.model").set_value("minilm").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert at.session_state["at:real"]["weights"].shape[:2] == (6, 12)
-    assert at.session_state["at:step"]["qkv"]["model_causal"] is False
-    at.selectbox(key="at_model").set_value("hf").run()
-    at.text_input(key="at_hfid").set_value("nobody-here/not-a-model").run()
+    assert at.session_state["attention:real"]["weights"].shape[:2] == (6, 12)
+    assert at.session_state["attention:head-steps"]["qkv"]["model_causal"] is False
+    at.selectbox(key="attention.model").set_value("hf").run()
+    at.text_input(key="attention.hfid").set_value("nobody-here/not-a-model").run()
     assert not at.exception
     assert any("Could not load" in e.value for e in at.error)
     assert charts(at) == before, "the earlier results stay on screen"
@@ -191,22 +200,29 @@ def test_a_model_without_attention_weights_says_switch_to_eager(smollm2):
     from app.resources import shared_model
     from models.device import pick_device
 
-    at = run_page(PAGE)
+    at = run_page(PAGE, timeout=60)
     before = charts(at)
     model, _ = shared_model("smollm2", pick_device("auto"), False)  # the page's cached copy
-    implementation = model.config._attn_implementation
     try:
-        model.config._attn_implementation = "sdpa"
-        at.text_area(key="at_text").set_value("Another sentence to trace.").run()
+        model.set_attn_implementation("sdpa")
+        at.text_area(key="attention.text").set_value("Another sentence to trace.").run()
     finally:
-        model.config._attn_implementation = implementation
+        model.set_attn_implementation("eager")
     assert not at.exception
     assert any("eager" in e.value for e in at.error), [e.value for e in at.error]
     assert charts(at) == before
 
 
 TRAIN_DEFAULTS = dict(
-    d_model=64, n_heads=4, n_layers=2, lr=3e-3, batch=32, length=8, n_symbols=10, block=64, seed=0
+    d_model=64,
+    n_heads=4,
+    n_layers=2,
+    lr=3e-3,
+    batch_size=32,
+    length=8,
+    n_symbols=10,
+    block_size=64,
+    seed=0,
 )
 
 
@@ -244,3 +260,78 @@ def test_lm_presets_on_wikipedia():
     peeking, honest = reports[False], reports[True]
     assert peeking["teacher_forced_loss"] < 0.5 * honest["teacher_forced_loss"]
     assert peeking["autoregressive_loss"] > 1.5 * honest["autoregressive_loss"]
+
+
+# ----------------------------------------------------------------------------- lecture-ready (issue 15)
+
+
+@pytest.mark.parametrize(
+    "preset, layer, head, measure, threshold",
+    [
+        ("Lecture demo: previous-token head", 1, 2, "previous_token", 0.5),
+        ("Lecture demo: attention sink", 20, 3, "sink_share", 0.5),
+    ],
+)
+def test_real_model_presets_land_on_their_tab_with_the_number(
+    smollm2, preset, layer, head, measure, threshold
+):
+    at = click(run_page(PAGE, timeout=60), preset)
+    assert at.session_state["attention.tab"] == "Real model"
+    assert (
+        at.number_input(key="attention.layer").value,
+        at.number_input(key="attention.head").value,
+    ) == (layer, head)
+    assert at.session_state["attention:real"]["measures"][measure][layer, head] > threshold
+
+
+@pytest.mark.parametrize(
+    "preset, positional, causal",
+    [
+        ("Lecture demo: reverse without positions", "none", False),
+        ("Lecture demo: reverse with sinusoidal", "sinusoidal", False),
+        ("Lecture demo: honest LM", "sinusoidal", True),
+    ],
+)
+def test_training_presets_land_on_the_training_tab(smollm2, preset, positional, causal):
+    at = run_page(PAGE, timeout=60)
+    at.slider(key="attention.n_heads").set_value(2).run()  # a stray value the preset resets
+    click(at, preset)
+    assert at.session_state["attention.tab"] == "Train a tiny transformer"
+    assert at.selectbox(key="attention.positional").value == positional
+    assert at.toggle(key="attention.causal").value is causal
+    assert at.slider(key="attention.n_heads").value == 4
+
+
+def test_old_links_keep_working(smollm2):
+    from streamlit.testing.v1 import AppTest
+
+    from app.lessons import PAGES_DIR
+    from tests.test_pages import ENTRY
+
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.query_params.update({"at_pos": "rope", "at_nheads": "2", "at_batch": "16"})
+    at.switch_page(str(PAGES_DIR / PAGE))
+    at.run()
+    assert at.selectbox(key="attention.positional").value == "rope"
+    assert at.slider(key="attention.n_heads").value == 2
+    assert at.slider(key="attention.batch_size").value == 16
+
+
+def test_charts_have_titles_and_matching_colours():
+    from app.lessons.attention import measures, positional_figures
+
+    frame = step_through.entropy_against_dim([4, 64], n_keys=8)
+    fig = step_through.entropy_dim_figure(frame, 8, 64)
+    colours = {}
+    for trace in fig.data:  # each legend entry keeps one colour in both panels
+        colours.setdefault(trace.legendgroup, set()).add(trace.line.color)
+    assert all(len(c) == 1 for c in colours.values()) and len(colours) == 2
+    maps = {name: np.random.default_rng(0).random((30, 9)) for name in measures.MEASURE_TITLES}
+    fig = measures.head_maps_figure(maps, (1, 2))
+    right_axis_start = fig.layout.xaxis2.domain[0]
+    for trace in fig.data:  # colour bars of the left column end before the right column's title
+        if trace.xaxis in ("x", "x3"):
+            assert trace.colorbar.x < right_axis_start - 0.08
+    figures = [fig, step_through.entropy_dim_figure(frame, 8, 64)]
+    figures += [f for f, _ in positional_figures.positional_charts(32, 16, 10000.0, 4).values()]
+    assert all(f.layout.title.text for f in figures)

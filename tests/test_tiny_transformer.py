@@ -165,3 +165,12 @@ def test_bidirectional_char_lm_reads_the_future():
     assert (
         peeking["autoregressive_loss"] > 1.5 * causal["autoregressive_loss"]
     )  # ...generates worse
+
+
+def test_char_lm_task_encodes_every_character_by_its_index():
+    """The vectorised encoding equals the plain lookup, accents and CJK included."""
+    from models.tiny_transformer import CharLMTask
+
+    task = CharLMTask("héllo wörld, ça va? 日本語 " * 10, block_size=16)
+    assert task.data.tolist() == [task.stoi[ch] for ch in task.text]
+    assert task.decode(task.data) == task.text

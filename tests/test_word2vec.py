@@ -11,19 +11,19 @@ import torch
 from models.word2vec import (
     MAX_EXP,
     Word2VecConfig,
-    Word2VecTrainer,
-    alias_table,
     build_vocab,
-    explain_pair,
+    cbow_update,
     keep_probabilities,
     noise_distribution,
-    train_word2vec,
+    skipgram_update,
 )
+from models.word2vec_engine import Word2VecTrainer, alias_table, train_word2vec
 from models.word2vec_eval import (
     KeyedVectors,
     WordNotInVocabularyError,
     evaluate_analogies,
     evaluate_word_pairs,
+    explain_pair,
 )
 
 needs_gensim = pytest.mark.skipif(
@@ -270,6 +270,61 @@ def test_batch_size_one_training_is_word2vec_c_sequential_sgd(arch):
     assert len(steps) == 300 and steps[0][1] > steps[-1][1]  # the learning rate decays
     np.testing.assert_allclose(trainer.w_in.numpy(), syn0, atol=1e-6)
     np.testing.assert_allclose(trainer.w_out.numpy(), syn1neg, atol=1e-6)
+
+
+def test_textbook_update_equals_word2vec_c():
+    """models/word2vec.py's plain update of one example is word2vec.c's loop (clipping included)."""
+    trainer = small_trainer(negatives=3)
+    for arch, scale in [("skipgram", 1.0), ("cbow", 1.0)]:
+        syn0, syn1neg = random_vectors(trainer, scale=scale, seed=3)
+        w_in, w_out = torch.tensor(syn0), torch.tensor(syn1neg)  # float64, as the reference
+        assert np.abs(syn1neg @ syn0.T).max() > MAX_EXP  # the clipping is exercised
+        rng = np.random.default_rng(4)
+        for _ in range(30):
+            rows = rng.choice(len(syn0), size=8, replace=False)
+            word, noise, window = (
+                int(rows[0]),
+                [int(r) for r in rows[1:4]],
+                [int(r) for r in rows[4:]],
+            )
+            noise[1] = word if _ % 5 == 0 else noise[1]  # a noise word equal to the word: skipped
+            if arch == "skipgram":
+                reference_skipgram(syn0, syn1neg, window[0], word, noise, 0.05)
+                skipgram_update(w_in, w_out, window[0], word, noise, 0.05)
+            else:
+                reference_cbow(syn0, syn1neg, window, word, noise, 0.05)
+                cbow_update(w_in, w_out, window, word, noise, 0.05)
+        np.testing.assert_allclose(w_in.numpy(), syn0, atol=1e-12)
+        np.testing.assert_allclose(w_out.numpy(), syn1neg, atol=1e-12)
+
+
+@pytest.mark.parametrize("arch", ["skipgram", "cbow"])
+def test_engine_equals_the_textbook_update(arch):
+    """The fast engine (models/word2vec_engine.py), one example per step, replays the textbook
+    update of models/word2vec.py example after example: equal vectors after 300 steps."""
+    trainer = small_trainer(arch=arch, batch_size=1, epochs=1)
+    w_in, w_out = trainer.w_in.clone(), trainer.w_out.clone()
+    rng, log, V = np.random.default_rng(0), [], len(trainer.vocab.words)
+
+    def distinct_noise(shape):
+        log.append(torch.from_numpy(rng.choice(V, size=shape[1], replace=False)[None]))
+        return log[-1]
+
+    trainer.sample_negatives = distinct_noise
+    step, steps = getattr(trainer, f"_{arch}_step"), []
+    setattr(
+        trainer, f"_{arch}_step", lambda *args, lr: steps.append((args, lr)) or step(*args, lr=lr)
+    )
+    trainer.train_steps(300)
+    for (args, lr), negatives in zip(steps, log):
+        noise = negatives[0].tolist()
+        if arch == "skipgram":
+            skipgram_update(w_in, w_out, int(args[0]), int(args[1]), noise, lr)
+        else:
+            cbow_update(w_in, w_out, args[0].tolist(), int(args[3]), noise, lr)
+    assert len(steps) == 300
+    torch.testing.assert_close(trainer.w_in, w_in, atol=1e-6, rtol=0)
+    torch.testing.assert_close(trainer.w_out, w_out, atol=1e-6, rtol=0)
 
 
 def test_learning_rate_decays_linearly_with_words_processed():

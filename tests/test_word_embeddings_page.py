@@ -4,11 +4,14 @@ import time
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from app.word2vec_lesson import corpus_stats, evaluation, trainer, vector_space
+from app.lessons import PAGES_DIR
+from app.lessons.word_embeddings import corpus_stats, evaluation, trainer, vector_space
 from models.corpora import load_corpus
-from models.word2vec import Word2VecConfig, Word2VecTrainer
-from tests.test_pages import run_page
+from models.word2vec import Word2VecConfig
+from models.word2vec_engine import Word2VecTrainer
+from tests.test_pages import ENTRY, run_page
 
 PAGE = "word_embeddings.py"
 TOY_DEMO = "Lecture demo: toy world analogies"
@@ -31,7 +34,7 @@ def errors(at) -> list[str]:
 
 def toy_run(steps: int = 1):
     """The page on the toy-world preset, trained for `steps` chunks with the Step button."""
-    at = click(run_page(PAGE), TOY_DEMO)
+    at = click(run_page(PAGE, timeout=60), TOY_DEMO)
     for _ in range(steps):
         click(at, "⏭ Step")
     return at
@@ -88,9 +91,9 @@ def test_zipf_fit_and_keep_probabilities_on_the_wiki_sample():
 
 
 def test_default_render_is_quick_and_trains_nothing():
-    run_page(PAGE)  # warm the corpus and vocabulary caches
+    run_page(PAGE, timeout=60)  # warm the corpus and vocabulary caches
     start = time.perf_counter()
-    at = run_page(PAGE)
+    at = run_page(PAGE, timeout=60)
     assert time.perf_counter() - start < 10, "a cached rerun must be fast"
     assert not at.exception and not at.error and not at.warning, errors(at)
     assert [t.label for t in at.tabs] == views_tabs()
@@ -101,41 +104,54 @@ def test_default_render_is_quick_and_trains_nothing():
         "w2v-noise",
         "w2v-example",
     ]
-    assert "we_run" not in at.session_state  # nothing trains on load
+    assert "word_embeddings:run" not in at.session_state  # nothing trains on load
     assert any("Train first" in i.value for i in at.info)
-    assert at.number_input(key="we_dim").min == 1  # a dimension of 0 cannot be typed
+    assert at.number_input(key="word_embeddings.dim").min == 1  # a dimension of 0 cannot be typed
     # the example before training: zero output vectors, every loss term log 2
-    explanation = at.session_state["we:explain"][0]
+    explanation = at.session_state["word_embeddings:explain"][0]
     np.testing.assert_allclose(explanation["loss_terms"][~explanation["skipped"]], np.log(2))
 
 
 def views_tabs() -> list[str]:
-    return ["Corpus", "One-hot vs dense", "Negative sampling", "Train live", "Evaluate"]
+    return [
+        "Corpus",
+        "One-hot vs dense",
+        "Negative sampling",
+        "Train live",
+        "Compare two runs",
+        "Evaluate",
+    ]
 
 
 def test_toy_preset_sets_the_widgets_and_opens_the_training_tab():
-    at = click(run_page(PAGE), TOY_DEMO)
-    assert at.selectbox(key="we_corpus").value == "toy"
-    assert at.number_input(key="we_dim").value == 32
-    assert at.number_input(key="we_epochs").value == 2
-    assert at.number_input(key="we_mincount").value == 2
-    assert at.text_input(key="we_query").value == "king"
-    assert at.session_state["we_tab"] == "Train live"
+    at = click(run_page(PAGE, timeout=60), TOY_DEMO)
+    assert at.selectbox(key="word_embeddings.corpus").value == "toy"
+    assert at.number_input(key="word_embeddings.dim").value == 32
+    assert at.number_input(key="word_embeddings.epochs").value == 2
+    assert at.number_input(key="word_embeddings.min_count").value == 2
+    assert at.text_input(key="word_embeddings.query").value == "king"
+    assert at.session_state["word_embeddings.tab"] == "Train live"
     assert not at.error, errors(at)
     click(at, "Lecture demo: 5 vs 15 negatives")
-    assert at.slider(key="we_neg").value == 15 and at.selectbox(key="we_corpus").value == "toy"
+    assert (
+        at.slider(key="word_embeddings.negatives").value == 15
+        and at.selectbox(key="word_embeddings.corpus").value == "toy"
+    )
 
 
 def test_no_subsampling_preset_keeps_every_word():
-    at = click(run_page(PAGE), "Lecture demo: no subsampling")
-    assert at.selectbox(key="we_sample").value == 0.0 and at.session_state["we_tab"] == "Corpus"
+    at = click(run_page(PAGE, timeout=60), "Lecture demo: no subsampling")
+    assert (
+        at.selectbox(key="word_embeddings.subsample").value == 0.0
+        and at.session_state["word_embeddings.tab"] == "Corpus"
+    )
     assert next(m.value for m in at.metric if m.label == "Kept by subsampling") == "100.0%"
     assert not at.error, errors(at)
 
 
 def test_step_trains_one_chunk_and_draws_the_live_view():
     at = toy_run(steps=1)
-    run = at.session_state["we_run"]
+    run = at.session_state["word_embeddings:run"]
     assert run.steps_done >= 1 and run.settings["corpus"] == "toy" and run.history
     assert 0 < run.history[-1]["epochs"] < 2
     shown = charts(at)
@@ -149,83 +165,87 @@ def test_step_trains_one_chunk_and_draws_the_live_view():
 
 def test_training_to_the_end_solves_toy_analogies():
     at = toy_run(steps=1)
-    run = at.session_state["we_run"]
+    run = at.session_state["word_embeddings:run"]
     while not run.finished:  # the kit's chunks grow until each takes ~0.3 s
         click(at, "⏭ Step")
-        run = at.session_state["we_run"]
+        run = at.session_state["word_embeddings:run"]
     assert run.trainer.done
-    entry = at.session_state["we:evals"][run.run_id]
+    entry = at.session_state["word_embeddings:evals"][run.run_id]
     analogies = entry["scores"]["analogies"]
     assert entry["scores"]["analogy_set"] == "toy" and analogies["coverage"] == 1.0
     assert analogies["accuracy"] >= 0.7
-    answer = at.session_state["we:analogy"][2]["answer"].iloc[0]
+    answer = at.session_state["word_embeddings:analogy"][2]["answer"].iloc[0]
     assert answer in ("queen", "empress")  # man : king :: woman : ?
 
 
 def test_unknown_query_word_is_a_message_and_the_neighbours_stay():
     at = toy_run(steps=1)
     before = neighbours_shown(at)
-    at.text_input(key="we_query").set_value("zyzzyva").run()
+    at.text_input(key="word_embeddings.query").set_value("zyzzyva").run()
     assert not at.exception
     assert any("'zyzzyva' is not in the vocabulary" in e for e in errors(at))
     assert neighbours_shown(at) == before, "the earlier neighbours stay on screen"
-    at.text_input(key="we_b").set_value("").run()
+    at.text_input(key="word_embeddings.b").set_value("").run()
     assert any("three words of the analogy" in e for e in errors(at))
 
 
 def test_min_count_too_large_is_a_clear_message():
-    at = click(run_page(PAGE), TOY_DEMO)
-    at.selectbox(key="we_corpus").set_value("user").run()
-    at.text_area(key="we_usertext").set_value("The cat sat on the mat. The dog sat too.").run()
-    at.number_input(key="we_mincount").set_value(5).run()
+    at = click(run_page(PAGE, timeout=60), TOY_DEMO)
+    at.selectbox(key="word_embeddings.corpus").set_value("user").run()
+    at.text_area(key="word_embeddings.usertext").set_value(
+        "The cat sat on the mat. The dog sat too."
+    ).run()
+    at.number_input(key="word_embeddings.min_count").set_value(5).run()
     assert any("vocabulary is empty" in w.value for w in at.warning)
     assert not at.exception and not at.error, errors(at)
     click(at, "▶ Start")
     assert any("vocabulary is empty" in e for e in errors(at))
-    assert "we_run" not in at.session_state
+    assert "word_embeddings:run" not in at.session_state
 
 
 def test_window_longer_than_every_sentence_and_no_training_pairs():
-    at = click(run_page(PAGE), TOY_DEMO)
-    at.slider(key="we_window").set_value(15).run()
+    at = click(run_page(PAGE, timeout=60), TOY_DEMO)
+    at.slider(key="word_embeddings.window").set_value(15).run()
     assert any("reaches past every sentence" in w.value for w in at.warning)
-    at.selectbox(key="we_corpus").set_value("user").run()
-    at.text_area(key="we_usertext").set_value("Hello. World. Again. Words.").run()
-    at.number_input(key="we_mincount").set_value(1).run()
+    at.selectbox(key="word_embeddings.corpus").set_value("user").run()
+    at.text_area(key="word_embeddings.usertext").set_value("Hello. World. Again. Words.").run()
+    at.number_input(key="word_embeddings.min_count").set_value(1).run()
     assert not at.exception
     click(at, "▶ Start")
     assert any("No training pairs" in e for e in errors(at))
-    assert "we_run" not in at.session_state
+    assert "word_embeddings:run" not in at.session_state
 
 
 def test_empty_user_text_keeps_the_last_corpus_on_screen():
-    at = run_page(PAGE)
+    at = run_page(PAGE, timeout=60)
     before = charts(at)
-    at.selectbox(key="we_corpus").set_value("user").run()
+    at.selectbox(key="word_embeddings.corpus").set_value("user").run()
     assert not at.exception
     assert any("empty" in e for e in errors(at))
     assert charts(at) == before, "the earlier corpus and charts stay"
-    assert at.session_state["we:corpus"][0] == "wiki"
+    assert at.session_state["word_embeddings:corpus"][0] == "wiki"
 
 
 def test_negative_sampling_example_and_a_bad_word():
-    at = click(run_page(PAGE), TOY_DEMO)
+    at = click(run_page(PAGE, timeout=60), TOY_DEMO)
     click(at, "🎲 A real pair from the corpus")
-    centre = at.text_input(key="we_centre").value
-    assert centre and at.text_input(key="we_context").value
-    explanation = at.session_state["we:explain"][0]
+    centre = at.text_input(key="word_embeddings.centre").value
+    assert centre and at.text_input(key="word_embeddings.context").value
+    explanation = at.session_state["word_embeddings:explain"][0]
     assert explanation["centre_word"] == centre and len(explanation["target_words"]) == 6
-    at.text_input(key="we_centre").set_value("zyzzyva").run()
+    at.text_input(key="word_embeddings.centre").set_value("zyzzyva").run()
     assert any("'zyzzyva' is not in the vocabulary" in e for e in errors(at))
-    assert at.session_state["we:explain"][0]["centre_word"] == centre  # the example stays
+    assert (
+        at.session_state["word_embeddings:explain"][0]["centre_word"] == centre
+    )  # the example stays
     assert "w2v-example" in charts(at)
 
 
 def test_tsne_is_computed_when_training_is_paused():
     at = toy_run(steps=1)
-    at.selectbox(key="we_proj").set_value("tsne").run()
+    at.selectbox(key="word_embeddings.projection").set_value("tsne").run()
     assert not at.exception and not at.error, errors(at)
-    key, (coords, axes) = at.session_state["we:projection"]
+    key, (coords, axes) = at.session_state["word_embeddings:projection"]
     assert key[2] == "tsne" and coords.shape[1] == 2 and axes[0] == "t-SNE 1"
 
 
@@ -271,11 +291,14 @@ def test_typed_words_are_tokenised_like_the_corpus():
         "café"
     ]  # decomposed (NFD) input, NFKC as the corpus
     at = toy_run(steps=1)
-    at.text_input(key="we_query").set_value("King.").run()
-    at.text_input(key="we_a").set_value("(man)").run()
+    at.text_input(key="word_embeddings.query").set_value("King.").run()
+    at.text_input(key="word_embeddings.a").set_value("(man)").run()
     assert not at.exception and not at.error, errors(at)
-    assert len(neighbours_shown(at)) == 10 and at.session_state["we:neighbours"][0] == "king"
-    assert at.session_state["we:analogy"][0] == ("man", "king", "woman")
+    assert (
+        len(neighbours_shown(at)) == 10
+        and at.session_state["word_embeddings:neighbours"][0] == "king"
+    )
+    assert at.session_state["word_embeddings:analogy"][0] == ("man", "king", "woman")
 
 
 def test_nonlinear_projections_of_tiny_spaces():
@@ -289,14 +312,116 @@ def test_nonlinear_projections_of_tiny_spaces():
 
 def test_every_step_on_a_small_text_trains_a_batch():
     """One batch spans more than a tick on a small text: each Step still trains (finite loss)."""
-    at = run_page(PAGE)
-    at.selectbox(key="we_corpus").set_value("user").run()
+    at = run_page(PAGE, timeout=60)
+    at.selectbox(key="word_embeddings.corpus").set_value("user").run()
     text = "The quick brown fox jumps over the lazy dog. " * 300
-    at.text_area(key="we_usertext").set_value(text).run()
-    at.number_input(key="we_mincount").set_value(1).run()
+    at.text_area(key="word_embeddings.usertext").set_value(text).run()
+    at.number_input(key="word_embeddings.min_count").set_value(1).run()
     for _ in range(3):
         click(at, "⏭ Step")
-    history = at.session_state["we_run"].history
+    history = at.session_state["word_embeddings:run"].history
     assert all(np.isfinite(row["loss"]) for row in history), history
     epochs = [row["epochs"] for row in history]
     assert epochs == sorted(epochs) and len(set(epochs)) == 3, epochs
+
+
+# ----------------------------------------------------------------------------- lecture-ready (issue 15)
+
+
+def metric(at, label: str) -> list[str]:
+    return [m.value for m in at.metric if m.label == label]
+
+
+def test_unigram_noise_preset_lands_on_negative_sampling_with_noise_equal_to_unigram():
+    at = click(run_page(PAGE, timeout=60), "Lecture demo: unigram noise (α = 1)")
+    assert at.session_state["word_embeddings.tab"] == "Negative sampling"
+    assert at.slider(key="word_embeddings.ns_exponent").value == 1.0
+    share = metric(at, "10 most frequent words, share of the corpus")[0]
+    assert metric(at, "… share of the noise draws (α = 1)") == [share]  # α = 1: noise = unigram
+
+
+def test_five_vs_fifteen_negatives_lands_on_the_scores_of_both():
+    at = click(run_page(PAGE, timeout=60), "Lecture demo: 5 vs 15 negatives")
+    assert at.session_state["word_embeddings.tab"] == "Compare two runs"
+    assert at.radio(key="word_embeddings.compare").value == "negatives"
+    next(b for b in at.button if b.key == "word_embeddings:compare:step").click().run()
+    run = at.session_state["word_embeddings:compare:run"]
+    assert list(run.trainer.configs) == ["K = 5", "K = 15"]
+    while not run.trainer.done:  # train both to the end (the Step button does it chunk by chunk)
+        run.trainer.train_steps(50)
+    run.steps_done = run.total_steps
+    at.run()
+    assert not at.exception and not at.error, errors(at)
+    solved = [float(v) for v in metric(at, "Analogies solved")]
+    assert len(solved) == 2 and min(solved) > 0.6, solved  # both work; the scores compare them
+    assert any("not comparable" in str(c.proto) for c in at.get("plotly_chart"))
+
+
+def test_skipgram_vs_cbow_preset_lands_on_the_comparison_with_cbows_own_rate():
+    at = click(run_page(PAGE, timeout=60), "Lecture demo: skip-gram vs CBOW")
+    assert at.session_state["word_embeddings.tab"] == "Compare two runs"
+    assert at.selectbox(key="word_embeddings.corpus").value == "wiki"
+    assert at.number_input(key="word_embeddings.compare_cbow_lr").value == 0.1
+    assert at.number_input(key="word_embeddings.compare_sg_lr").value == 0.025
+
+
+@pytest.mark.slow
+def test_skipgram_and_cbow_both_work_at_the_presets_rates():
+    """The preset's claim on the Wikipedia sample: neither collapses (cosines of 'january''s
+    neighbours below 1, months among them) and both score on WordSim-353."""
+    from app.lessons.word_embeddings.trainer import CBOW_LR, PairTrainer
+    from models.word2vec_eval import evaluate_word_pairs
+
+    configs = {
+        "sg": Word2VecConfig(epochs=3),
+        "cbow": Word2VecConfig(arch="cbow", lr=CBOW_LR, epochs=3),
+    }
+    pair = PairTrainer(load_corpus("wiki"), configs, "cpu")
+    while not pair.done:
+        pair.train_steps(100)
+    for ticked in pair.trainers.values():
+        kv = ticked.keyed_vectors()
+        neighbours = kv.most_similar("january", k=5)
+        assert neighbours[0][1] < 0.999 and {"february", "november", "july"} & {
+            w for w, _ in neighbours
+        }
+        assert evaluate_word_pairs(kv, "wordsim353")["spearman"] > 0.08
+
+
+def test_query_words_follow_the_corpus():
+    at = run_page(PAGE, timeout=60)
+    assert at.text_input(key="word_embeddings.query").value == "january"
+    at.selectbox(key="word_embeddings.corpus").set_value("toy").run()
+    assert at.text_input(key="word_embeddings.query").value == "king"
+    assert at.text_input(key="word_embeddings.a").value == "man"
+
+
+def test_stale_neighbours_are_marked():
+    at = toy_run(steps=1)
+    at.text_input(key="word_embeddings.query").set_value("zyzzyva").run()
+    assert any("stale" in m.value for m in at.markdown)
+
+
+def test_old_links_keep_working():
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.query_params.update({"we_neg": "15", "we_alpha": "0.5"})
+    at.switch_page(str(PAGES_DIR / PAGE))
+    at.run()
+    assert at.slider(key="word_embeddings.negatives").value == 15
+    assert at.slider(key="word_embeddings.ns_exponent").value == 0.5
+
+
+def test_projection_labels_do_not_overlap():
+    x = np.array([0.0, 0.001, 0.5, 1.0, 1.0])
+    y = np.array([0.0, 0.0, 0.5, 1.0, 0.999])
+    assert vector_space.spaced_labels(x, y).tolist() == [True, False, True, True, False]
+
+
+def test_probability_axes_use_powers_of_ten():
+    from app.lessons.word_embeddings import negative_sampling
+
+    frame, _ = corpus_stats.vocabulary_stats(load_corpus("toy")[:2000])
+    rows = negative_sampling.noise_frame(frame, 2, 0.75, top=20)
+    fig = negative_sampling.noise_figure(rows, 0.75)
+    assert fig.layout.yaxis.exponentformat == "power" and fig.layout.yaxis.dtick == 1
+    assert fig.layout.title.text

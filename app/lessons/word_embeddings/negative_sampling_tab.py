@@ -1,40 +1,45 @@
 """The Negative sampling tab: instead of a softmax over the vocabulary, each training pair becomes K + 1
 yes/no questions against noise words drawn from count^α; one real example is shown term by term."""
 
+import json
+
 import streamlit as st
 
-from app.errors import friendly_errors
-from app.lecture import show_chart
-from app.word2vec_lesson.lesson import STATE, URL, Lesson, P, settings_key
-from app.word2vec_lesson.negative_sampling import (
+from app.lessons.word_embeddings.negative_sampling import (
     corpus_pair,
     explain_figure,
     explain_frame,
     noise_figure,
     noise_frame,
 )
-from app.word2vec_lesson.trainer import ARCHITECTURES, make_config
-from app.word2vec_lesson.vector_space import parse_words
-from models.word2vec import Word2VecTrainer, noise_distribution
+from app.lessons.word_embeddings.trainer import ARCHITECTURES, config_of
+from app.lessons.word_embeddings.vector_space import parse_words
+from app.page import LessonPage
+from models.word2vec import noise_distribution
+from models.word2vec_engine import Word2VecTrainer
 from models.word2vec_eval import explain_pair
+
+TITLE = "Negative sampling"
 
 
 @st.cache_resource(max_entries=2, show_spinner="Building the vocabulary and the initial vectors…")
 def initial_trainer(key: str, _sentences: list, _settings: dict) -> Word2VecTrainer:
     """An untrained trainer (read-only: explain_pair never updates it) for the view before training."""
-    return Word2VecTrainer(_sentences, make_config(_settings), "cpu")
+    return Word2VecTrainer(_sentences, config_of(_settings), "cpu")
 
 
-def pick_pair(sentences, vocabulary_words, arch, window) -> None:
+def pick_pair(page: LessonPage, sentences, vocabulary_words, arch, window) -> None:
     """on_click: fill the example's words with a real (centre, context) pair from the corpus."""
-    draws = st.session_state.get(f"{STATE}draws", 0) + 1
-    st.session_state[f"{STATE}draws"] = draws
+    draws = st.session_state.get(page.state_key("draws"), 0) + 1
+    st.session_state[page.state_key("draws")] = draws
     centre, context = corpus_pair(sentences, vocabulary_words, arch, window, seed=draws)
-    st.session_state[f"{P}centre"], st.session_state[f"{P}context"] = centre, " ".join(context)
+    st.session_state[page.key("centre")] = centre
+    st.session_state[page.key("context")] = " ".join(context)
 
 
-def render(lesson: Lesson, run) -> None:
-    exponent, vocab = lesson.exponent, lesson.vocab
+def render(page: LessonPage) -> None:
+    lesson = page.data
+    exponent, vocab = lesson.config.ns_exponent, lesson.vocab
     st.markdown(
         "A softmax over the whole vocabulary is expensive. **Negative sampling** turns each training "
         "pair into K + 1 yes/no questions: is *this* the word that appeared here? The true word "
@@ -47,8 +52,8 @@ def render(lesson: Lesson, run) -> None:
             "The vocabulary is empty at this min_count: lower it to see the noise distribution."
         )
         return
-    noise_rows = noise_frame(lesson.frame, int(lesson.min_count), float(exponent), top=20)
-    show_chart(noise_figure(noise_rows, float(exponent)), noise_rows, "w2v-noise", P)
+    noise_rows = noise_frame(lesson.frame, lesson.config.min_count, float(exponent), top=20)
+    page.chart(noise_figure(noise_rows, float(exponent)), noise_rows, "w2v-noise")
     counts = vocab["count"].to_numpy()
     unigram = counts / counts.sum()
     noise = noise_distribution(counts, float(exponent))
@@ -60,77 +65,82 @@ def render(lesson: Lesson, run) -> None:
         f"× {noise[-1] / unigram[-1]:.1f}",
         help="its noise probability over its unigram share",
     )
-    render_example(lesson, run)
+    render_example(page)
 
 
-def render_example(lesson: Lesson, run) -> None:
+def render_example(page: LessonPage) -> None:
     """One training example: its centre and context words, σ(u·v) and loss term per target word."""
-    sentences = lesson.sentences
+    lesson, run = page.data, page.run()
     st.subheader("One training example under the microscope")
     e1, e2, e3, e4 = st.columns([2, 3, 1, 2])
-    centre_text = e1.text_input(
-        "Centre word", "", key=f"{P}centre", placeholder="from the corpus", **URL
-    )
-    context_text = e2.text_input(
+    page.widget(e1.text_input, "centre", "Centre word", default="", placeholder="from the corpus")
+    page.widget(
+        e2.text_input,
+        "context",
         "Context word(s)",
-        "",
-        key=f"{P}context",
+        default="",
         placeholder="skip-gram: one word; CBOW: the window's words",
-        **URL,
     )
-    noise_seed = e3.number_input("Noise seed", 0, 10_000, 0, key=f"{P}noiseseed", **URL)
-    same_corpus_run = run is not None and run.settings["corpus"] == lesson.corpus_key
-    with friendly_errors("Explaining the example"):
-        if same_corpus_run:
-            trainer = run.trainer.model
-            source = f"the vectors of the run '{run.label}' at step {run.steps_done}"
-        else:
-            trainer = initial_trainer(settings_key(lesson.settings), sentences, lesson.settings)
-            source = (
-                "the **initial** vectors: the output vectors start at 0, so every σ is 0.5 and "
-                "every loss term log 2 = 0.693 until you train (the **Train live** tab)"
-            )
-        e4.button(
-            "🎲 A real pair from the corpus",
-            on_click=pick_pair,
-            args=(
-                sentences,
-                set(trainer.vocab.words),
-                trainer.config.arch,
-                trainer.config.window,
-            ),
-            width="stretch",
-            key=f"{P}drawpair",
-        )
-        centre_words, context_words = parse_words(centre_text), parse_words(context_text)
-        if not centre_words and not context_words:
-            centre, context = corpus_pair(
-                sentences,
-                set(trainer.vocab.words),
-                trainer.config.arch,
-                trainer.config.window,
-                seed=0,
-            )
-        elif not centre_words or not context_words:
-            raise ValueError("Type both a centre word and at least one context word.")
-        else:
-            centre, context = centre_words[0], context_words
-        if trainer.config.arch == "skipgram" and len(context) > 1:
-            st.caption(
-                f"Skip-gram pairs the centre with one context word at a time: using "
-                f"'{context[0]}'. (CBOW averages the whole window.)"
-            )
-            context = context[:1]
-        explanation = explain_pair(
-            trainer, centre, context, negatives_k=trainer.config.negatives, seed=int(noise_seed)
-        )
-        st.session_state[f"{STATE}explain"] = (explanation, source, trainer.config.arch)
-    stored = st.session_state.get(f"{STATE}explain")
-    if stored is not None:
-        draw_example(*stored)
+    page.widget(e3.number_input, "noise_seed", "Noise seed", 0, 10_000, default=0)
+    explained = page.compute("explain", "Explaining the example", explain, page, lesson, run, e4)
+    if explained is not None:
+        draw_example(page, *explained)
 
 
-def draw_example(explanation: dict, source: str, used_arch: str) -> None:
+def explain(page: LessonPage, lesson, run, button_column) -> tuple:
+    """The example for the typed words (or a real pair), scored with the run's or the initial vectors."""
+    sentences = lesson.sentences
+    centre_text, context_text = page.value("centre", ""), page.value("context", "")
+    if run is not None and run.settings["corpus"] == lesson.corpus_key:
+        trainer = run.trainer.model
+        source = f"the vectors of the run '{run.label}' at step {run.steps_done}"
+    else:
+        key = json.dumps(lesson.settings, sort_keys=True)
+        trainer = initial_trainer(key, sentences, lesson.settings)
+        source = (
+            "the **initial** vectors: the output vectors start at 0, so every σ is 0.5 and "
+            "every loss term log 2 = 0.693 until you train (the **Train live** tab)"
+        )
+    button_column.button(
+        "🎲 A real pair from the corpus",
+        on_click=pick_pair,
+        args=(
+            page,
+            sentences,
+            set(trainer.vocab.words),
+            trainer.config.arch,
+            trainer.config.window,
+        ),
+        width="stretch",
+        key=page.state_key("drawpair"),
+    )
+    centre_words, context_words = parse_words(centre_text), parse_words(context_text)
+    if not centre_words and not context_words:
+        centre, context = corpus_pair(
+            sentences,
+            set(trainer.vocab.words),
+            trainer.config.arch,
+            trainer.config.window,
+            seed=0,
+        )
+    elif not centre_words or not context_words:
+        raise ValueError("Type both a centre word and at least one context word.")
+    else:
+        centre, context = centre_words[0], context_words
+    if trainer.config.arch == "skipgram" and len(context) > 1:
+        st.caption(
+            f"Skip-gram pairs the centre with one context word at a time: using "
+            f"'{context[0]}'. (CBOW averages the whole window.)"
+        )
+        context = context[:1]
+    seed = int(page.value("noise_seed", 0))
+    explanation = explain_pair(
+        trainer, centre, context, negatives_k=trainer.config.negatives, seed=seed
+    )
+    return explanation, source, trainer.config.arch
+
+
+def draw_example(page: LessonPage, explanation: dict, source: str, used_arch: str) -> None:
     rows = explain_frame(explanation)
     context_shown = " ".join(explanation["context_words"])
     hidden = (
@@ -145,7 +155,7 @@ def draw_example(explanation: dict, source: str, used_arch: str) -> None:
     )
     left, right = st.columns(2)
     with left:
-        show_chart(explain_figure(rows), rows, "w2v-example", P)
+        page.chart(explain_figure(rows), rows, "w2v-example")
     with right:
         hidden_columns = ["role"] + ([] if rows["skipped"].any() else ["skipped"])
         st.dataframe(

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from app.attention_lesson.labels import WEIGHT_SCALE, token_label, unique_labels
+from app.lessons.attention.labels import WEIGHT_SCALE, token_label, unique_labels
 from models.attention import attention_steps
 from models.positional import apply_rope
 
@@ -138,7 +138,10 @@ def matrix_figure(
             col=i % columns + 1,
         )
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(height=rows * max(260, 34 * len(tokens) + 90))
+    fig.update_layout(
+        title="Attention of this head, step by step (row = query, column = key)",
+        height=rows * max(260, 34 * len(tokens) + 90) + 40,
+    )
     return fig
 
 
@@ -164,7 +167,10 @@ def qkv_figure(
         )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="dimension")
-    fig.update_layout(height=max(240, 28 * len(tokens) + 110))
+    fig.update_layout(
+        title="This head's vectors: one row per token (red > 0, blue < 0)",
+        height=max(240, 28 * len(tokens) + 110) + 40,
+    )
     return fig
 
 
@@ -201,6 +207,9 @@ def entropy_against_dim(
     return pd.DataFrame(rows)
 
 
+SCALING_COLORS = {"none": "#d62728", "÷√d": "#1f77b4"}  # one colour per scaling, in both panels
+
+
 def entropy_dim_figure(frame: pd.DataFrame, n_keys: int, head_dim: int | None) -> go.Figure:
     fig = make_subplots(
         1, 2, subplot_titles=["mean entropy of a row (nats)", "mean largest weight in a row"]
@@ -211,7 +220,8 @@ def entropy_dim_figure(frame: pd.DataFrame, n_keys: int, head_dim: int | None) -
                 x=part["d"],
                 y=part[metric],
                 mode="lines+markers",
-                name=f"scores {scaling}" if scaling == "none" else "scores ÷ √d",
+                name="scores unscaled" if scaling == "none" else "scores ÷ √d",
+                line=dict(color=SCALING_COLORS.get(scaling)),
                 legendgroup=scaling,
                 showlegend=col == 1,
                 row=1,
@@ -227,6 +237,11 @@ def entropy_dim_figure(frame: pd.DataFrame, n_keys: int, head_dim: int | None) -
     if head_dim:
         for col in (1, 2):
             fig.add_vline(x=head_dim, line_dash="dash", line_color="#999", row=1, col=col)
-    fig.update_xaxes(type="log", title_text="head dimension d")
-    fig.update_layout(height=340, legend=dict(orientation="h", y=-0.25))
+    dims = sorted(frame["d"].unique())
+    fig.update_xaxes(type="log", title_text="head dimension d", tickvals=dims, ticktext=dims)
+    fig.update_layout(
+        title=f"Why divide by √d: random q, k, {n_keys} keys",
+        height=360,
+        legend=dict(orientation="h", y=-0.3),
+    )
     return fig

@@ -82,8 +82,8 @@ def zipf_figure(
         line=dict(dash="dot", color="#e76f51"),
         name=f"min_count = {min_count}: rarer words get no vector",
     )
-    fig.update_xaxes(type="log", title="rank (1 = most frequent)")
-    fig.update_yaxes(type="log", title="count")
+    fig.update_xaxes(type="log", title="rank (1 = most frequent)", dtick=1)
+    fig.update_yaxes(type="log", title="count", dtick=1)
     fig.update_layout(
         title="Zipf's law: rank against frequency (log-log)",
         height=380,
@@ -145,7 +145,12 @@ def keep_figure(rows: pd.DataFrame, subsample: float, labelled: int = 5) -> go.F
             annotation_text=f"t = {subsample:g}",
             annotation_position="top left",
         )
-    fig.update_xaxes(type="log", title="word frequency (share of the in-vocabulary tokens)")
+    fig.update_xaxes(
+        type="log",
+        title="word frequency (share of the in-vocabulary tokens)",
+        dtick=1,
+        exponentformat="power",
+    )
     fig.update_yaxes(title="chance an occurrence is kept", range=[0, 1.1])
     fig.update_layout(
         title="Subsampling: frequent words are dropped at random",

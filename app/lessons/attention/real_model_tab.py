@@ -3,18 +3,16 @@ and BertViz-style head view), and what each head does: attention sinks, previous
 induction heads (Olsson et al. 2022, https://arxiv.org/abs/2209.11895).
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 import streamlit as st
 
-from app.attention_lesson import STATE, P, heads, measures
-from app.attention_lesson.labels import token_label
-from app.errors import friendly_errors
-from app.lecture import show_chart
+from app.lessons.attention import heads, measures
+from app.lessons.attention.labels import token_label
+from app.page import LessonPage
 from app.resources import load_shared_model, model_picker, shared_model
 from models.attention_probes import attention_for_ids, induction_score, induction_sequence
 
+TITLE = "Real model"
 MAX_TOKENS = 512  # longest text traced (all layers' weights of 512 tokens take ~0.3 GB)
 HEAD_VIEW_TOKENS = 64  # tokens drawn in the head view
 INDUCTION_LENGTH = 40  # random tokens per copy in the induction test
@@ -29,47 +27,36 @@ SINK_TEXT = (
 SOURCES = {"text": "Your text", "random": "Repeated random tokens (induction test)"}
 
 
-@dataclass
-class RealModelSettings:
-    """The tab's controls, as the widgets return them; the step-through tab reuses model and head."""
-
-    model_name: str
-    allow_download: bool
-    source: str  # a key of SOURCES
-    text: str
-    layer: int  # as typed: may not exist in the model (pick_head says so)
-    head: int
-    query: int  # query token of the head view, -1 = last
+def seed_from_old_link(page: LessonPage, name: str) -> None:
+    """A control drawn by a shared picker (not page.widget) still takes its value from an old link."""
+    old = st.session_state.get(page.state_key("old-link"), {}).pop(name, None)
+    if old is not None and page.key(name) not in st.session_state:
+        st.session_state[page.key(name)] = old
 
 
-def controls() -> RealModelSettings:
+def controls(page: LessonPage) -> tuple[str, bool]:
+    """The model, the input and the head; returns (model name or id, allow download)."""
     c_model, c_text, c_head = st.columns([2, 3, 2])
     with c_model:
-        model_name, allow_download = model_picker(P)
-        source = st.radio(
-            "Input", list(SOURCES), format_func=SOURCES.get, key=f"{P}source", bind="query-params"
-        )
-    text = c_text.text_area(
+        seed_from_old_link(page, "model")
+        model_name, allow_download = model_picker(page.slug + ".")
+        page.widget(st.radio, "source", "Input", list(SOURCES), default="text",
+                    format_func=SOURCES.get)  # fmt: skip
+    page.widget(
+        c_text.text_area,
+        "text",
         f"Text (up to {MAX_TOKENS} tokens)",
-        DEFAULT_TEXT,
-        key=f"{P}text",
-        bind="query-params",
+        default=DEFAULT_TEXT,
         height=130,
         max_chars=50_000,
-        disabled=source == "random",
+        disabled=page.value("source") == "random",
     )
     with c_head:
-        layer_in = st.number_input("Layer", 0, 127, 1, key=f"{P}layer", bind="query-params")
-        head_in = st.number_input("Head", 0, 127, 2, key=f"{P}head", bind="query-params")
-        query_in = st.number_input(
-            "Query token in the head view (−1 = last)",
-            -1,
-            MAX_TOKENS - 1,
-            -1,
-            key=f"{P}query",
-            bind="query-params",
-        )
-    return RealModelSettings(model_name, allow_download, source, text, layer_in, head_in, query_in)
+        page.widget(st.number_input, "layer", "Layer", 0, 127, default=1)
+        page.widget(st.number_input, "head", "Head", 0, 127, default=2)
+        page.widget(st.number_input, "query", "Query token in the head view (−1 = last)", -1,
+                    MAX_TOKENS - 1, default=-1)  # fmt: skip
+    return model_name, allow_download
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring induction on repeated random tokens…")
@@ -80,45 +67,55 @@ def induction_map(model_name: str, device: str, allow_download: bool) -> np.ndar
     return induction_score(attention_for_ids(model, ids), INDUCTION_LENGTH)
 
 
-def load_and_trace(settings: RealModelSettings, device: str):
-    """Load the model and store its attention (and induction map) in the session: (model, tokenizer).
-
-    Both are None when the model cannot be loaded; the error is shown and earlier results stay.
-    """
-    model_name, source, text = settings.model_name, settings.source, settings.text
-    model = tokenizer = None
-    with friendly_errors("Loading the model"):
-        model, tokenizer = load_shared_model(model_name, device, settings.allow_download)
-    if model is not None:
-        with friendly_errors("Reading the attention"):
-            key = (model_name, device, source, text if source == "text" else INDUCTION_LENGTH)
-            stored = st.session_state.get(f"{STATE}real")
-            if stored is None or stored["key"] != key:
-                result = heads.real_model_attention(
-                    model,
-                    tokenizer,
-                    source,
-                    text,
-                    MAX_TOKENS,
-                    INDUCTION_LENGTH,
-                    thumb=THUMB,
-                    max_offset=MAX_OFFSET,
-                )
-                st.session_state[f"{STATE}real"] = {"key": key, "model": model_name, **result}
-        with friendly_errors("Measuring induction heads"):
-            st.session_state[f"{STATE}induction"] = (
-                model_name,
-                induction_map(model_name, device, settings.allow_download),
-            )
-    return model, tokenizer
+def trace(page: LessonPage, model, tokenizer, model_name: str) -> dict:
+    """The attention of the text (or of the induction sequence): one forward pass, all layers."""
+    source, text = page.value("source", "text"), page.value("text", "")
+    key = (model_name, page.device, source, text if source == "text" else INDUCTION_LENGTH)
+    stored = page.result("real")
+    if stored is not None and stored["key"] == key:
+        return stored
+    what = (
+        f"{INDUCTION_LENGTH} random tokens repeated twice"
+        if source == "random"
+        else f"{len(tokenizer(text)['input_ids']) if text.strip() else 0} tokens of your text"
+    )
+    with st.spinner(f"Running {model_name} on {what}: every layer's attention…", show_time=True):
+        result = heads.real_model_attention(
+            model, tokenizer, source, text, MAX_TOKENS, INDUCTION_LENGTH, thumb=THUMB,
+            max_offset=MAX_OFFSET,
+        )  # fmt: skip
+    return {"key": key, "model": model_name, **result}
 
 
-def pick_head(layer: int, head: int, n_layers: int, n_heads: int, model: str) -> tuple[int, int]:
+def load_and_trace(page: LessonPage, model_name: str, allow_download: bool):
+    """Load the model and trace its attention (kept in the session); earlier results stay on error."""
+    loaded = page.compute(
+        "model", "Loading the model", load_shared_model, model_name, page.device, allow_download
+    )
+    if loaded is None:
+        return
+    model, tokenizer = loaded
+    name = page.result("model-name", model_name)
+    if not page.stale("model"):
+        st.session_state[page.state_key("model-name")] = name = model_name
+        st.session_state[page.state_key("model-download")] = allow_download
+    page.compute("real", "Reading the attention", trace, page, model, tokenizer, name)
+    induction = page.compute(
+        "induction-map", "Measuring induction heads", induction_map, name, page.device,
+        page.result("model-download", False),
+    )  # fmt: skip
+    if induction is not None:
+        st.session_state[page.state_key("induction")] = (name, induction)
+
+
+def pick_head(
+    page: LessonPage, layer: int, head: int, n_layers: int, n_heads: int, model: str
+) -> tuple[int, int]:
     """The chosen (layer, head) if it exists, else the last valid one with a message."""
     if layer < n_layers and head < n_heads:
-        st.session_state[f"{STATE}head"] = (layer, head)
+        st.session_state[page.state_key("head")] = (layer, head)
         return layer, head
-    last_layer, last_head = st.session_state.get(f"{STATE}head", (0, 0))
+    last_layer, last_head = page.result("head", (0, 0))
     kept = (min(last_layer, n_layers - 1), min(last_head, n_heads - 1))
     st.error(
         f"{model} has layers 0–{n_layers - 1} and heads 0–{n_heads - 1} in each layer: there is "
@@ -127,9 +124,11 @@ def pick_head(layer: int, head: int, n_layers: int, n_heads: int, model: str) ->
     return kept
 
 
-def render(settings: RealModelSettings) -> None:
-    """Draw the stored attention: all heads, the chosen head, and the per-head measures."""
-    real = st.session_state.get(f"{STATE}real")
+def render(page: LessonPage) -> None:
+    """Controls, then the stored attention: all heads, the chosen head, and the per-head measures."""
+    model_name, allow_download = controls(page)
+    load_and_trace(page, model_name, allow_download)
+    real = page.result("real")
     if real is None:
         st.info("The model's attention appears here once it has loaded.")
         return
@@ -148,19 +147,19 @@ def render(settings: RealModelSettings) -> None:
             "key to the right of where the repeated token sits."
         )
     layer, head = pick_head(
-        int(settings.layer), int(settings.head), n_layers, n_heads, real["model"]
+        page, int(page.value("layer")), int(page.value("head")), n_layers, n_heads, real["model"]
     )
     head_measures = dict(real["measures"])
-    induction = st.session_state.get(f"{STATE}induction")
+    induction = page.result("induction")
     if induction is not None and induction[0] == real["model"]:
         head_measures["induction"] = induction[1]
 
-    every_head(real, layer, head, head_measures)
-    one_head(real, layer, head, settings.query)
-    what_each_head_does(real, layer, head, head_measures)
+    every_head(page, real, layer, head, head_measures)
+    one_head(page, real, layer, head, int(page.value("query", -1)))
+    what_each_head_does(page, real, layer, head, head_measures)
 
 
-def every_head(real: dict, layer: int, head: int, head_measures: dict) -> None:
+def every_head(page: LessonPage, real: dict, layer: int, head: int, head_measures: dict) -> None:
     n_layers, n_heads, n_tokens, _ = real["weights"].shape
     st.subheader(f"Every head at a glance: {real['model']}, {n_layers} layers × {n_heads} heads")
     st.markdown(
@@ -169,17 +168,16 @@ def every_head(real: dict, layer: int, head: int, head_measures: dict) -> None:
         "**attention sink**, a bright line just under the diagonal a **previous-token** head. "
         "The outlined tile is the head shown below; hover a tile for its layer and head."
     )
-    show_chart(
+    page.chart(
         heads.mosaic_figure(
             real["thumbs"], (layer, head), f"Attention of every head ({n_tokens} tokens)"
         ),
         measures.measures_frame(head_measures),
         "attention-all-heads",
-        P,
     )
 
 
-def one_head(real: dict, layer: int, head: int, query_in: int) -> None:
+def one_head(page: LessonPage, real: dict, layer: int, head: int, query_in: int) -> None:
     tokens, weights = real["tokens"], real["weights"]
     n_tokens = weights.shape[2]
     st.subheader(f"Layer {layer}, head {head}")
@@ -202,11 +200,10 @@ def one_head(real: dict, layer: int, head: int, query_in: int) -> None:
                 else ""
             )
         )
-        show_chart(
+        page.chart(
             heads.head_heatmap(matrix, tokens, f"Layer {layer}, head {head}: attention weights"),
             heads.head_frame(matrix, tokens),
             "attention-one-head",
-            P,
         )
     with right:
         st.caption(
@@ -214,7 +211,7 @@ def one_head(real: dict, layer: int, head: int, query_in: int) -> None:
             "are all weights above 0.02, the coloured lines the chosen query's attention."
             + (f" First {shown} tokens shown." if n_tokens > shown else "")
         )
-        show_chart(
+        page.chart(
             heads.token_lines_figure(
                 matrix[:shown, :shown],
                 tokens[:shown],
@@ -223,11 +220,12 @@ def one_head(real: dict, layer: int, head: int, query_in: int) -> None:
             ),
             None,
             "attention-head-view",
-            P,
         )
 
 
-def what_each_head_does(real: dict, layer: int, head: int, head_measures: dict) -> None:
+def what_each_head_does(
+    page: LessonPage, real: dict, layer: int, head: int, head_measures: dict
+) -> None:
     st.subheader("What each head does")
     st.markdown(
         "One number per head, as a layer × head map, so heads with a role stand out: **entropy** "
@@ -237,11 +235,10 @@ def what_each_head_does(real: dict, layer: int, head: int, head_measures: dict) 
         f"{INDUCTION_LENGTH} random tokens repeated twice, not on your text: attention from a "
         "token of the second copy to the token after its first occurrence."
     )
-    show_chart(
+    page.chart(
         measures.head_maps_figure(head_measures, (layer, head)),
         measures.measures_frame(head_measures),
         "attention-head-measures",
-        P,
     )
     m_left, m_right = st.columns([2, 3])
     with m_left:
@@ -250,9 +247,8 @@ def what_each_head_does(real: dict, layer: int, head: int, head_measures: dict) 
             st.markdown(f"- {line}")
     with m_right:
         offsets, by_offset = real["offsets"], real["by_offset"]
-        show_chart(
+        page.chart(
             measures.offset_figure(offsets, by_offset[layer], layer, head),
             measures.offset_frame(offsets, by_offset[layer]),
             "attention-by-offset",
-            P,
         )

@@ -1,9 +1,11 @@
-"""Train a tiny transformer tab, pure part: the trainer factory (with its messages for bad settings),
-the toy model's attention maps and its prediction on one fixed example. No Streamlit calls.
+"""Train a tiny transformer tab, pure part: the trainer factory (the model's config and the task
+validate the settings), the toy model's attention maps and its prediction on one fixed example.
+No Streamlit calls.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -11,34 +13,20 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from app.attention_lesson.labels import WEIGHT_SCALE
+from app.lessons.attention.labels import WEIGHT_SCALE
 from models.tiny_transformer import TinyTrainer, TinyTransformerConfig, make_task
+
+TASK_FIELDS = ("task", "length", "n_symbols", "block_size")  # the task's settings
+CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(TinyTransformerConfig))
 
 
 def build_trainer(settings: dict, device: str, wiki_text) -> TinyTrainer:
-    """The training kit's factory; ValueErrors carry a message for the page. wiki_text() -> str."""
-    d_model, n_heads = settings["d_model"], settings["n_heads"]
-    if d_model % n_heads:
-        raise ValueError(f"d_model {d_model} must be divisible by the {n_heads} heads.")
-    if settings["positional"] == "rope" and (d_model // n_heads) % 2:
-        raise ValueError("RoPE rotates pairs of dimensions: d_model / heads must be even.")
-    if settings["task"] != "char_lm" and settings["length"] > settings["n_symbols"]:
-        raise ValueError(
-            f"The {settings['length']} symbols of a sequence are distinct, so they need an "
-            f"alphabet of at least {settings['length']} (it has {settings['n_symbols']})."
-        )
+    """The training kit's factory: settings are named like the config's fields and make_task's
+    arguments; the config and the task validate them. wiki_text() -> str (read only for char_lm)."""
+    config = TinyTransformerConfig(**{k: settings[k] for k in CONFIG_FIELDS if k in settings})
     text = wiki_text() if settings["task"] == "char_lm" else None
     task = make_task(
-        settings["task"], settings["length"], settings["n_symbols"], text, settings["block"]
-    )
-    config = TinyTransformerConfig(
-        d_model=d_model,
-        n_heads=n_heads,
-        n_layers=settings["n_layers"],
-        positional=settings["positional"],
-        causal=settings["causal"],
-        lr=settings["lr"],
-        batch_size=settings["batch"],
+        settings["task"], settings["length"], settings["n_symbols"], text, settings["block_size"]
     )
     return TinyTrainer(config, task, device=device, seed=settings["seed"])
 

@@ -4,8 +4,7 @@ rare), min_count (rarer words get no vector) and subsampling (frequent words dro
 import numpy as np
 import streamlit as st
 
-from app.lecture import show_chart
-from app.word2vec_lesson.corpus_stats import (
+from app.lessons.word_embeddings.corpus_stats import (
     keep_figure,
     keep_frame,
     kept_share,
@@ -13,12 +12,15 @@ from app.word2vec_lesson.corpus_stats import (
     zipf_fit,
     zipf_frame,
 )
-from app.word2vec_lesson.lesson import Lesson, P
+from app.page import LessonPage
+
+TITLE = "Corpus"
 
 
-def render(lesson: Lesson) -> None:
+def render(page: LessonPage) -> None:
+    lesson = page.data
     frame, stats, vocab = lesson.frame, lesson.stats, lesson.vocab
-    min_count, subsample = lesson.min_count, lesson.subsample
+    min_count, subsample = lesson.config.min_count, lesson.config.subsample
     st.markdown(
         "Word2vec learns from counts of who-appears-near-whom, so first look at the words. A few "
         "words are very frequent and most are rare (**Zipf's law**: count ∝ 1/rank). Words rarer "
@@ -45,11 +47,10 @@ def render(lesson: Lesson) -> None:
     with left:
         slope, intercept = zipf_fit(frame, int(min_count))
         points = zipf_frame(frame)
-        show_chart(
+        page.chart(
             zipf_figure(points, int(min_count), slope, intercept, len(frame)),
             points,
             "w2v-zipf",
-            P,
         )
         st.caption(
             f"A straight line on log-log axes is a power law; the fitted slope is {slope:.2f} "
@@ -60,7 +61,7 @@ def render(lesson: Lesson) -> None:
             st.info("The vocabulary is empty at this min_count: nothing to subsample.")
         else:
             rows = keep_frame(frame, int(min_count), float(subsample))
-            show_chart(keep_figure(rows, float(subsample)), rows, "w2v-subsampling", P)
+            page.chart(keep_figure(rows, float(subsample)), rows, "w2v-subsampling")
             st.caption(
                 "Each occurrence of a word with frequency f is kept with probability "
                 "(√(f/t) + 1)·t/f (capped at 1): words below about 2.6·t are always kept."

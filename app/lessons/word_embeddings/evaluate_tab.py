@@ -2,13 +2,12 @@
 ratings, does b − a + c land on d?), with the coverage of each test, beside gensim's word2vec trained with
 the same settings, and the vectors as a download."""
 
+import json
+
 import pandas as pd
 import streamlit as st
 
-from app.errors import friendly_errors
-from app.lecture import show_chart
-from app.training import get_run
-from app.word2vec_lesson.evaluation import (
+from app.lessons.word_embeddings.evaluation import (
     evaluate,
     pairs_figure,
     runs_frame,
@@ -18,7 +17,9 @@ from app.word2vec_lesson.evaluation import (
     train_gensim,
     word2vec_text,
 )
-from app.word2vec_lesson.lesson import STATE, Lesson, P, settings_key, vectors_of
+from app.page import LessonPage
+
+TITLE = "Evaluate"
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -27,15 +28,21 @@ def gensim_result(key: str, _sentences: list, _settings: dict) -> dict:
     return {"wv": wv, "seconds": seconds, "scores": evaluate(wv, _settings["corpus"])}
 
 
-def scored_entry(run, evals: dict) -> dict | None:
+def scored_entry(page: LessonPage, run, evals: dict) -> dict | None:
     """The run's scores in `evals` (computed once per step count, not while training), six runs kept."""
     entry = evals.get(run.run_id)
     if run.running:
         st.caption("Training is running: the scores are computed when it pauses or finishes.")
     elif entry is None or entry["steps"] != run.steps_done:
-        with friendly_errors("Evaluating the vectors"):
-            with st.spinner("Scoring the vectors on WordSim-353, SimLex-999 and analogies…"):
-                result = evaluate(vectors_of(run), run.settings["corpus"])
+        with st.spinner("Scoring the vectors on WordSim-353, SimLex-999 and analogies…"):
+            result = page.compute(
+                "scores",
+                "Evaluating the vectors",
+                evaluate,
+                run.trainer.keyed_vectors(),
+                run.settings["corpus"],
+            )
+        if result is not None:
             model = run.trainer.model
             evals[run.run_id] = entry = {
                 "label": run.label,
@@ -50,7 +57,8 @@ def scored_entry(run, evals: dict) -> dict | None:
     return entry
 
 
-def render(lesson: Lesson) -> None:
+def render(page: LessonPage) -> None:
+    lesson = page.data
     st.markdown(
         "**Intrinsic evaluation**: do cosine similarities agree with people's similarity ratings "
         "(WordSim-353 mixes relatedness and similarity; SimLex-999 asks for similarity only), and "
@@ -58,12 +66,12 @@ def render(lesson: Lesson) -> None:
         "vocabulary count, so the **coverage** matters: a small corpus knows few test words. Beside "
         "our vectors: gensim's C implementation of word2vec, same corpus, same settings."
     )
-    run = get_run(P)
+    run = page.run()
     if run is None or not run.history:
         st.info("Train first (the **Train live** tab): the scores of the current run appear here.")
         return
-    evals = st.session_state.setdefault(f"{STATE}evals", {})
-    entry = scored_entry(run, evals)
+    evals = st.session_state.setdefault(page.state_key("evals"), {})
+    entry = scored_entry(page, run, evals)
     if entry is None:
         return
     sentences = lesson.sentences
@@ -72,18 +80,20 @@ def render(lesson: Lesson) -> None:
     g1, g2 = st.columns([2, 3])
     clicked = g1.button(
         "Train gensim with the same settings",
-        key=f"{P}gensim",
+        key=page.state_key("gensim-button"),
         disabled=not same_corpus,
         help=None if same_corpus else "Switch back to the run's corpus first.",
     )
-    gensim_key = settings_key(run_settings)
+    gensim_key = json.dumps(run_settings, sort_keys=True)
     if clicked:
-        with friendly_errors("Training gensim"):
-            with st.spinner("gensim's Word2Vec is training on the same corpus…"):
-                gensim_result(gensim_key, sentences, run_settings)
-            st.session_state[f"{STATE}gensim"] = gensim_key
+        with st.spinner("gensim's Word2Vec is training on the same corpus…"):
+            trained = page.compute(
+                "gensim", "Training gensim", gensim_result, gensim_key, sentences, run_settings
+            )
+        if trained is not None:
+            st.session_state[page.state_key("gensim-key")] = gensim_key
     gensim = None
-    if st.session_state.get(f"{STATE}gensim") == gensim_key and same_corpus:
+    if page.result("gensim-key") == gensim_key and same_corpus:
         gensim = gensim_result(gensim_key, sentences, run_settings)
     g2.caption(
         "gensim ignores our batch size (it updates after every pair, one C thread); both "
@@ -108,7 +118,7 @@ def render(lesson: Lesson) -> None:
         )
     left, right = st.columns([3, 2])
     with left:
-        show_chart(scores_figure(rows), rows, "w2v-scores", P)
+        page.chart(scores_figure(rows), rows, "w2v-scores")
     with right:
         st.dataframe(scores_display(rows), hide_index=True, width="stretch")
         if entry["scores"]["analogy_set"] == "toy":
@@ -126,17 +136,17 @@ def render(lesson: Lesson) -> None:
         pairs = pd.concat(
             [pd.DataFrame(r[benchmark]["pairs"]).assign(model=n) for n, r in results.items()]
         )
-        show_chart(pairs_figure(results, benchmark), pairs, "w2v-wordsim-pairs", P)
+        page.chart(pairs_figure(results, benchmark), pairs, "w2v-wordsim-pairs")
     if len(evals) > 1:
         st.markdown("**Runs scored in this session** (compare settings side by side)")
         table = runs_frame(list(evals.values()))
         st.dataframe(table.round(3), hide_index=True, width="stretch")
-    kv = vectors_of(run)
+    kv = run.trainer.keyed_vectors()
     st.download_button(
         f"⬇ the vectors ({len(kv):,} words × {kv.vectors.shape[1]}, word2vec text format)",
         lambda: word2vec_text(kv),
         file_name="word2vec-vectors.txt",
         mime="text/plain",
-        key=f"{P}download",
+        key=page.state_key("download"),
         on_click="ignore",
     )

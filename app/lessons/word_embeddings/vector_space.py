@@ -119,11 +119,30 @@ def project(vectors: np.ndarray, method: str, dims: int, seed: int = 0) -> tuple
     raise ValueError(f"Unknown projection {method!r}; choose pca, tsne or umap.")
 
 
+def spaced_labels(x: np.ndarray, y: np.ndarray, min_gap: float = 0.06) -> np.ndarray:
+    """Which points get a visible label: greedily, in order, a label only if no labelled point lies
+    within min_gap of the plot's extent (x and y scaled to [0, 1]); the rest show on hover."""
+    points = np.stack([x, y], axis=1).astype(float)  # (n, 2)
+    span = np.ptp(points, axis=0)
+    points = (points - points.min(axis=0)) / np.where(span > 0, span, 1.0)
+    keep = np.zeros(len(points), dtype=bool)
+    for i, point in enumerate(points):
+        labelled = points[keep]
+        gaps = np.abs(labelled - point)  # a label is wider than tall: twice the gap across
+        keep[i] = not np.any((gaps[:, 0] < 2 * min_gap) & (gaps[:, 1] < min_gap))
+    return keep
+
+
 def projection_figure(frame: pd.DataFrame, axes: list[str], title: str) -> go.Figure:
     dims = len(axes)
     scatter = go.Scatter3d if dims == 3 else go.Scatter
     fig = go.Figure()
     groups = [g for g in frame["group"].unique() if g != OTHER]
+    highlighted = frame["group"] != OTHER
+    labelled = pd.Series(True, index=frame.index)
+    if dims == 2 and highlighted.any():  # overlapping labels are left to the hover
+        part = frame[highlighted]
+        labelled[part.index] = spaced_labels(part["x"].to_numpy(), part["y"].to_numpy())
     for name in [OTHER, *groups]:
         part = frame[frame["group"] == name]
         if part.empty:
@@ -147,10 +166,11 @@ def projection_figure(frame: pd.DataFrame, axes: list[str], title: str) -> go.Fi
                     **coords,
                     mode="markers+text",
                     name=name,
-                    text=part["word"],
+                    text=part["word"].where(labelled[part.index], ""),
+                    customdata=part["word"],
                     textposition="top center",
                     marker=dict(size=7 if dims == 3 else 11, color=color),
-                    hovertemplate="%{text}<extra></extra>",
+                    hovertemplate="%{customdata}<extra></extra>",
                 )
             )
     fig.update_layout(title=title, height=520, legend=dict(orientation="h", y=-0.12))

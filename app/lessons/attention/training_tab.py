@@ -6,12 +6,15 @@ read the next character instead of predicting it, which generation exposes.
 import streamlit as st
 import torch
 
-from app.attention_lesson import STATE, P, tiny_trainer
-from app.attention_lesson.labels import token_label
-from app.lecture import advanced_controls, show_chart
+from app.lecture import advanced_controls
+from app.lessons.attention import tiny_trainer
+from app.lessons.attention.labels import token_label
+from app.page import LessonPage
 from app.resources import shared_corpus_text
-from app.training import metric_chart, training_panel
-from models.tiny_transformer import POSITIONAL_SCHEMES
+from app.training import metric_chart
+from models.tiny_transformer import POSITIONAL_SCHEMES, TinyTransformerConfig
+
+TITLE = "Train a tiny transformer"
 
 TASKS = {
     "reverse": "reverse: A C B | _ _ _ → B C A",
@@ -27,8 +30,8 @@ POSITIONAL_TITLES = {
 }
 
 
-def render(device: str) -> None:
-    """Explanation, controls and the live training panel (presets are drawn by the page above)."""
+def render(page: LessonPage) -> None:
+    """Explanation, controls and the live training panel."""
     st.markdown(
         "A 2-layer transformer learns a toy task live. **Positions:** with no positional encoding "
         "and no mask, the blanks of *reverse* all look alike, so it stays near chance; any real "
@@ -39,93 +42,64 @@ def render(device: str) -> None:
         "reads the next character; its training loss dives, but when it must generate, the future "
         "is not there. Pin a run, change one setting, and compare."
     )
-    train_settings = controls()
-    task_name, positional, causal = (train_settings[k] for k in ("task", "positional", "causal"))
-    training_panel(
-        P,
+    settings = controls(page)
+    page.config(TinyTransformerConfig, "The model settings")  # its message as soon as it is bad
+    task_name, positional, causal = (settings[k] for k in ("task", "positional", "causal"))
+    page.train(
         lambda: tiny_trainer.build_trainer(
-            train_settings, device, lambda: shared_corpus_text("wiki")
+            settings, page.device, lambda: shared_corpus_text("wiki")
         ),
-        train_settings["steps"],
-        train_settings,
-        render_training,
-        device=device,
+        settings["steps"],
+        lambda run: render_training(page, run),
+        settings=settings,
         label=f"{task_name} · {positional} · {'causal' if causal else 'no mask'}",
     )
 
 
-def controls() -> dict:
-    """The task, the model and the optimiser, as the settings dict build_trainer takes."""
+def controls(page: LessonPage) -> dict:
+    """The task, the model and the optimiser: {setting: value}, named like the config's fields."""
     t1, t2, t3, t4 = st.columns(4)
-    task_name = t1.selectbox(
-        "Task", list(TASKS), format_func=TASKS.get, key=f"{P}task", bind="query-params"
-    )
-    positional = t2.selectbox(
-        "Positional encoding",
-        list(POSITIONAL_SCHEMES),
-        index=1,
-        format_func=POSITIONAL_TITLES.get,
-        key=f"{P}pos",
-        bind="query-params",
-    )
-    causal = t3.toggle("Causal mask", False, key=f"{P}causal", bind="query-params")
-    total_steps = t4.number_input(
-        "Training steps", 10, 20_000, 400, 10, key=f"{P}steps", bind="query-params"
-    )
+    page.widget(t1.selectbox, "task", "Task", list(TASKS), default="reverse", format_func=TASKS.get)
+    page.widget(t2.selectbox, "positional", "Positional encoding", list(POSITIONAL_SCHEMES),
+                default="sinusoidal", format_func=POSITIONAL_TITLES.get)  # fmt: skip
+    page.widget(t3.toggle, "causal", "Causal mask", default=False)
+    page.widget(t4.number_input, "steps", "Training steps", 10, 20_000, step=10, default=400)
     with advanced_controls("Model and task settings"):
         a1, a2, a3, a4, a5 = st.columns(5)
-        d_model = a1.select_slider(
-            "d_model", [16, 32, 48, 64, 96, 128], 64, key=f"{P}dmodel", bind="query-params"
-        )
-        n_heads = a2.slider("Heads", 1, 8, 4, key=f"{P}nheads", bind="query-params")
-        n_layers = a3.slider("Layers", 1, 4, 2, key=f"{P}nlayers", bind="query-params")
-        lr = a4.select_slider(
-            "Learning rate", [3e-4, 1e-3, 3e-3, 1e-2], 3e-3, key=f"{P}lr", bind="query-params"
-        )
-        batch = a5.slider("Batch size", 8, 128, 32, 8, key=f"{P}batch", bind="query-params")
+        page.widget(a1.select_slider, "d_model", "d_model", [16, 32, 48, 64, 96, 128], default=64)
+        page.widget(a2.slider, "n_heads", "Heads", 1, 8, default=4)
+        page.widget(a3.slider, "n_layers", "Layers", 1, 4, default=2)
+        page.widget(a4.select_slider, "lr", "Learning rate", [3e-4, 1e-3, 3e-3, 1e-2], default=3e-3)
+        page.widget(a5.slider, "batch_size", "Batch size", 8, 128, step=8, default=32)
         b1, b2, b3, b4 = st.columns(4)
-        length = b1.slider("Symbols per sequence", 2, 16, 8, key=f"{P}length", bind="query-params")
-        n_symbols = b2.slider("Alphabet size", 4, 26, 10, key=f"{P}nsymbols", bind="query-params")
-        block = b3.slider(
-            "Characters per window (char_lm)", 16, 128, 64, 16, key=f"{P}block", bind="query-params"
-        )
-        seed = b4.number_input("Seed", 0, 10_000, 0, key=f"{P}seed", bind="query-params")
-    return {
-        "task": task_name,
-        "positional": positional,
-        "causal": bool(causal),
-        "steps": int(total_steps),
-        "d_model": int(d_model),
-        "n_heads": int(n_heads),
-        "n_layers": int(n_layers),
-        "lr": float(lr),
-        "batch": int(batch),
-        "length": int(length),
-        "n_symbols": int(n_symbols),
-        "block": int(block),
-        "seed": int(seed),
-    }
+        page.widget(b1.slider, "length", "Symbols per sequence", 2, 16, default=8)
+        page.widget(b2.slider, "n_symbols", "Alphabet size", 4, 26, default=10)
+        page.widget(b3.slider, "block_size", "Characters per window (char_lm)", 16, 128, step=16,
+                    default=64)  # fmt: skip
+        page.widget(b4.number_input, "seed", "Seed", 0, 10_000, default=0)
+    names = ["task", "positional", "causal", "steps", "d_model", "n_heads", "n_layers", "lr"]
+    names += ["batch_size", "length", "n_symbols", "block_size", "seed"]
+    return {name: page.value(name) for name in names}
 
 
-def render_training(run) -> None:
+def render_training(page: LessonPage, run) -> None:
     """The run's curves, its attention on a fixed example and, for char_lm, the generation test."""
     trainer = run.trainer
     task = trainer.task
     left, right = st.columns(2)
     with left:
-        show_chart(
-            metric_chart(run, "loss", P, "Training loss (target positions)"),
+        page.chart(
+            metric_chart(run, "loss", page.slug, "Training loss (target positions)"),
             run.history_frame(),
             "tiny-transformer-loss",
-            P,
         )
     with right:
-        fig = metric_chart(run, "accuracy", P, "Accuracy on the target positions")
+        fig = metric_chart(run, "accuracy", page.slug, "Accuracy on the target positions")
         if task.name != "char_lm":
             fig.add_hline(
                 y=1 / task.n_symbols, line_dash="dot", annotation_text="chance (1 / symbols)"
             )
-        show_chart(fig, None, "tiny-transformer-accuracy", P)
+        page.chart(fig, None, "tiny-transformer-accuracy")
     ids, maps, predicted = tiny_trainer.tiny_example(trainer)
     labels = [token_label(task.itos[i]) for i in ids]
     if task.name == "char_lm":
@@ -140,27 +114,27 @@ def render_training(run) -> None:
             f"({right_count}/{task.length} right)"
         )
         title = "Attention on this example (row = query; the blanks _ must fetch their symbol)"
-    show_chart(
+    page.chart(
         tiny_trainer.tiny_attention_figure(maps, labels, title),
         None,
         "tiny-transformer-attention",
-        P,
     )
     if task.name == "char_lm":
         if run.running:
             st.caption("Pause (or let the run finish) to test the model on generation.")
         else:
-            show_generation_test(run)
+            show_generation_test(page, run)
 
 
-def show_generation_test(run) -> None:
+def show_generation_test(page: LessonPage, run) -> None:
     """Teacher-forced against autoregressive loss and a sample (cached per run and step)."""
     trainer = run.trainer
     report_key = (run.run_id, run.steps_done)
-    stored = st.session_state.get(f"{STATE}report")
+    stored = page.result("report")
     if stored is None or stored[0] != report_key:
-        stored = (report_key, trainer.future_peeking_report("The ", 200))
-        st.session_state[f"{STATE}report"] = stored
+        with st.spinner("Testing the model on generation: 200 characters, one at a time…"):
+            stored = (report_key, trainer.future_peeking_report("The ", 200))
+        st.session_state[page.state_key("report")] = stored
     report = stored[1]
     c1, c2, c3 = st.columns(3)
     c1.metric("Teacher-forced loss", f"{report['teacher_forced_loss']:.3f}")

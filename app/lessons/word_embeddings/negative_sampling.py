@@ -10,7 +10,7 @@ import random
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.word2vec_lesson.corpus_stats import in_vocabulary
+from app.lessons.word_embeddings.corpus_stats import in_vocabulary
 from models.word2vec import noise_distribution
 
 
@@ -46,7 +46,9 @@ def noise_figure(rows: pd.DataFrame, exponent: float) -> go.Figure:
         hovertemplate="%{x}<br>noise %{y:.2e}<br>× %{customdata:.2f} its unigram share"
         "<extra></extra>",
     )
-    fig.update_yaxes(type="log", title="probability of being drawn (log)")
+    fig.update_yaxes(
+        type="log", title="probability of being drawn (log)", dtick=1, exponentformat="power"
+    )
     fig.update_layout(
         barmode="group",
         title="Where the negative samples come from: the most frequent words, then the rarest",

@@ -6,12 +6,11 @@ what the causal mask, the 1/sqrt(d) scaling and the temperature each do.
 import pandas as pd
 import streamlit as st
 
-from app.attention_lesson import STATE, P, step_through
-from app.attention_lesson.labels import readable, token_label
-from app.attention_lesson.real_model_tab import RealModelSettings
-from app.errors import friendly_errors
-from app.lecture import show_chart
+from app.lessons.attention import step_through
+from app.lessons.attention.labels import readable, token_label
+from app.page import LessonPage
 
+TITLE = "One head step by step"
 STEP_TOKENS = 16  # longest sentence in the step-through (the numbers must stay readable)
 
 
@@ -20,7 +19,7 @@ def entropy_frame(n_keys: int) -> pd.DataFrame:
     return step_through.entropy_against_dim([2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], n_keys)
 
 
-def render(real: RealModelSettings, model, tokenizer, device: str) -> None:
+def render(page: LessonPage) -> None:
     """Controls, then the stored step-through (kept when the model or the sentence fails)."""
     st.markdown(
         "One head of the model chosen on the *Real model* tab, worked out with its own weights: "
@@ -29,36 +28,25 @@ def render(real: RealModelSettings, model, tokenizer, device: str) -> None:
         "ingredient does."
     )
     s1, s2, s3 = st.columns([3, 2, 2])
-    step_text = s1.text_input(
-        f"A short sentence (up to {STEP_TOKENS} tokens)",
-        "The cat sat on the mat",
-        key=f"{P}steptext",
-        bind="query-params",
-    )
-    row_in = s1.number_input(
-        "Query token worked out below (−1 = last)",
-        -1,
-        STEP_TOKENS - 1,
-        -1,
-        key=f"{P}steprow",
-        bind="query-params",
-    )
-    use_mask = s2.toggle("Causal mask", True, key=f"{P}mask", bind="query-params")
-    use_scale = s2.toggle("Scale the scores by 1/√d", True, key=f"{P}scale", bind="query-params")
-    temperature = s3.slider(
-        "Temperature (divides the scores)", 0.1, 5.0, 1.0, 0.1, key=f"{P}temp", bind="query-params"
-    )
-    if model is not None:
-        with friendly_errors("Stepping through the head"):
-            store_head(real, model, tokenizer, device, step_text)
-
-    step = st.session_state.get(f"{STATE}step")
+    page.widget(s1.text_input, "step_text", f"A short sentence (up to {STEP_TOKENS} tokens)",
+                default="The cat sat on the mat")  # fmt: skip
+    page.widget(s1.number_input, "step_row", "Query token worked out below (−1 = last)", -1,
+                STEP_TOKENS - 1, default=-1)  # fmt: skip
+    page.widget(s2.toggle, "mask", "Causal mask", default=True)
+    page.widget(s2.toggle, "scale", "Scale the scores by 1/√d", default=True)
+    page.widget(s3.slider, "temperature", "Temperature (divides the scores)", 0.1, 5.0, step=0.1,
+                default=1.0)  # fmt: skip
+    loaded = page.result("model")  # loaded by the Real model tab
+    if loaded is not None:
+        page.compute("head-steps", "Stepping through the head", store_head, page, *loaded)
+    step = page.result("head-steps")
     if step is not None:
-        show_steps(step, row_in, use_mask, use_scale, temperature)
+        show_steps(page, step)
 
 
-def store_head(real: RealModelSettings, model, tokenizer, device: str, step_text: str) -> None:
-    """The chosen head's q, k, v on the sentence, into the session (recomputed when they change)."""
+def store_head(page: LessonPage, model, tokenizer) -> dict:
+    """The chosen head's q, k, v on the sentence (recomputed when they change)."""
+    step_text = page.value("step_text", "")
     if not step_text.strip():
         raise ValueError("Type a short sentence to step through.")
     ids = list(tokenizer(step_text)["input_ids"])
@@ -70,24 +58,22 @@ def store_head(real: RealModelSettings, model, tokenizer, device: str, step_text
         ids = ids[:STEP_TOKENS]
     n_layers = getattr(model.config, "num_hidden_layers", 1)
     n_heads = getattr(model.config, "num_attention_heads", 1)
-    s_layer, s_head = int(real.layer), int(real.head)
+    s_layer, s_head = int(page.value("layer", 0)), int(page.value("head", 0))
     if s_layer >= n_layers or s_head >= n_heads:  # the Real model tab says why
-        last_layer, last_head = st.session_state.get(f"{STATE}head", (0, 0))
+        last_layer, last_head = page.result("head", (0, 0))
         s_layer, s_head = min(last_layer, n_layers - 1), min(last_head, n_heads - 1)
-    key = (real.model_name, device, tuple(ids), s_layer, s_head)
-    stored = st.session_state.get(f"{STATE}step")
-    if stored is None or stored["key"] != key:
-        qkv = step_through.real_head_qkv(model, ids, s_layer, s_head)
-        st.session_state[f"{STATE}step"] = {
-            "key": key,
-            "tokens": readable(tokenizer, ids),
-            "qkv": qkv,
-        }
+    key = (page.result("model-name"), page.device, tuple(ids), s_layer, s_head)
+    stored = page.result("head-steps")
+    if stored is not None and stored["key"] == key:
+        return stored
+    qkv = step_through.real_head_qkv(model, ids, s_layer, s_head)
+    return {"key": key, "tokens": readable(tokenizer, ids), "qkv": qkv}
 
 
-def show_steps(
-    step: dict, row_in: int, use_mask: bool, use_scale: bool, temperature: float
-) -> None:
+def show_steps(page: LessonPage, step: dict) -> None:
+    row_in = int(page.value("step_row", -1))
+    use_mask, use_scale = bool(page.value("mask")), bool(page.value("scale"))
+    temperature = float(page.value("temperature", 1.0))
     qkv, step_tokens = step["qkv"], step["tokens"]
     _, _, _, s_layer, s_head = step["key"]
     steps = step_through.run_steps(qkv, use_mask, use_scale, temperature)
@@ -100,7 +86,7 @@ def show_steps(
         + f". The model itself uses {'a causal mask' if qkv['model_causal'] else 'no mask'}, "
         f"scale 1/√{d} = {qkv['scale']:.4f} and temperature 1."
     )
-    show_chart(
+    page.chart(
         step_through.qkv_figure(
             qkv["q"].numpy(),
             qkv["k"].numpy(),
@@ -110,13 +96,11 @@ def show_steps(
         ),
         None,
         "attention-step-qkv",
-        P,
     )
-    show_chart(
+    page.chart(
         step_through.matrix_figure(step_through.step_panels(steps, factor), step_tokens),
         None,
         "attention-step-matrices",
-        P,
     )
     n_step = len(step_tokens)
     row = n_step - 1 if row_in < 0 or row_in >= n_step else int(row_in)
@@ -155,4 +139,4 @@ def show_steps(
         "random vectors, 32 keys; the dashed line is this head's d."
     )
     frame = entropy_frame(32)
-    show_chart(step_through.entropy_dim_figure(frame, 32, d), frame, "attention-entropy-vs-d", P)
+    page.chart(step_through.entropy_dim_figure(frame, 32, d), frame, "attention-entropy-vs-d")

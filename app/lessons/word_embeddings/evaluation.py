@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.word2vec_lesson.trainer import make_config
+from app.lessons.word_embeddings.trainer import config_of
 from models.word2vec_eval import (
     KeyedVectors,
     evaluate_analogies,
@@ -140,7 +140,7 @@ def pairs_figure(results: dict[str, dict], benchmark: str) -> go.Figure:
 
 def train_gensim(sentences: list, settings: dict) -> tuple:
     """gensim's Word2Vec (C, one worker) on the same corpus with the same settings: (wv, seconds)."""
-    return train_gensim_reference(sentences, make_config(settings), workers=1)
+    return train_gensim_reference(sentences, config_of(settings), workers=1)
 
 
 def word2vec_text(kv: KeyedVectors) -> bytes:

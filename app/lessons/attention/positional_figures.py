@@ -62,7 +62,11 @@ def similarity_figure(similarity: np.ndarray, distances, means) -> go.Figure:
     fig.add_scatter(x=distances, y=means, mode="lines", name="mean cosine", row=1, col=2)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     fig.update_xaxes(title_text="distance |i − j|", row=1, col=2)
-    fig.update_layout(height=420, showlegend=False)
+    fig.update_layout(
+        title="Sinusoidal vectors: cosine of two positions, and against their distance",
+        height=440,
+        showlegend=False,
+    )
     return fig
 
 
@@ -120,7 +124,11 @@ def rope_rotation_figure(frame: pd.DataFrame) -> go.Figure:
         )
         fig.update_xaxes(range=[-1.3, 1.3], row=1, col=i + 1)
         fig.update_yaxes(range=[-1.3, 1.3], scaleanchor=f"x{i + 1 if i else ''}", row=1, col=i + 1)
-    fig.update_layout(height=380, showlegend=False)
+    fig.update_layout(
+        title="RoPE: where (1, 0) of three pairs lands at each position",
+        height=400,
+        showlegend=False,
+    )
     return fig
 
 
@@ -157,7 +165,7 @@ def alibi_figure(bias: np.ndarray, slopes: np.ndarray) -> go.Figure:
             col=h % columns + 1,
         )
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(height=260 * rows + 60)
+    fig.update_layout(title="ALiBi: the bias −slope·|i − j| each head adds", height=260 * rows + 90)
     return fig
 
 

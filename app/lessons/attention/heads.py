@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import torch
 
-from app.attention_lesson.labels import WEIGHT_SCALE, ZWSP, readable, token_label
+from app.lessons.attention.labels import WEIGHT_SCALE, ZWSP, readable, token_label
 from models.attention_probes import (
     AttentionTrace,
     attention_by_offset,
@@ -143,11 +143,17 @@ def head_heatmap(matrix: np.ndarray, tokens: list[str], title: str) -> go.Figure
     else:
         trace["hovertemplate"] = "query %{y} → key %{x}<br>weight %{z:.3f}<extra></extra>"
     fig = go.Figure(go.Heatmap(**trace, colorbar=dict(title="weight")))
-    every = max(1, math.ceil(n / 50))
-    ticks = list(range(0, n, every))
-    fig.update_xaxes(tickvals=ticks, ticktext=[labels[i] for i in ticks], title="key (attended to)")
+    # at most ~24 labels across (words are wider than tall) and ~48 down, so none overlap
+    x_ticks = list(range(0, n, max(1, math.ceil(n / 24))))
+    y_ticks = list(range(0, n, max(1, math.ceil(n / 48))))
+    fig.update_xaxes(
+        tickvals=x_ticks,
+        ticktext=[labels[i] for i in x_ticks],
+        tickangle=-50,
+        title="key (attended to)",
+    )
     fig.update_yaxes(
-        tickvals=ticks, ticktext=[labels[i] for i in ticks], autorange="reversed", title="query"
+        tickvals=y_ticks, ticktext=[labels[i] for i in y_ticks], autorange="reversed", title="query"
     )
     fig.update_layout(title=title, height=int(min(900, max(420, 15 * min(n, 50) + 170))))
     return fig

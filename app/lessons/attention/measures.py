@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app.attention_lesson.labels import WEIGHT_SCALE
+from app.lessons.attention.labels import WEIGHT_SCALE
 
 MEASURE_TITLES = {
     "entropy": "entropy (nats)",
@@ -31,7 +31,7 @@ def head_maps_figure(measures: dict[str, np.ndarray], selected: tuple[int, int])
         2,
         2,
         subplot_titles=[MEASURE_TITLES[n] for n in names],
-        horizontal_spacing=0.1,
+        horizontal_spacing=0.2,  # room for the left panel's colour bar and the right one's axis title
         vertical_spacing=0.16,
     )
     layer, head = selected
@@ -50,7 +50,7 @@ def head_maps_figure(measures: dict[str, np.ndarray], selected: tuple[int, int])
                 f"<br>{name} %{{z:.3f}}<extra></extra>"
             ),
             colorbar=dict(
-                x=x_domain[1] + 0.01,
+                x=x_domain[1] + 0.005,
                 y=sum(y_domain) / 2,
                 len=(y_domain[1] - y_domain[0]) * 1.05,
                 thickness=10,
@@ -72,7 +72,10 @@ def head_maps_figure(measures: dict[str, np.ndarray], selected: tuple[int, int])
     fig.update_yaxes(autorange="reversed", title_text="head" if layers_on_x else "layer")
     fig.update_xaxes(title_text="layer" if layers_on_x else "head")
     rows_px = 22 * min(n_layers, n_heads)
-    fig.update_layout(height=int(min(1000, max(420, 2 * rows_px + 260))))
+    fig.update_layout(
+        title="What each head does: one value per head (outlined: the head shown above)",
+        height=int(min(1000, max(420, 2 * rows_px + 260))),
+    )
     return fig
 
 

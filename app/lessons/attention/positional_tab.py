@@ -6,11 +6,13 @@ https://arxiv.org/abs/2108.12409).
 
 import streamlit as st
 
-from app.attention_lesson import P, positional_figures
-from app.lecture import show_chart
+from app.lessons.attention import positional_figures
+from app.page import LessonPage
+
+TITLE = "Positional encodings"
 
 
-def render() -> None:
+def render(page: LessonPage) -> None:
     st.markdown(
         "Attention alone is **permutation-equivariant**: shuffle the tokens and the outputs shuffle "
         "the same way, so the model cannot tell *the dog bit the man* from *the man bit the dog*. "
@@ -18,17 +20,15 @@ def render() -> None:
         "rotating q and k (RoPE), or biasing the scores (ALiBi)."
     )
     p1, p2, p3, p4 = st.columns(4)
-    n_positions = p1.slider("Positions", 8, 256, 64, 8, key=f"{P}npos", bind="query-params")
-    dim = p2.slider("Dimension d", 8, 256, 64, 8, key=f"{P}dim", bind="query-params")
-    base = p3.select_slider(
-        "Base", [100, 1000, 10000, 100000], 10000, key=f"{P}base", bind="query-params"
-    )
-    alibi_heads = p4.slider("ALiBi heads", 1, 16, 8, key=f"{P}aheads", bind="query-params")
+    n_positions = page.widget(p1.slider, "n_positions", "Positions", 8, 256, step=8, default=64)
+    dim = page.widget(p2.slider, "dim", "Dimension d", 8, 256, step=8, default=64)
+    base = page.widget(p3.select_slider, "base", "Base", [100, 1000, 10000, 100000], default=10000)
+    alibi_heads = page.widget(p4.slider, "alibi_heads", "ALiBi heads", 1, 16, default=8)
 
     charts = positional_figures.positional_charts(n_positions, dim, float(base), alibi_heads)
 
     def chart(name: str) -> None:
-        show_chart(*charts[name], name, P)
+        page.chart(*charts[name], name)
 
     st.subheader("Sinusoidal (Vaswani et al. 2017)")
     sin_left, sin_right = st.columns(2)

@@ -4,32 +4,33 @@ learned dense vectors share their d dimensions, so their cosines say which words
 import numpy as np
 import streamlit as st
 
-from app.lecture import show_chart
-from app.word2vec_lesson.lesson import URL, Lesson, P, vectors_of
-from app.word2vec_lesson.vector_space import (
+from app.lessons.word_embeddings.vector_space import (
     cosine_figure,
     cosine_frame,
     learned_cosines,
     parse_words,
 )
+from app.page import LessonPage
 
+TITLE = "One-hot vs dense"
 MAX_WORDS = 12  # words in the cosine matrices
 
 
-def render(lesson: Lesson, run) -> None:
+def render(page: LessonPage) -> None:
+    lesson, run = page.data, page.run()
     vocab = lesson.vocab
     st.markdown(
         "The cosine similarity of two one-hot vectors is always 0: they share no non-zero entry, so "
         "every pair of different words is equally unrelated. Learned vectors share their d "
         "dimensions, so their cosines can say that *king* is closer to *queen* than to *france*."
     )
-    words_text = st.text_input(
+    words_text = page.widget(
+        st.text_input,
+        "words",
         f"Words to compare (up to {MAX_WORDS})",
-        "king queen man woman paris france",
-        key=f"{P}words",
-        **URL,
+        default="king queen man woman paris france",
     )
-    kv = vectors_of(run) if run is not None else None
+    kv = run.trainer.keyed_vectors() if run is not None else None
     known_words = set(kv.index_to_word) if kv is not None else set(vocab["word"])
     words = parse_words(words_text)[:MAX_WORDS]
     missing = [w for w in words if w not in known_words]
@@ -45,11 +46,10 @@ def render(lesson: Lesson, run) -> None:
     left, right = st.columns(2)
     with left:
         identity = np.eye(len(words))
-        show_chart(
+        page.chart(
             cosine_figure(identity, words, "One-hot vectors: cosine similarity"),
             cosine_frame(identity, words),
             "w2v-onehot-cosines",
-            P,
         )
         n_vocab = len(kv) if kv is not None else len(vocab)
         st.caption(
@@ -65,11 +65,10 @@ def render(lesson: Lesson, run) -> None:
             return
         cosines = learned_cosines(kv, words)
         state = "training" if run.running else f"step {run.steps_done}/{run.total_steps}"
-        show_chart(
+        page.chart(
             cosine_figure(cosines, words, f"Learned vectors (d = {kv.vectors.shape[1]})"),
             cosine_frame(cosines, words),
             "w2v-dense-cosines",
-            P,
         )
         st.caption(
             f"From the run '{run.label}' ({state}); each vector has "
