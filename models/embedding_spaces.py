@@ -98,9 +98,11 @@ class TokenEmbeddingSpace(KeyedVectors):
         return [self.tokenizer.decode([i]).strip() or self.tokenizer.decode([i]) for i in ids]
 
     def close_spellings(self, word: str, n: int = 5) -> list[str]:
-        """Words of the space spelled like `word` (another case first, then difflib's ratio)."""
+        """Words of the space spelled like `word`: another case first, then difflib's closest (same initial)."""
         same_case = [w for w in (word.lower(), word.capitalize(), word.upper()) if w in self]
-        close = difflib.get_close_matches(word, self.index_to_word[:50_000], n=n, cutoff=0.75)
+        initial = word[:1].lower()
+        candidates = [w for w in self.index_to_word[:50_000] if w[:1].lower() == initial]
+        close = difflib.get_close_matches(word, candidates, n=n, cutoff=0.75)
         return list(dict.fromkeys(same_case + close))[:n]
 
 
