@@ -98,7 +98,8 @@ def test_word2vec_run_of_this_session_is_a_space(smollm2, minilm, word2vec_run):
     at = open_page(**{"word_embeddings:run": word2vec_run})
     assert not at.exception, [e.value for e in at.exception]
     assert any("Your word2vec run (2 steps" in o for o in at.selectbox(key=f"{SLUG}.space").options)
-    at.selectbox(key=f"{SLUG}.space").set_value("word2vec").run()
+    at.selectbox(key=f"{SLUG}.space").select_index(2).run()
+    assert at.session_state[f"{SLUG}.space"] == "word2vec"
     assert not at.exception
-    assert any("'man' is not in the vocabulary" in e.value for e in at.error)  # its tiny corpus
+    assert any("is not in the vocabulary" in e.value for e in at.error), [e.value for e in at.error]
     assert len(at.dataframe[0].value.columns) == 3, "the compare table has a column per space"
