@@ -38,7 +38,7 @@ def test_default_render_answers_the_analogy_and_follows_bank(smollm2, minilm):
 
 def test_presets_open_their_tab_with_their_number(smollm2, minilm):
     at = open_page()
-    click_preset(at, "Play a game, see a play, play the piano (SmolLM2)")
+    click_preset(at, "Play: a game, a theatre, the piano (SmolLM2)")
     assert not at.exception and not at.error
     assert at.session_state[f"{SLUG}.tab"] == "Static vs contextual"
     shown = metrics(at)

@@ -110,18 +110,21 @@ def render(page: LessonPage) -> None:
         len(labels),
         f"in {len(set(found.sentence_index))} sentences",
         delta_color="off",
+        delta_arrow="off",
     )
     cols[1].metric(
         f"Same sense, layer {layer}",
         f"{top_row['same_sense']:.2f}",
         "mean cosine",
         delta_color="off",
+        delta_arrow="off",
     )
     cols[2].metric(
         f"Different senses, layer {layer}",
         f"{top_row['different_sense']:.2f}",
         "mean cosine",
         delta_color="off",
+        delta_arrow="off",
     )
     if len(set(labels)) > 1:
         page.chart(

@@ -97,6 +97,7 @@ def scores_figure(frame: pd.DataFrame) -> go.Figure:
 
 
 def heatmap_figure(matrix: np.ndarray, labels: list[str], title: str) -> go.Figure:
+    """Cosine matrix with its values written in the cells (up to 15 rows); short labels read best."""
     fig = go.Figure(
         go.Heatmap(
             z=matrix,
@@ -106,13 +107,14 @@ def heatmap_figure(matrix: np.ndarray, labels: list[str], title: str) -> go.Figu
             zmax=1,
             colorscale="RdBu",
             reversescale=True,
-            text=np.round(matrix, 2),
-            texttemplate="%{text}",
+            texttemplate="%{z:.2f}" if len(labels) <= 15 else None,
+            textfont=dict(size=13),
             colorbar_title="cosine",
+            hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>",
         )
     )
-    fig.update_layout(title=title, height=160 + 42 * len(labels), yaxis_autorange="reversed")
-    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(title=title, height=200 + 36 * len(labels), yaxis_autorange="reversed")
+    fig.update_xaxes(side="bottom", tickangle=0)
     return fig
 
 

@@ -63,6 +63,7 @@ def render(page: LessonPage) -> None:
                 answer[0][0],
                 f"cosine {answer[0][1]:.3f}",
                 delta_color="off",
+                delta_arrow="off",
             )
             page.chart(
                 figures.neighbours_figure(answer, f"{b.strip()} − {a.strip()} + {c.strip()} ≈ ?"),

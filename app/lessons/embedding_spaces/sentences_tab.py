@@ -82,6 +82,7 @@ def render(page: LessonPage) -> None:
                 f"{table['cosine'].mean():.2f}",
                 f"all pairs: {matrix[~np.eye(len(matrix), dtype=bool)].mean():.2f}",
                 delta_color="off",
+                delta_arrow="off",
             )
         left, right = st.columns(2)
         with left:
