@@ -32,8 +32,9 @@ def nearest_table(sentences: list[str], matrix: np.ndarray) -> pd.DataFrame:
     best = masked.argmax(1)
     return pd.DataFrame(
         {
+            "#": range(1, len(sentences) + 1),
             "sentence": sentences,
-            "nearest other sentence": [sentences[j] for j in best],
+            "nearest other sentence": [f"{j + 1}. {sentences[j]}" for j in best],
             "cosine": [float(matrix[i, j]) for i, j in enumerate(best)],
         }
     )
@@ -72,9 +73,7 @@ def render(page: LessonPage) -> None:
     if result is not None:
         sentences, vectors = result
         matrix = vectors @ vectors.T
-        labels = [
-            f"{i + 1}. {s[:40]}" + ("…" if len(s) > 40 else "") for i, s in enumerate(sentences)
-        ]
+        labels = [str(i + 1) for i in range(len(sentences))]  # the table below names them
         table = nearest_table(sentences, matrix)
         if len(sentences) > 1:
             st.metric(
