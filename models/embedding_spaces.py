@@ -81,7 +81,8 @@ class TokenEmbeddingSpace(KeyedVectors):
         for word, i in zip(words, kept):
             unique.setdefault(word, i)
         token_ids = np.array(list(unique.values()), dtype=np.int64)  # (V,)
-        vectors = embedding[torch.as_tensor(token_ids)].float().cpu().numpy()  # (V, d)
+        rows = torch.as_tensor(token_ids, device=embedding.device)
+        vectors = embedding[rows].float().cpu().numpy()  # (V, d)
         name = name or getattr(model.config, "_name_or_path", "") or type(model).__name__
         return cls(vectors, list(unique), None, token_ids, name, tokenizer)
 
