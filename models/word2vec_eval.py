@@ -188,6 +188,9 @@ def evaluate_analogies(
     matrix, words = as_matrix(vectors)
     lookup = _lowercase_lookup(words, restrict_vocab)
     normed = _unit_rows(matrix[: len(words[:restrict_vocab])])  # (V', d)
+    group = np.array(
+        [lookup[w.lower()] for w in words[:restrict_vocab]]
+    )  # (V',) most frequent spelling
     results = []
     for name, questions in sections.items():
         ids = [
@@ -202,7 +205,14 @@ def evaluate_analogies(
             rows = np.arange(len(a))
             for excluded in (a, b, c):
                 cosines[rows, excluded] = -np.inf
-            correct += int((cosines.argmax(axis=1) == expected).sum())
+            # as gensim: among the 5 best, the first that is no case variant of a query word (King
+            # for king) is the answer, right if it is a spelling of the expected word
+            top = np.argpartition(-cosines, 4, axis=1)[:, :5]  # (q, 5)
+            top = np.take_along_axis(top, np.argsort(-cosines[rows[:, None], top], axis=1), 1)
+            spelling = group[top]  # (q, 5) the lowercase group of each candidate
+            allowed = (spelling != a[:, None]) & (spelling != b[:, None]) & (spelling != c[:, None])
+            answer = spelling[rows, allowed.argmax(axis=1)]
+            correct += int((allowed.any(axis=1) & (answer == expected)).sum())
         results.append(_section_row(name, correct, len(ids), len(questions)))
     total = _section_row(
         "total", *(sum(r[key] for r in results) for key in ("correct", "covered", "questions"))

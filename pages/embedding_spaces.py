@@ -1,0 +1,8 @@
+"""Pretrained embedding spaces (Lectures 2 and 6): the lesson declared in app/lessons/embedding_spaces/.
+
+run_lesson calls require_entry_script() before drawing anything.
+"""
+
+from app.page import run_lesson
+
+run_lesson("embedding_spaces")
