@@ -28,7 +28,9 @@ from torch import nn
 @dataclass
 class LoRAConfig:
     r: int = 4  # rank of the update B·A
-    alpha: float = 8.0  # scale numerator: the update is multiplied by alpha / r (or alpha / sqrt(r))
+    alpha: float = (
+        8.0  # scale numerator: the update is multiplied by alpha / r (or alpha / sqrt(r))
+    )
     dropout: float = 0.0  # dropout on the adapter's input only (the base path is untouched)
     rslora: bool = False  # rank-stabilised scale alpha / sqrt(r) instead of alpha / r
     target_modules: tuple[str, ...] = ("q_proj", "v_proj")  # names (or name endings) of the layers
@@ -104,7 +106,9 @@ class LoRALinear(nn.Module):
 
 def linear_names(model: nn.Module) -> list[str]:
     """The distinct last name parts of the model's linear layers (what target_modules can name)."""
-    names = {name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, nn.Linear)}
+    names = {
+        name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, nn.Linear)
+    }
     return sorted(n for n in names if n)
 
 
@@ -145,7 +149,9 @@ def inject_lora(
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
         base = getattr(parent, child)
-        setattr(parent, child, LoRALinear(base, config.r, config.alpha, config.dropout, config.rslora))
+        setattr(
+            parent, child, LoRALinear(base, config.r, config.alpha, config.dropout, config.rslora)
+        )
     return model
 
 
@@ -167,9 +173,9 @@ def merge_lora(model: nn.Module, inplace: bool = False) -> nn.Module:
 
     def merged(layer: LoRALinear) -> nn.Linear:
         base = layer.base
-        linear = nn.Linear(
-            base.in_features, base.out_features, bias=base.bias is not None
-        ).to(device=base.weight.device, dtype=base.weight.dtype)
+        linear = nn.Linear(base.in_features, base.out_features, bias=base.bias is not None).to(
+            device=base.weight.device, dtype=base.weight.dtype
+        )
         linear.weight.copy_(base.weight + layer.delta_weight())
         if base.bias is not None:
             linear.bias.copy_(base.bias)
