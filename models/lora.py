@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import copy
 import math
+import statistics
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -200,3 +202,39 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
         total += p.numel()
         trainable += p.numel() if p.requires_grad else 0
     return trainable, total
+
+
+@torch.no_grad()
+def merge_report(model: nn.Module, input_ids: torch.Tensor, repeats: int = 3) -> dict:
+    """Merged against unmerged on the same input: the largest logit difference and the forward times.
+
+    The merged copy shares every frozen weight with `model` (only the merged matrices are new).
+    """
+    memo = {id(p): p for p in model.parameters()}
+    merged = merge_lora(copy.deepcopy(model, memo), inplace=True)
+
+    def timed(m) -> tuple[torch.Tensor, float]:
+        m.eval()
+        out = m(input_ids=input_ids).logits  # warm-up, and the result
+        times = []
+        for _ in range(repeats):
+            if input_ids.is_cuda:
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            m(input_ids=input_ids)
+            if input_ids.is_cuda:
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        return out, statistics.median(times)
+
+    unmerged_logits, unmerged_s = timed(model)
+    merged_logits, merged_s = timed(merged)
+    return dict(
+        max_abs_difference=(merged_logits - unmerged_logits).abs().max().item(),
+        max_abs_logit=unmerged_logits.abs().max().item(),
+        unmerged_seconds=unmerged_s,
+        merged_seconds=merged_s,
+        adapters=len(lora_layers(model)),
+        unmerged_logits=unmerged_logits[0, -1].float().cpu(),
+        merged_logits=merged_logits[0, -1].float().cpu(),
+    )

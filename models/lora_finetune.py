@@ -46,6 +46,8 @@ class FineTuneConfig:
 
     def __post_init__(self):
         self.ranks = tuple(sorted({int(r) for r in self.ranks}))
+        if isinstance(self.target_modules, str):  # "q_proj, v_proj" from a text box
+            self.target_modules = self.target_modules.replace(",", " ").split()
         self.target_modules = tuple(t.strip() for t in self.target_modules if t.strip())
         if not self.ranks and not self.full and not self.qlora_rank:
             raise ValueError("Pick at least one rank, full fine-tuning or QLoRA.")

@@ -34,7 +34,8 @@ class SandboxConfig:
     noise: float = 0.0  # std of the noise on the targets, relative to the signal's
     alpha: float = 16.0  # LoRA scale numerator (the update is multiplied by alpha/r)
     rslora: bool = False  # alpha/sqrt(r) instead of alpha/r
-    lr: float = 0.01  # Adam learning rate, the same for every run
+    lr: float = 0.01  # learning rate, the same for every run
+    optimizer: str = "adam"  # "adam" or "sgd" (with SGD, alpha/r makes high ranks learn slower)
     seed: int = 0  # the layer, the target and the samples
 
     def __post_init__(self):
@@ -54,6 +55,8 @@ class SandboxConfig:
             raise ValueError(f"alpha must be positive (got {self.alpha}).")
         if not self.lr > 0:
             raise ValueError(f"The learning rate must be positive (got {self.lr}).")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd' (got {self.optimizer!r}).")
         if self.noise < 0:
             raise ValueError("The noise cannot be negative.")
 
@@ -94,8 +97,9 @@ class SandboxTrainer:
             self.runs[run_name(r)] = LoRALinear(base, r, c.alpha, rslora=c.rslora).to(device)
         if c.full:
             self.runs["full"] = _FullUpdate(self.w0).to(device)
+        optimizer = torch.optim.Adam if c.optimizer == "adam" else torch.optim.SGD
         self.optimizers = {
-            name: torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=c.lr)
+            name: optimizer([p for p in m.parameters() if p.requires_grad], lr=c.lr)
             for name, m in self.runs.items()
         }
         self.step = 0
@@ -120,10 +124,11 @@ class SandboxTrainer:
                 self.optimizers[name].zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizers[name].step()
-            if not torch.isfinite(loss):
+            if not torch.isfinite(loss) or loss.item() > 1e6:  # relative error: it starts near 1
                 self.done = True
                 raise FloatingPointError(
-                    f"The loss of {name} became NaN/inf at step {self.step + n}: lower the learning rate."
+                    f"The loss of {name} diverged ({loss.item():.3g}) by step {self.step + n}: "
+                    "lower the learning rate and reset."
                 )
             metrics[f"train {name}"] = loss.item()
             metrics[f"heldout {name}"] = self.heldout_error(name)
