@@ -24,19 +24,26 @@ from models.registry import random_smollm2
 TARGETS = ["q_proj", "v_proj"]
 
 
-def _time(fn, device: str, repeats: int) -> float:
-    """Median seconds of fn() after one warm-up call."""
-    fn()
-    times = []
+def _time_interleaved(fns: list, device: str, repeats: int) -> list[float]:
+    """Median seconds of each fn, measured in turn (a, b, c, a, b, c, ...) so that a load change on a
+    shared machine hits all of them alike."""
+    for fn in fns:
+        fn()  # warm-up
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for i, fn in enumerate(fns):
+            times[i].append(_once(fn, device))
+    return [statistics.median(t) for t in times]
+
+
+def _once(fn, device: str) -> float:
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
 
 
 def _row(task, ours, reference, unit, note):
@@ -77,14 +84,26 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
     theirs = get_peft_model(
         _sharing_copy(base), LoraConfig(r=r, lora_alpha=2 * r, target_modules=TARGETS)
     ).train()
-    t_ours = _time(_step_fn(ours, ids), device, repeats)
-    t_peft = _time(_step_fn(theirs, ids), device, repeats)
+    full = _sharing_copy(base).train()
+    for layer in full.model.layers:
+        for name in TARGETS:
+            linear = getattr(layer.self_attn, name)
+            linear.weight = torch.nn.Parameter(linear.weight.detach().clone(), requires_grad=True)
+    t_ours, t_peft, t_full = _time_interleaved(
+        [_step_fn(ours, ids), _step_fn(theirs, ids), _step_fn(full, ids)], device, repeats
+    )
     rows.append(_row("LoRA training step", t_ours, t_peft, "s", f"{shape}; vs PEFT get_peft_model"))
 
-    t_merge = _time(lambda: merge_lora(ours, inplace=False), device, repeats)
-    t_peft_merge = _time(
-        lambda: _sharing_copy(theirs).merge_and_unload(), device, repeats
-    )  # PEFT merges in place: merge a sharing copy each time, as merge_lora(inplace=False) does
+    # both merge a copy that shares the frozen weights, so only merging is timed (PEFT adds ΔW into the
+    # shared weight in place, which changes the random weights between repeats, not the time)
+    t_merge, t_peft_merge = _time_interleaved(
+        [
+            lambda: merge_lora(_sharing_copy(ours), inplace=True),
+            lambda: _sharing_copy(theirs).merge_and_unload(),
+        ],
+        device,
+        repeats,
+    )
     rows.append(
         _row(
             "merge adapters into weights",
@@ -95,12 +114,6 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
         )
     )
 
-    full = _sharing_copy(base).train()
-    for layer in full.model.layers:
-        for name in TARGETS:
-            linear = getattr(layer.self_attn, name)
-            linear.weight = torch.nn.Parameter(linear.weight.detach().clone(), requires_grad=True)
-    t_full = _time(_step_fn(full, ids), device, repeats)
     rows.append(
         _row(
             "LoRA step vs full fine-tuning step (same matrices)",

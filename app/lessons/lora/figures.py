@@ -62,13 +62,23 @@ def rank_figure(summary: pd.DataFrame, floors: dict[int, float], true_rank: int)
         name="LoRA: training error (noise included)",
         line=dict(dash="dot"),
     )
+    top = max(1.0, float(summary["heldout_error"].max()), float(summary["train_error"].max()))
     if len(full):
-        fig.add_hline(
-            y=max(float(full["heldout_error"].iloc[0]), 1e-7),
-            line_dash="dash",
-            annotation_text="full fine-tuning (held-out)",
+        level = max(float(full["heldout_error"].iloc[0]), 1e-7)
+        fig.add_scatter(
+            x=[ranks[0], ranks[-1]],
+            y=[level, level],
+            mode="lines",
+            name="full fine-tuning (held-out)",
+            line=dict(dash="dash", color="black"),
         )
-    fig.add_vline(x=true_rank, line_dash="dot", annotation_text=f"true rank k={true_rank}")
+    fig.add_scatter(
+        x=[true_rank, true_rank],
+        y=[1e-7, top],
+        mode="lines",
+        name=f"true rank k={true_rank}",
+        line=dict(dash="dot", color="purple"),
+    )
     fig.update_layout(
         title="Final error against the rank r (relative to ||ΔW*||²)",
         xaxis_title="rank r (log)",
@@ -76,7 +86,7 @@ def rank_figure(summary: pd.DataFrame, floors: dict[int, float], true_rank: int)
         height=380,
         legend=dict(orientation="h", y=-0.25),
     )
-    fig.update_xaxes(type="log")
+    fig.update_xaxes(type="log", range=[np.log10(0.8), np.log10(ranks[-1] * 1.25)])
     fig.update_yaxes(type="log")
     return fig
 

@@ -73,7 +73,8 @@ def render(page: LessonPage) -> None:
         "A frozen random layer W₀ (d×d) must learn **W₀ + ΔW\\***, where ΔW\\* has rank **k** (singular "
         "values from 1 down to 0.4). Each rank trains on the same samples with Adam. The held-out error is "
         "exact: for x ~ N(0, I) it equals ‖ΔW − ΔW\\*‖² / ‖ΔW\\*‖²; no rank-r matrix beats the "
-        "**Eckart–Young floor** Σᵢ₍ᵢ>ᵣ₎ σᵢ² / Σ σᵢ² (grey line, from the SVD of ΔW\\*)."
+        "**Eckart–Young floor** $\\sum_{i>r}\\sigma_i^2 / \\sum_i \\sigma_i^2$ (grey line, from the SVD of "
+        "ΔW\\*)."
     )
     config = sandbox_controls(page)
     if config is None:
@@ -87,6 +88,7 @@ def render(page: LessonPage) -> None:
         settings=settings,
         render=lambda run: draw(page, run),
         label=f"k={config.true_rank} n={config.n_train} noise={config.noise}",
+        chunk_seconds=1.0,  # small steps: train more per redraw
     )
 
 
