@@ -1,0 +1,165 @@
+"""The LoRA page end to end (AppTest): default render, presets on their tabs with the numbers that show their
+claim, Step trains a chunk, bad input gives a message and keeps the earlier result."""
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def lora_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    at.switch_page(str(ROOT / "pages" / "lora.py"))
+    return at.run()
+
+
+def button(at, key):
+    return at.button(key=key)
+
+
+def step(at, key="lora:step", times=1):
+    for _ in range(times):
+        button(at, key).click().run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def train_until(at, steps: int, max_clicks: int = 15):
+    """Click Step until the sandbox run has done `steps` steps (the kit sizes each chunk by time)."""
+    for _ in range(max_clicks):
+        step(at)
+        run = at.session_state["lora:run"]
+        if run.steps_done >= steps or run.finished:
+            break
+    return at
+
+
+def markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def preset(at, name):
+    return button(at, f"lora:preset-{name}").click().run()
+
+
+@pytest.fixture(scope="module")
+def page(smollm2):
+    return lora_page()
+
+
+def test_default_render(page):
+    assert not page.exception, [e.value for e in page.exception]
+    assert not page.error, [e.value for e in page.error]
+    assert page.title[0].value.endswith("LoRA rank effects")
+    assert "NF4's mean squared error" in markdown(
+        page
+    )  # the QLoRA tab computes on load (no training)
+
+
+@pytest.mark.slow
+def test_plateau_preset_trains_and_shows_the_floor(page):
+    at = preset(page, "Plateau once r ≥ k")
+    assert at.session_state["lora.tab"] == "Known rank"
+    train_until(at, 150)
+    text = markdown(at)
+    assert "What the data shows" in text
+    floor_lines = re.findall(
+        r"r=(\d): held-out error \*\*([\d.]+)\*\*, its floor is ([\d.]+)", text
+    )
+    assert [int(r) for r, _, _ in floor_lines] == [1, 2]
+    for _, error, floor in floor_lines:
+        assert float(floor) - 1e-3 <= float(error) < float(floor) + 0.05
+    top = re.search(
+        r"r ≥ k=4: held-out error between \*\*([\d.e-]+)\*\* and \*\*([\d.e-]+)\*\*", text
+    )
+    assert float(top.group(2)) < 0.01
+
+
+def test_bad_sandbox_input_keeps_the_last_result(page):
+    at = step(page)  # one chunk: a result on screen
+    at.select_slider(key="lora.d").set_value(16).run()  # ranks up to 64 > d
+    assert any("between 1 and the layer's width d=16" in e.value for e in at.error)
+    assert "What the data shows" in markdown(at), "the earlier result stays on screen"
+    at.select_slider(key="lora.d").set_value(64).run()
+    at.number_input(key="lora.alpha").set_value(0.0).run()
+    assert any("alpha must be positive" in e.value for e in at.error)
+    at.number_input(key="lora.alpha").set_value(16.0).run()
+    assert not at.error
+
+
+@pytest.mark.slow
+def test_divergent_learning_rate_is_stopped_with_a_message(page):
+    at = page
+    button(at, "lora:reset").click().run()
+    at.select_slider(key="lora.lr").set_value(1000.0).run()
+    step(at, times=3)
+    assert any("diverged" in w.value and "lower the learning rate" in w.value for w in at.warning)
+    at.select_slider(key="lora.lr").set_value(0.01).run()
+    button(at, "lora:reset").click().run()
+
+
+@pytest.mark.slow
+def test_rank_as_regulariser_is_u_shaped(page):
+    at = preset(page, "Rank as a regulariser (few, noisy samples)")
+    train_until(at, 150)
+    best = re.search(r"best held-out error is at \*\*r=(\d+)\*\*", markdown(at))
+    assert best and 2 <= int(best.group(1)) <= 16, "neither the smallest nor the largest rank"
+
+
+@pytest.mark.slow
+def test_alpha_tab_compares_scales(page):
+    at = preset(page, "Fixed α: higher rank learns slower (rsLoRA)")
+    assert at.session_state["lora.tab"] == "α and r"
+    [b for b in at.button if b.label.startswith("Train both")][0].click().run()
+    assert not at.exception
+    ends = re.search(
+        r"α/r\*\*, r=64 ends at \*\*([\d.e-]+)\*\* against r=4's \*\*([\d.e-]+)\*\*; "
+        r"with \*\*α/√r\*\*, r=64 ends at \*\*([\d.e-]+)\*\* against r=4's \*\*([\d.e-]+)\*\*",
+        markdown(at),
+    )
+    assert ends, markdown(at)
+    plain_high, plain_low, rs_high, rs_low = map(float, ends.groups())
+    assert plain_high > 2 * plain_low, "with α/r the high rank is slower"
+    assert rs_high < rs_low, "with α/√r it is not"
+
+
+@pytest.mark.slow
+def test_smollm2_step_trains_and_bad_targets_keep_the_run(page):
+    at = preset(page, "SmolLM2: ranks 1–16 against full fine-tuning")
+    assert at.session_state["lora.tab"] == "SmolLM2"
+    at.multiselect(key="lora.ft_ranks").set_value([1, 2]).run()  # small and quick on a CPU
+    at.slider(key="lora.max_train_sequences").set_value(4).run()
+    at.select_slider(key="lora.seq_len").set_value(16).run()
+    at.slider(key="lora.batch_size").set_value(2).run()
+    at.slider(key="lora.eval_every").set_value(1).run()
+    step(at, "lora-real:step")
+    assert not at.error, [e.value for e in at.error]
+    text = markdown(at)
+    assert "the LoRA ranks end within" in text and "full fine-tuning of the same matrices" in text
+    at.text_input(key="lora.target_modules").set_value("qkv").run()
+    button(at, "lora-real:start").click().run()
+    assert any("down_proj, gate_proj, k_proj" in e.value for e in at.error)
+    assert "the LoRA ranks end within" in markdown(at), "the earlier run stays on screen"
+    at.text_input(key="lora.target_modules").set_value("q_proj, v_proj").run()
+
+
+@pytest.mark.slow
+def test_merge_tab_merged_equals_unmerged(page):
+    at = page
+    at.selectbox(key="lora:merge-run").set_value("r=2").run()
+    button(at, "lora:merge-go").click().run()
+    assert not at.exception
+    assert not [e.value for e in at.error if "Merging" in e.value]
+    diff = [m for m in at.metric if m.label == "Largest |logit difference|"][0]
+    assert float(diff.value) < 1e-3
+
+
+def test_text_too_short_is_a_message(page):
+    at = page
+    at.selectbox(key="lora.corpus").set_value("user").run()
+    at.text_area(key="lora.usertext").set_value("Far too short to form a batch.").run()
+    button(at, "lora-real:start").click().run()
+    assert any("too short" in e.value for e in at.error)
