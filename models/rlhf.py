@@ -9,7 +9,7 @@ One iteration (`RLHFTrainer.train_steps(1)`):
 4. update, by one of two recipes:
    - "ppo": score = reward - beta * sum_t (log pi - log ref) (the KL penalty of Ziegler et al. 2019 /
      InstructGPT), advantages = the whitened scores of the batch (a batch-mean baseline instead of a critic),
-     then PPO's clipped loss for `update_epochs` passes;
+     then PPO's clipped loss for `ppo_epochs` passes;
    - "grpo": advantages = reward normalised within each prompt's group (Shao et al. 2024), loss = clipped
      surrogate + beta * k3 KL per token, as TRL's GRPOTrainer.
 With beta = 0 nothing holds the policy near the reference and it finds the reward's blind spots (reward hacking):
@@ -49,14 +49,14 @@ class RLHFConfig:
     kl_coef: float = (
         0.05  # beta: weight of the KL penalty to the reference (0 = none: reward hacking)
     )
-    clip_eps: float = 0.2  # PPO's clipping range
-    lr: float = 1e-3  # AdamW learning rate of the LoRA adapters
+    clip_range: float = 0.2  # PPO's clipping range ε
+    adapter_lr: float = 1e-3  # AdamW learning rate of the LoRA adapters
     lora_rank: int = 8  # rank of the LoRA adapters on the attention projections
     samples_per_prompt: int = 2  # continuations per prompt (GRPO's group size)
     new_tokens: int = 12  # tokens generated per continuation
-    update_epochs: int = 2  # PPO passes over each batch
+    ppo_epochs: int = 1  # PPO passes over each batch
     temperature: float = 1.0  # sampling temperature (the log-probabilities use the same one)
-    seed: int = 0  # sampling seed
+    sample_seed: int = 0  # sampling seed
 
     def __post_init__(self):
         self.prompts = tuple(p.strip() for p in self.prompts if p and p.strip())
@@ -70,15 +70,15 @@ class RLHFConfig:
             raise ValueError("The keyword reward needs a keyword.")
         if self.kl_coef < 0:
             raise ValueError(f"The KL coefficient β cannot be negative (got {self.kl_coef}).")
-        if not 0 < self.clip_eps < 1:
-            raise ValueError(f"The clipping range ε must lie in (0, 1) (got {self.clip_eps}).")
-        if not 0 < self.lr <= 1:
-            raise ValueError(f"The learning rate must lie in (0, 1] (got {self.lr}).")
+        if not 0 < self.clip_range < 1:
+            raise ValueError(f"The clipping range ε must lie in (0, 1) (got {self.clip_range}).")
+        if not 0 < self.adapter_lr <= 1:
+            raise ValueError(f"The learning rate must lie in (0, 1] (got {self.adapter_lr}).")
         if self.method == "grpo" and self.samples_per_prompt < 2:
             raise ValueError("GRPO needs groups of at least 2 continuations per prompt.")
         if not 1 <= self.samples_per_prompt <= 16 or not 1 <= self.new_tokens <= 64:
             raise ValueError("Use 1–16 continuations per prompt and 1–64 new tokens.")
-        if not 1 <= self.lora_rank <= 64 or self.update_epochs < 1 or self.temperature <= 0:
+        if not 1 <= self.lora_rank <= 64 or self.ppo_epochs < 1 or self.temperature <= 0:
             raise ValueError(
                 "Use a LoRA rank of 1–64, at least one epoch and a positive temperature."
             )
@@ -150,7 +150,7 @@ class RLHFTrainer:
         self.reward_fn = make_reward(self.config)
         self.policy = add_lora(self.model, self.config.lora_rank).to(self.device)
         trainable = [p for p in self.policy.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(trainable, lr=self.config.lr, weight_decay=0.0)
+        self.optimizer = torch.optim.AdamW(trainable, lr=self.config.adapter_lr, weight_decay=0.0)
         self.iteration = 0
         self.done = False
 
@@ -160,7 +160,7 @@ class RLHFTrainer:
         enc = tok(prompts, return_tensors="pt", padding=True, padding_side="left").to(self.device)
         self.policy.eval()
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed * 100_003 + self.iteration)
+            torch.manual_seed(config.sample_seed * 100_003 + self.iteration)
             sequences = self.policy.generate(
                 **enc,
                 do_sample=True,
@@ -211,11 +211,11 @@ class RLHFTrainer:
             advantages = grpo_advantages(rewards, config.samples_per_prompt)
         token_adv = advantages[:, None].expand_as(logp_old)  # (B, T_new)
         self.policy.train()
-        for _ in range(config.update_epochs):
+        for _ in range(config.ppo_epochs):
             logp, entropy = completion_logprobs(
                 self.policy, sequences, mask, prompt_len, config.temperature
             )
-            loss, stats = ppo_clip_loss(logp, logp_old, token_adv, config.clip_eps)
+            loss, stats = ppo_clip_loss(logp, logp_old, token_adv, config.clip_range)
             if config.method == "grpo" and config.kl_coef > 0:
                 loss = loss + config.kl_coef * kl_k3(logp, ref_logp).mean()
             if not torch.isfinite(loss):

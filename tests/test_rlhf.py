@@ -245,7 +245,7 @@ def test_rlhf_config_rejects_bad_input():
     with pytest.raises(ValueError, match="β"):
         RLHFConfig(kl_coef=-0.1)
     with pytest.raises(ValueError, match="ε"):
-        RLHFConfig(clip_eps=1.2)
+        RLHFConfig(clip_range=1.2)
     with pytest.raises(ValueError, match="GRPO"):
         RLHFConfig(method="grpo", samples_per_prompt=1)
 
@@ -256,7 +256,7 @@ def test_rlhf_iteration_trains_only_the_adapters_and_keeps_the_reference(smollm2
 
     model, tokenizer = smollm2
     before = {k: v.clone() for k, v in model.state_dict().items() if "layers.0." in k}
-    config = RLHFConfig(prompts=("The movie was", "My day"), new_tokens=4, update_epochs=1)
+    config = RLHFConfig(prompts=("The movie was", "My day"), new_tokens=4, ppo_epochs=1)
     trainer = RLHFTrainer(model, tokenizer, config)
     metrics = trainer.train_steps(1)
     assert metrics["kl"] == pytest.approx(0.0, abs=1e-4)  # LoRA starts as the identity
