@@ -45,7 +45,7 @@ def test_default_render(page):
 
 
 def test_clip_preset_and_bad_eps_keeps_the_charts():
-    at = preset(open_page(), "Lecture demo: the flat regions of the clipped objective")
+    at = preset(open_page(), "Lecture demo: flat regions")
     assert at.session_state["rlhf.tab"] == clip_tab.TITLE
     assert metric(at, "Flat for A > 0") == "1.30" and metric(at, "Flat for A < 0") == "0.70"
     charts = len(at.get("plotly_chart"))
@@ -63,7 +63,7 @@ def test_grpo_preset_shows_degenerate_groups():
 
 
 def test_sandbox_preset_step_trains_a_chunk():
-    at = preset(open_page(), "Lecture demo: clipping keeps a high learning rate stable")
+    at = preset(open_page(), "Lecture demo: clipping at a high lr")
     assert at.session_state["rlhf.tab"] == sandbox_tab.TITLE
     assert at.session_state["rlhf.lr"] == 1.0
     before = len(at.get("plotly_chart"))

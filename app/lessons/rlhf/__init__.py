@@ -13,24 +13,24 @@ INTRO = (
 )
 
 PRESETS = {
-    "Lecture demo: clipping keeps a high learning rate stable": Preset(
+    "Lecture demo: clipping at a high lr": Preset(
         "At lr 1.0 on a 10-arm bandit, PPO without clipping leaves far more of 100 seeds stuck on a bad arm "
         "than PPO at ε=0.2.",
         tab=sandbox_tab.TITLE,
         values={"lr": 1.0, "methods": ["ppo", "ppo_noclip"], "clip_eps": "0.2", "iterations": 60},
     ),
-    "Lecture demo: REINFORCE and its baseline": Preset(
+    "Lecture demo: REINFORCE ± baseline": Preset(
         "Without a baseline REINFORCE's reward curve is noisier and its spread over seeds wider.",
         tab=sandbox_tab.TITLE,
         values={"task": "sequence", "lr": 0.1, "methods": ["reinforce", "reinforce_baseline"]},
     ),
-    "Lecture demo: the flat regions of the clipped objective": Preset(
+    "Lecture demo: flat regions": Preset(
         "With ε=0.3 the objective is flat (zero gradient) beyond r=1.3 for a positive advantage and below "
         "r=0.7 for a negative one.",
         tab=clip_tab.TITLE,
         values={"eps": 0.3},
     ),
-    "Lecture demo: reward hacking without a KL penalty": Preset(
+    "Lecture demo: reward hacking, β = 0": Preset(
         "β=0 on SmolLM2 with the sentiment reward: the reward climbs while the KL to the reference grows and "
         "the samples drift into gushing, repetitive text (press Start).",
         tab=lm_tab.TITLE,

@@ -34,7 +34,7 @@ def parse_eps(text: str) -> tuple:
 
 
 def controls(page: LessonPage):
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([1, 1.6, 1, 1])
     with c1:
         page.widget(st.radio, "task", "Task", ["bandit", "sequence"], default="bandit", horizontal=True,
                     help="bandit: 10 arms paying 0…1 plus noise; sequence: match a hidden 4-token target")  # fmt: skip
