@@ -150,12 +150,14 @@ class SandboxTrainer:
         }  # per iteration: mean over epochs and seeds
         self.approx_kl = {n: [] for n in self.names}  # per iteration: last epoch, mean over seeds
         self.seed_entropy = {n: torch.zeros(0) for n in self.names}  # last iteration: (S,) entropy
-        self.outside = {
-            n: [] for n in self.names
-        }  # per iteration: share of ratios outside [1-ε, 1+ε]
-        self.ratios = {
-            n: [] for n in self.names
-        }  # last iteration: one (<=MAX_RATIOS,) tensor per epoch
+        self.outside = {n: [] for n in self.names}  # per iteration: share outside [1-ε, 1+ε]
+        # last iteration: one (<=MAX_RATIOS,) tensor of ratios per epoch; and the batch most outside the band
+        self.ratios = {n: [] for n in self.names}
+        self.peak_ratios = {n: [] for n in self.names}
+        self.peak_outside, self.peak_iteration = (
+            {},
+            {},
+        )  # that batch's share outside, and its iteration
 
     def _advantages(self, name: str, rewards: torch.Tensor) -> torch.Tensor:
         """rewards (S, B) -> advantages (S, B) for the run `name`."""
@@ -216,6 +218,11 @@ class SandboxTrainer:
             flat = stats["ratio"].reshape(-1)
             ratios.append(flat[:MAX_RATIOS].cpu())
         self.ratios[name] = ratios
+        if max(outside) >= self.peak_outside.get(
+            name, -1.0
+        ):  # keep the batch that left the band most
+            self.peak_outside[name], self.peak_iteration[name] = max(outside), self.iteration + 1
+            self.peak_ratios[name] = ratios
         self.clip_fraction[name].append(sum(fractions) / len(fractions))
         self.approx_kl[name].append(stats["approx_kl"])
         self.outside[name].append(max(outside))

@@ -191,14 +191,17 @@ class RLHFTrainer:
         t1 = time.perf_counter()
         rewards = self.reward_fn(texts).to(self.device)  # (B,)
         t2 = time.perf_counter()
-        with torch.no_grad():
-            logp_old, _ = completion_logprobs(
+        with torch.no_grad(), self.policy.disable_adapter():
+            ref_logp, _ = completion_logprobs(
                 self.policy, sequences, mask, prompt_len, config.temperature
             )
-            with self.policy.disable_adapter():
-                ref_logp, _ = completion_logprobs(
-                    self.policy, sequences, mask, prompt_len, config.temperature
-                )
+        # the first epoch's forward pass (with grad) also gives the sampling policy's log-probabilities:
+        # the weights have not changed since generation, so no separate no-grad pass is needed
+        self.policy.train()  # LoRA dropout is 0: train and eval modes compute the same thing
+        logp, entropy = completion_logprobs(
+            self.policy, sequences, mask, prompt_len, config.temperature
+        )
+        logp_old = logp.detach()  # (B, T_new)
         kl_tokens = logp_old - ref_logp  # (B, T_new) k1 estimate per token
         kl_seq = kl_tokens.sum(1)  # (B,)
         if config.method == "ppo":
@@ -210,11 +213,11 @@ class RLHFTrainer:
             scores = rewards
             advantages = grpo_advantages(rewards, config.samples_per_prompt)
         token_adv = advantages[:, None].expand_as(logp_old)  # (B, T_new)
-        self.policy.train()
-        for _ in range(config.ppo_epochs):
-            logp, entropy = completion_logprobs(
-                self.policy, sequences, mask, prompt_len, config.temperature
-            )
+        for epoch in range(config.ppo_epochs):
+            if epoch > 0:
+                logp, entropy = completion_logprobs(
+                    self.policy, sequences, mask, prompt_len, config.temperature
+                )
             loss, stats = ppo_clip_loss(logp, logp_old, token_adv, config.clip_range)
             if config.method == "grpo" and config.kl_coef > 0:
                 loss = loss + config.kl_coef * kl_k3(logp, ref_logp).mean()
@@ -230,6 +233,12 @@ class RLHFTrainer:
                 [p for p in self.policy.parameters() if p.requires_grad], 1.0
             )
             self.optimizer.step()
+            if not all(torch.isfinite(p).all() for p in self.optimizer.param_groups[0]["params"]):
+                self.done = True
+                raise ValueError(
+                    f"The adapters' weights became NaN at iteration {self.iteration + 1}: training "
+                    "stopped. Lower the learning rate and reset."
+                )
         t3 = time.perf_counter()
         batch = Batch(prompts, texts, rewards.cpu(), advantages.cpu(), kl_seq.cpu(), self.iteration)
         self.batches = [self.batches[0] if self.batches else batch, batch]

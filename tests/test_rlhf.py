@@ -218,6 +218,8 @@ def test_clipping_gets_stuck_in_fewer_seeds_at_a_high_learning_rate():
     clipped, unclipped = trainer.stuck_fraction("ppo ε=0.2"), trainer.stuck_fraction("ppo_noclip")
     assert unclipped > clipped + 0.1, (clipped, unclipped)
     assert max(trainer.outside["ppo ε=0.2"]) > 0  # clipping does not bound the ratio
+    assert trainer.peak_outside["ppo ε=0.2"] == max(trainer.outside["ppo ε=0.2"])
+    assert len(trainer.peak_ratios["ppo ε=0.2"]) == config.update_epochs
 
 
 def test_sandbox_rejects_bad_settings():

@@ -137,7 +137,7 @@ def ratio_histograms(ratios: list, eps: float | None, name: str) -> tuple[go.Fig
     fig.add_vrect(x0=1 - band, x1=1 + band, fillcolor="green", opacity=0.08, line_width=0,
                   annotation_text=f"[1−ε, 1+ε], ε={band:g}", annotation_position="top left")  # fmt: skip
     fig.update_layout(
-        barmode="overlay", title=f"{name}: ratios π_new/π_old at each epoch of the last batch",
+        barmode="overlay", title=f"{name}: ratios π_new/π_old at each update epoch of one batch",
         xaxis_title="ratio", yaxis_title="samples", height=360, yaxis_type="log",
     )  # fmt: skip
     return fig, pd.DataFrame(rows)

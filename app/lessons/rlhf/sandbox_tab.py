@@ -78,7 +78,7 @@ def summary(trainer: SandboxTrainer) -> pd.DataFrame:
             "reward (mean of seeds)": round(float(rewards.mean()), 3),
             "spread (std over seeds)": round(float(rewards.std()), 3),
             "seeds stuck on a bad answer": f"{trainer.stuck_fraction(name):.0%}",
-            "most ratios outside the band in one batch": f"{max(outside):.1%}" if outside else "—",
+            "largest share of ratios outside [1−ε, 1+ε] (one epoch)": f"{max(outside):.1%}" if outside else "—",
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -103,15 +103,18 @@ def draw(page: LessonPage, run, hist_run: str) -> None:
     }  # fmt: skip
     fig, frame = figures.diagnostics(series)
     page.chart(fig, frame, "sandbox-diagnostics")
-    if hist_run in trainer.ratios and trainer.ratios[hist_run]:
+    if trainer.peak_ratios.get(hist_run):
         eps = trainer._clip_eps(hist_run)
-        ratios = [np.asarray(r) for r in trainer.ratios[hist_run]]
-        fig, frame = figures.ratio_histograms(ratios, eps, hist_run)
+        iteration = trainer.peak_iteration[hist_run]
+        ratios = [np.asarray(r) for r in trainer.peak_ratios[hist_run]]
+        fig, frame = figures.ratio_histograms(ratios, eps, f"{hist_run}, iteration {iteration}")
         page.chart(fig, frame, "sandbox-ratios")
         st.caption(
-            f"Epoch 1 sees the batch's own policy (every ratio is 1); later epochs drift. At this batch "
-            f"{trainer.ratio_outside(hist_run):.1%} of ratios lie outside the band: clipping stops the "
-            "push, not the ratio."
+            f"The batch whose ratios left the band most (iteration {iteration}). Epoch 1 sees the policy that "
+            f"sampled the batch (every ratio is 1); later epochs drift, and "
+            f"{trainer.peak_outside[hist_run]:.0%} of the ratios ended outside [1−ε, 1+ε] in one epoch: "
+            "clipping removes the gradient's push, it does not bound the ratio (Adam's momentum and the "
+            "shared logits still move it)."
         )
 
 
