@@ -43,6 +43,7 @@ from models.kv_policies import (
     StreamingLLM,
     per_kv_head,
 )
+from models.kv_quant import quantize_keys, quantize_values
 
 __all__ = [
     "H2O",
@@ -111,7 +112,9 @@ class BudgetResult:
     budget: int
     tokens: list[str]  # the text's tokens
     loss_per_position: np.ndarray  # (T-1,) loss of token t+1 given tokens <= t
-    kept: torch.Tensor | None  # bool (steps, layers, kv_heads, T): what each step's queries could attend to
+    kept: (
+        torch.Tensor | None
+    )  # bool (steps, layers, kv_heads, T): what each step's queries could attend to
     kept_steps: list[int]  # the last text position of each recorded step
     layer_budgets: list[int]  # per-layer budget at the last eviction (PyramidKV differs by layer)
     cache_bytes: int  # peak bytes of the cached K and V tensors, measured
@@ -128,7 +131,27 @@ class BudgetResult:
 class BudgetDecoder:
     """Teacher-forced decoding under a budget, a chunk per step: train_steps(n) runs n steps (the live kit)."""
 
-    def __init__(self, model, tokenizer, text, policy, budget: int, chunk: int = 1, device=None):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        text,
+        policy,
+        budget: int,
+        chunk: int = 1,
+        device=None,
+        bits: int = 16,
+        prefill: int | None = None,
+    ):
+        if bits not in (4, 8, 16):
+            raise ValueError("The cache holds 16, 8 or 4 bits per value.")
+        if bits < 16 and not isinstance(policy, FullCache):
+            raise ValueError(
+                "Quantisation is shown on the full cache (KIVI's key groups need every token)."
+            )
+        self.bits = bits
+        self.quantized_upto: list[int] = []  # per layer: keys before this index are quantised
+        self.quant_bytes: list[int] = []  # per layer: bytes of the quantised codes and scales
         self.inner, self.layers = llama_parts(model)
         self.model, self.policy = model, policy
         cfg = model.config
@@ -141,13 +164,16 @@ class BudgetDecoder:
         if len(ids) < 2:
             raise ValueError("The text needs at least two tokens.")
         if limit and len(ids) > limit:
-            raise ValueError(f"The text has {len(ids):,} tokens; this model reads at most {limit:,}.")
+            raise ValueError(
+                f"The text has {len(ids):,} tokens; this model reads at most {limit:,}."
+            )
         self.ids = torch.tensor(ids, device=self.device)
         self.tokens = tokenizer.convert_ids_to_tokens(ids) if isinstance(text, str) else []
         self.length = len(ids)
         if isinstance(policy, FullCache) or budget >= self.length:
             budget = self.length
         self.budget, self.chunk = budget, chunk
+        self.prefill = min(budget, prefill or budget)  # tokens of the first step (no eviction yet)
         sinks = getattr(policy, "sinks", 0)
         window = getattr(policy, "window", 0)
         if budget < self.length and budget - chunk < max(sinks + 1, window, 1):
@@ -156,14 +182,18 @@ class BudgetDecoder:
                 f"A budget of {budget} is too small: {policy.name} needs at least {need} "
                 f"({sinks} sinks, a window of {window}, and {chunk} new tokens per step)."
             )
-        self.note = "The budget covers the whole text: this equals the full cache." if (
-            budget >= self.length and not isinstance(policy, FullCache)
-        ) else ""
+        self.note = (
+            "The budget covers the whole text: this equals the full cache."
+            if (budget >= self.length and not isinstance(policy, FullCache))
+            else ""
+        )
         self.window = max(window, 1)
         self.cache: list[LayerCache] = []
         self.losses = torch.zeros(self.length - 1)
         self.done_tokens = 0
-        self.record_every = max(1, math.ceil((self.length - budget) / chunk / MAX_RECORDED_STEPS))
+        self.record_every = max(
+            1, math.ceil((self.length - self.prefill) / chunk / MAX_RECORDED_STEPS)
+        )
         self.kept_rows: list[torch.Tensor] = []
         self.kept_steps: list[int] = []
         self.step_index = 0
@@ -184,7 +214,7 @@ class BudgetDecoder:
                 break
             start = time.perf_counter()
             first = self.done_tokens == 0
-            c = self.budget if first else min(self.chunk, self.length - self.done_tokens)
+            c = self.prefill if first else min(self.chunk, self.length - self.done_tokens)
             if not first:
                 self._evict(c)
             self._record(c)
@@ -208,8 +238,11 @@ class BudgetDecoder:
             if layer.positions.shape[1] <= keep:
                 continue
             view = LayerView(
-                layer.positions, self._rotated_keys(layer), layer.attention_sum,
-                layer.window_queries, layer.window_positions,
+                layer.positions,
+                self._rotated_keys(layer),
+                layer.attention_sum,
+                layer.window_queries,
+                layer.window_positions,
             )
             idx = self.policy.keep(view, keep, index, len(self.layers))  # (KV, keep)
             gather = idx[..., None].expand(-1, -1, self.head_dim)
@@ -257,12 +290,20 @@ class BudgetDecoder:
             if index == len(self.cache):
                 empty = k.new_zeros(KV, 0, D)
                 self.cache.append(
-                    LayerCache(empty, empty, positions.new_zeros(KV, 0), k.new_zeros(KV, 0),
-                               q.new_zeros(H, 0, D), positions.new_zeros(0))
+                    LayerCache(
+                        empty,
+                        empty,
+                        positions.new_zeros(KV, 0),
+                        k.new_zeros(KV, 0),
+                        q.new_zeros(H, 0, D),
+                        positions.new_zeros(0),
+                    )
                 )
             cache = self.cache[index]
             n = cache.keys.shape[1]
-            key_positions = torch.cat([cache.positions, positions.expand(KV, c)], dim=1)  # (KV, n+c)
+            key_positions = torch.cat(
+                [cache.positions, positions.expand(KV, c)], dim=1
+            )  # (KV, n+c)
             if self.policy.rerotate:  # StreamingLLM: positions inside the cache, 0..n+c-1
                 slot_cos, slot_sin = self._cos_sin(torch.arange(n + c, device=self.device))
                 keys = _rope(torch.cat([cache.keys, k], dim=1), slot_cos, slot_sin)
@@ -271,6 +312,8 @@ class BudgetDecoder:
             else:
                 keys, queries = torch.cat([cache.keys, k_rot], dim=1), q_rot
                 cache.keys = keys
+            if self.bits < 16:  # KIVI: values per token at insertion
+                v, _ = quantize_values(v, self.bits)
             values = torch.cat([cache.values, v], dim=1)  # (KV, n+c, D)
             cache.values = values
             cache.positions = key_positions
@@ -284,19 +327,50 @@ class BudgetDecoder:
             cache.attention_sum = F.pad(cache.attention_sum, (0, c)) + received
             cache.window_queries = torch.cat([cache.window_queries, q_rot], 1)[:, -self.window :]
             cache.window_positions = torch.cat([cache.window_positions, positions])[-self.window :]
-        self.peak_bytes = max(self.peak_bytes, sum(layer.bytes() for layer in self.cache))
+        if self.bits < 16:
+            self._quantize_key_groups()
+        self.peak_bytes = max(self.peak_bytes, self._cache_bytes())
         logits = self.model.lm_head(self.inner.norm(h))[0].float()  # (c, vocab)
         targets = self.ids[start + 1 : start + c + 1]
         losses = F.cross_entropy(logits[: len(targets)], targets, reduction="none")
         self.losses[start : start + len(targets)] = losses.cpu()
+
+    def _quantize_key_groups(self, group: int = 32) -> None:
+        """KIVI: keys per channel, once a group of `group` tokens is complete (the rest stay exact)."""
+        while len(self.quantized_upto) < len(self.cache):
+            self.quantized_upto.append(0)
+            self.quant_bytes.append(0)
+        for index, cache in enumerate(self.cache):
+            start, length = self.quantized_upto[index], cache.keys.shape[1]
+            end = start + (length - start) // group * group
+            if end > start:
+                block = cache.keys[:, start:end]
+                keys_hat, nbytes = quantize_keys(block, self.bits, group)
+                cache.keys = torch.cat([cache.keys[:, :start], keys_hat, cache.keys[:, end:]], 1)
+                self.quantized_upto[index] = end
+                self.quant_bytes[index] += nbytes
+
+    def _cache_bytes(self) -> int:
+        """Bytes of the cache as stored: the K and V tensors; quantised, their codes and scales."""
+        if self.bits == 16:
+            return sum(layer.bytes() for layer in self.cache)
+        total = 0
+        for index, cache in enumerate(self.cache):
+            n, done = cache.keys.shape[1], self.quantized_upto[index]
+            kv, _, d = cache.keys.shape
+            values = n * kv * (d * self.bits // 8 + 4)  # codes + float16 scale and zero per token
+            residual = (n - done) * kv * d * 2  # keys of the unfinished group, float16
+            total += self.quant_bytes[index] + values + residual
+        return total
 
     # ------------------------------------------------------------------ the result
     def result(self) -> BudgetResult:
         element = self.inner.embed_tokens.weight.element_size()
         full = cache_bytes_formula(len(self.layers), self.n_kv, self.head_dim, self.length, element)
         speed_tokens, speed_seconds = (
-            (self.decode_tokens, self.decode_seconds) if self.decode_tokens else
-            (self.done_tokens, self.seconds)
+            (self.decode_tokens, self.decode_seconds)
+            if self.decode_tokens
+            else (self.done_tokens, self.seconds)
         )
         return BudgetResult(
             policy=self.policy.name,
@@ -314,9 +388,12 @@ class BudgetDecoder:
         )
 
 
-def run_with_budget(model, tokenizer, text, policy, budget: int, chunk: int = 1, device=None):
-    """Decode `text` teacher-forced with the cache held to `budget` tokens by `policy`; see BudgetResult."""
-    decoder = BudgetDecoder(model, tokenizer, text, policy, budget, chunk, device)
+def run_with_budget(model, tokenizer, text, policy, budget: int, chunk: int = 1, device=None, **kw):
+    """Decode `text` teacher-forced with the cache held to `budget` tokens by `policy`; see BudgetResult.
+
+    The first step reads `prefill` tokens (default: the budget) at once; `bits` quantises the full cache.
+    """
+    decoder = BudgetDecoder(model, tokenizer, text, policy, budget, chunk, device, **kw)
     while not decoder.done:
         decoder.train_steps(64)
     return decoder.result()

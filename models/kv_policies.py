@@ -80,7 +80,9 @@ class StreamingLLM:
     """Attention sinks + a recent window."""
 
     sinks: int = 4  # the first tokens, always kept
-    positions: str = "cache"  # "cache": positions inside the cache (paper); "original": text positions
+    positions: str = (
+        "cache"  # "cache": positions inside the cache (paper); "original": text positions
+    )
     name: str = ""
 
     def __post_init__(self):
@@ -124,13 +126,17 @@ class H2O:
 
 
 def snapkv_scores(view: LayerView, kernel: int) -> torch.Tensor:
-    """SnapKV's score per KV head (KV, n): window attention averaged over queries, average-pooled."""
-    n_kv = view.keys.shape[0]
-    attention = window_attention(view).mean(dim=1)  # (H, n)
+    """SnapKV's score per KV head (KV, n): window attention averaged over queries, average-pooled over the
+    tokens before the window (the window itself scores +inf: it is always kept)."""
+    n_kv, n = view.positions.shape
+    history = n - int((view.positions[0] >= view.window_positions.min()).sum())
+    if history == 0:  # the budget is all window: the most recent tokens win
+        return view.positions.float()
+    attention = window_attention(view).mean(dim=1)[:, :history]  # (H, history)
     pooled = F.avg_pool1d(attention[:, None], kernel, stride=1, padding=kernel // 2)[:, 0]
-    scores = per_kv_head(pooled, n_kv)  # (KV, n)
-    in_window = view.positions >= view.window_positions.min()
-    return scores.masked_fill(in_window, float("inf"))  # the observation window is always kept
+    scores = torch.full((n_kv, n), float("inf"))
+    scores[:, :history] = per_kv_head(pooled, n_kv)
+    return scores
 
 
 @dataclass
@@ -207,11 +213,18 @@ class RKV:
 
     def keep(self, view: LayerView, m: int, layer: int, n_layers: int) -> torch.Tensor:
         n_kv, n = view.positions.shape
-        in_window = view.positions >= view.window_positions.min()  # the same last w tokens in every head
+        in_window = (
+            view.positions >= view.window_positions.min()
+        )  # the same last w tokens in every head
         history = n - int(in_window[0].sum())  # the tokens that may be dropped come first
+        if history == 0:  # the budget is all window: the most recent tokens win
+            return _keep_top(view.positions.float(), m, view.positions)
         past = LayerView(
-            view.positions[:, :history], view.keys[:, :history], view.attention_sum[:, :history],
-            view.window_queries, view.window_positions,
+            view.positions[:, :history],
+            view.keys[:, :history],
+            view.attention_sum[:, :history],
+            view.window_queries,
+            view.window_positions,
         )
         attention = per_kv_head(window_attention(past).mean(dim=1), n_kv)  # (KV, history)
         k = self.kernel
