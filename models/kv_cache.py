@@ -403,8 +403,8 @@ def run_with_budget(model, tokenizer, text, policy, budget: int, chunk: int = 1,
 class KVCacheConfig:
     """The page's settings for a comparison of policies on one text."""
 
-    budget: int = 64  # tokens each query may attend to, per layer and KV head
-    n_tokens: int = 384  # tokens of the text to decode
+    budget: int = 48  # tokens each query may attend to, per layer and KV head
+    n_tokens: int = 256  # tokens of the text to decode
     chunk: int = 8  # new tokens per step; before each step the cache is pruned to budget - chunk
     sinks: int = 4  # StreamingLLM's attention-sink tokens
     window: int = 8  # observation window of SnapKV, PyramidKV and R-KV (always kept)

@@ -72,7 +72,7 @@ class FullCache:
 
     def keep(self, view: LayerView, m: int, layer: int, n_layers: int) -> torch.Tensor:
         n_kv, n = view.positions.shape
-        return torch.arange(n).expand(n_kv, n)
+        return torch.arange(n, device=view.positions.device).expand(n_kv, n)
 
 
 @dataclass
@@ -100,7 +100,13 @@ class StreamingLLM:
         n_kv, n = view.positions.shape
         if m <= self.sinks:
             raise ValueError(f"A budget of {m} leaves no room next to {self.sinks} sink tokens.")
-        idx = torch.cat([torch.arange(self.sinks), torch.arange(n - (m - self.sinks), n)])
+        dev = view.positions.device
+        idx = torch.cat(
+            [
+                torch.arange(self.sinks, device=dev),
+                torch.arange(n - (m - self.sinks), n, device=dev),
+            ]
+        )
         return idx.expand(n_kv, m)
 
 
@@ -134,7 +140,7 @@ def snapkv_scores(view: LayerView, kernel: int) -> torch.Tensor:
         return view.positions.float()
     attention = window_attention(view).mean(dim=1)[:, :history]  # (H, history)
     pooled = F.avg_pool1d(attention[:, None], kernel, stride=1, padding=kernel // 2)[:, 0]
-    scores = torch.full((n_kv, n), float("inf"))
+    scores = torch.full((n_kv, n), float("inf"), device=view.keys.device)
     scores[:, :history] = per_kv_head(pooled, n_kv)
     return scores
 
@@ -196,7 +202,8 @@ def redundancy(keys: torch.Tensor) -> torch.Tensor:
     similarity = unit @ unit.transpose(1, 2)  # (KV, n, n)
     similarity.diagonal(dim1=1, dim2=2).zero_()
     n = keys.shape[1]
-    similar_idx = torch.where(similarity > 0.5, torch.arange(n), torch.zeros((), dtype=torch.long))
+    positions = torch.arange(n, device=keys.device)
+    similar_idx = torch.where(similarity > 0.5, positions, torch.zeros_like(positions[:1]))
     similarity.scatter_(2, similar_idx.amax(dim=-1, keepdim=True), 0.0)
     return similarity.mean(dim=1).softmax(dim=-1)
 
@@ -229,6 +236,6 @@ class RKV:
         attention = per_kv_head(window_attention(past).mean(dim=1), n_kv)  # (KV, history)
         k = self.kernel
         importance = F.max_pool1d(attention[:, None], k, stride=1, padding=k // 2)[:, 0]
-        scores = torch.full((n_kv, n), float("inf"))
+        scores = torch.full((n_kv, n), float("inf"), device=view.keys.device)
         scores[:, :history] = self.lam * importance - (1 - self.lam) * redundancy(past.keys)
         return _keep_top(scores, m, view.positions)

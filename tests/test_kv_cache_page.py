@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.lessons.kv_cache import figures
@@ -37,6 +38,19 @@ def test_calculator_preset_shows_the_lectures_number(smollm2):
     assert metric.value == "114.7 GB"  # 2 × 28 × 8 × 128 × 1e6 × 2 B
 
 
+def test_step_decodes_one_chunk(smollm2):
+    at = open_page()
+    at.slider(key="kv_cache.n_tokens").set_value(64).run()
+    at = click(at, "⏭ Step")
+    assert not at.exception, [e.value for e in at.exception]
+    run = at.session_state["kv_cache:run"]
+    assert (
+        run.steps_done >= 1 and run.trainer.results["Full cache"].perplexity > 1
+    )  # prefill: one step
+    assert at.dataframe[0].value["run"].tolist() == ["Full cache"]
+
+
+@pytest.mark.slow
 def test_sinks_preset_then_steps_decode_and_show_the_blow_up(smollm2):
     at = open_page()
     at = click(at, "Lecture demo: attention sinks")
