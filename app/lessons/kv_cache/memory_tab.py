@@ -51,7 +51,9 @@ def quant_jobs(length: int, smallest: int) -> list[Job]:
 def make_quant(shared) -> PolicyComparison:
     config = replace(shared.config, chunk=min(shared.config.chunk, 8))  # room for a budget of T/8
     jobs = quant_jobs(len(shared.ids), smallest=config.sinks + 1 + config.chunk)
-    return PolicyComparison(shared.model, shared.tokenizer, shared.ids, jobs, config, keep_masks=False)
+    return PolicyComparison(
+        shared.model, shared.tokenizer, shared.ids, jobs, config, keep_masks=False
+    )
 
 
 def render(page: LessonPage) -> None:
