@@ -46,6 +46,13 @@ def render(page: LessonPage) -> None:
         None,
         "layer-budgets",
     )
+    flat = [n for n, b in budgets.items() if n.startswith("PyramidKV") and len(set(b)) == 1]
+    if flat:
+        st.info(
+            f"{flat[0]} kept equal budgets here: its top layer would get budget / β, less than the "
+            "observation window, so (as in kvpress) it falls back to SnapKV's equal split. Raise the budget "
+            "(e.g. 48 or more with a window of 8) to see the pyramid."
+        )
     if any(n.startswith("PyramidKV") for n in budgets):
         st.caption(
             "PyramidKV: attention in the lower layers is spread wide, in the upper layers it concentrates "

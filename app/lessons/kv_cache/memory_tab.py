@@ -154,7 +154,8 @@ def _calculator(page: LessonPage, shared) -> None:
     curves = {
         n: figures.KNOWN_CONFIGS[n] for n in ("Llama-3.2-3B", "Llama-3.1-8B", "Llama-3.1-70B")
     }
-    curves = {f"{name} (chosen)": dims} | curves
+    if name not in curves:
+        curves = {f"{name} (chosen)": dims} | curves
     page.chart(figures.memory_curve(curves, figures.DTYPE_BYTES[dtype]), None, "calculator")
 
 
