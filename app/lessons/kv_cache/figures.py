@@ -1,0 +1,216 @@
+"""Figures and tables of the KV-cache lesson: pure plotly / pandas, no Streamlit (testable alone)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from models.kv_cache import BudgetResult
+
+SINK_COLOUR, KEPT_COLOUR, DROPPED_COLOUR = "#d62728", "#1f77b4", "#f2f2f2"
+
+
+def kept_frame(result: BudgetResult, layer: int, head: int, sinks: int) -> pd.DataFrame:
+    """(steps × positions) of one layer and KV head: 0 dropped or not yet read, 1 kept, 2 a kept sink."""
+    kept = result.kept[:, layer, head].numpy().astype(int)  # (steps, T)
+    if sinks:
+        kept[:, :sinks] *= 2
+    return pd.DataFrame(kept, index=result.kept_steps)
+
+
+def kept_heatmap(result: BudgetResult, layer: int, head: int, sinks: int) -> go.Figure:
+    frame = kept_frame(result, layer, head, sinks)
+    scale = [
+        [0, DROPPED_COLOUR],
+        [0.33, DROPPED_COLOUR],
+        [0.34, KEPT_COLOUR],
+        [0.66, KEPT_COLOUR],
+        [0.67, SINK_COLOUR],
+        [1, SINK_COLOUR],
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=frame.values,
+            x=list(frame.columns),
+            y=list(frame.index),
+            zmin=0,
+            zmax=2,
+            colorscale=scale,
+            showscale=False,
+            hovertemplate="position %{x}<br>step ending at %{y}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"{result.policy}: what layer {layer}, KV head {head} keeps (red: sink tokens)",
+        xaxis_title="token position in the text",
+        yaxis_title="decode step (last position read)",
+        yaxis=dict(autorange="reversed"),
+        height=420,
+    )
+    return fig
+
+
+def survival(result: BudgetResult, layer: int, head: int) -> pd.DataFrame:
+    """How many tokens after its arrival each position was still cached (at the recorded steps)."""
+    kept = result.kept[:, layer, head].numpy()  # (steps, T)
+    steps = np.asarray(result.kept_steps)
+    length = kept.shape[1]
+    last_seen = np.where(kept, steps[:, None], -1).max(axis=0)  # last step position that held it
+    ends_run = last_seen >= steps[-1]  # still cached at the end of the text
+    tokens = np.maximum(last_seen - np.arange(length), 0)
+    return pd.DataFrame({"position": np.arange(length), "survived": tokens, "to the end": ends_run})
+
+
+def survival_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
+    fig = go.Figure()
+    for name, frame in frames.items():
+        fig.add_scatter(x=frame["position"], y=frame["survived"], mode="lines", name=name)
+    fig.update_layout(
+        title="How long each token stayed in the cache (tokens after it arrived)",
+        xaxis_title="token position",
+        yaxis_title="tokens survived",
+        height=320,
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
+
+
+def layer_budget_figure(budgets: dict[str, list[int]]) -> go.Figure:
+    fig = go.Figure()
+    for name, values in budgets.items():
+        fig.add_bar(x=list(range(len(values))), y=values, name=name)
+    fig.update_layout(
+        title="Tokens kept per layer (PyramidKV: more below, fewer above, same total)",
+        xaxis_title="layer",
+        yaxis_title="budget (tokens per KV head)",
+        barmode="group",
+        height=320,
+    )
+    return fig
+
+
+def summary_table(results: dict[str, BudgetResult]) -> pd.DataFrame:
+    full = next((r for name, r in results.items() if name == "Full cache"), None)
+    rows = []
+    for name, r in results.items():
+        rows.append(
+            {
+                "run": name,
+                "perplexity": round(r.perplexity, 2),
+                "× full cache": round(r.perplexity / full.perplexity, 3) if full else None,
+                "cache MB (measured)": round(r.cache_bytes / 1e6, 3),
+                "decode tokens/s": round(r.tokens_per_second, 1),
+                "note": r.note,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def perplexity_bars(frame: pd.DataFrame) -> go.Figure:
+    fig = go.Figure(go.Bar(x=frame["run"], y=frame["perplexity"], text=frame["perplexity"]))
+    fig.update_layout(
+        title="Perplexity of the text with the cache held to the budget (lower is better)",
+        yaxis_title="perplexity",
+        height=340,
+    )
+    return fig
+
+
+def rolling_loss(results: dict[str, BudgetResult], names: list[str], width: int) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {name: results[name].loss_per_position for name in names if name in results}
+    )
+    return frame.rolling(width, min_periods=1).mean()
+
+
+def loss_by_position(frame: pd.DataFrame, budget: int, width: int) -> go.Figure:
+    fig = go.Figure()
+    for name in frame.columns:
+        fig.add_scatter(x=frame.index, y=frame[name], mode="lines", name=name)
+    fig.add_vline(x=budget, line_dash="dot", annotation_text="cache full: the first token leaves")
+    fig.update_layout(
+        title=f"Loss against position (mean over {width} tokens)",
+        xaxis_title="position in the text",
+        yaxis_title="next-token loss (nats)",
+        height=360,
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
+
+
+def sweep_frame(results: dict[str, BudgetResult]) -> pd.DataFrame:
+    rows = [
+        {"policy": name.split(" @ ")[0], "budget": r.budget, "perplexity": r.perplexity}
+        for name, r in results.items()
+        if name != "Full cache"
+    ]
+    return pd.DataFrame(rows, columns=["policy", "budget", "perplexity"])
+
+
+def sweep_figure(frame: pd.DataFrame, full: float | None) -> go.Figure:
+    fig = go.Figure()
+    for policy, rows in frame.groupby("policy", sort=False):
+        rows = rows.sort_values("budget")
+        fig.add_scatter(x=rows["budget"], y=rows["perplexity"], mode="lines+markers", name=policy)
+    if full is not None:
+        fig.add_hline(y=full, line_dash="dash", annotation_text=f"full cache {full:.2f}")
+    fig.update_layout(
+        title="Perplexity against cache budget (the StreamingLLM figure)",
+        xaxis_title="budget (tokens per layer and KV head)",
+        yaxis_title="perplexity",
+        yaxis_type="log",
+        xaxis_type="log",
+        height=380,
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
+
+
+# ---------------------------------------------------------------------- the memory calculator
+# (num_hidden_layers, num_key_value_heads, head_dim) from each model's published config.json
+KNOWN_CONFIGS = {
+    "Llama-3.2-1B": (16, 8, 64),
+    "Llama-3.2-3B": (28, 8, 128),
+    "Llama-3.1-8B": (32, 8, 128),
+    "Llama-3.1-70B": (80, 8, 128),
+    "Mistral-7B-v0.1": (32, 8, 128),
+    "Qwen2.5-7B": (28, 4, 128),
+    "SmolLM2-1.7B": (24, 32, 64),
+}
+DTYPE_BYTES = {"float32": 4.0, "bfloat16 / float16": 2.0, "int8": 1.0, "int4": 0.5}
+
+
+def config_dims(config: dict) -> tuple[int, int, int]:
+    """(layers, kv_heads, head_dim) from a transformers config.json; a clear error when a field is missing."""
+    try:
+        layers = int(config["num_hidden_layers"])
+        heads = int(config["num_attention_heads"])
+        kv_heads = int(config.get("num_key_value_heads") or heads)
+        head_dim = int(config.get("head_dim") or int(config["hidden_size"]) // heads)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(
+            "This config.json lacks num_hidden_layers, num_attention_heads or hidden_size: "
+            "is it a decoder-only causal LM's config?"
+        ) from exc
+    return layers, kv_heads, head_dim
+
+
+def memory_curve(dims: dict[str, tuple[int, int, int]], bytes_per: float) -> go.Figure:
+    from models.kv_cache import cache_bytes_formula
+
+    tokens = np.logspace(3, 6, 31)
+    fig = go.Figure()
+    for name, (layers, kv_heads, head_dim) in dims.items():
+        gb = [cache_bytes_formula(layers, kv_heads, head_dim, t, bytes_per) / 1e9 for t in tokens]
+        fig.add_scatter(x=tokens, y=gb, mode="lines", name=name)
+    fig.update_layout(
+        title="KV-cache size = 2 × layers × kv_heads × head_dim × tokens × bytes (batch 1)",
+        xaxis_title="tokens in context",
+        yaxis_title="GB",
+        xaxis_type="log",
+        yaxis_type="log",
+        height=380,
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig

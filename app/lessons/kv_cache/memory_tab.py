@@ -1,0 +1,178 @@
+"""Tab "Memory": the cache's bytes measured beside the formula, fewer bits against fewer tokens, a calculator."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from app import training
+from app.lessons.kv_cache import figures
+from app.lessons.kv_cache.compare_tab import runs_results
+from app.page import LessonPage
+from models.kv_cache import cache_bytes_formula
+from models.kv_compare import Job, PolicyComparison
+
+TITLE = "Memory"
+
+
+def _dims(model) -> tuple[int, int, int]:
+    return figures.config_dims(model.config.to_dict())
+
+
+def measured_table(results: dict, model) -> pd.DataFrame:
+    layers, kv_heads, head_dim = _dims(model)
+    element = next(model.parameters()).element_size()
+    rows = []
+    for name, r in results.items():
+        tokens = min(r.budget, len(r.loss_per_position) + 1)
+        rows.append(
+            {
+                "run": name,
+                "cache bytes (measured, peak)": r.cache_bytes,
+                "formula": int(cache_bytes_formula(layers, kv_heads, head_dim, tokens, element)),
+                "formula, whole text": r.full_cache_bytes,
+                "decode tokens/s": round(r.tokens_per_second, 1),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def quant_jobs(length: int, smallest: int) -> list[Job]:
+    """Full cache at 32/8/4 bits; eviction at T/4 and T/8 tokens where that leaves a usable budget."""
+    jobs = [Job("Full cache", length), Job("Full cache", length, 8), Job("Full cache", length, 4)]
+    for policy in ("StreamingLLM", "H2O"):
+        jobs += [Job(policy, b) for b in (length // 4, length // 8) if b >= smallest]
+    return jobs
+
+
+def make_quant(shared) -> PolicyComparison:
+    config = replace(shared.config, chunk=min(shared.config.chunk, 8))  # room for a budget of T/8
+    jobs = quant_jobs(len(shared.ids), smallest=config.sinks + 1 + config.chunk)
+    return PolicyComparison(
+        shared.model, shared.tokenizer, shared.ids, jobs, config, keep_masks=False
+    )
+
+
+def render(page: LessonPage) -> None:
+    shared = page.data
+    layers, kv_heads, head_dim = _dims(shared.model)
+    element = next(shared.model.parameters()).element_size()
+    st.markdown(
+        f"**SmolLM2-135M**: {layers} layers × {kv_heads} KV heads × head size {head_dim}, stored in "
+        f"{element * 8}-bit floats here: 2 × {layers} × {kv_heads} × {head_dim} × {element} B = "
+        f"**{2 * layers * kv_heads * head_dim * element / 1024:.0f} KiB per token**."
+    )
+    results = runs_results(page)
+    if results:
+        table = measured_table(results, shared.model)
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.caption(
+            "Measured: the sum of the cached K and V tensors' bytes at their largest during the run; the "
+            "formula uses the budget (every policy fills it). Tokens per second: the decode steps only."
+        )
+    else:
+        st.caption("Press ▶ Start in “Compare policies” to measure each policy's cache here.")
+    _quantised(page, shared)
+    _calculator(page, shared)
+
+
+def _quantised(page: LessonPage, shared) -> None:
+    st.subheader("Fewer bits per value, or fewer tokens?")
+    st.markdown(
+        "KIVI stores keys per channel and values per token in 8 or 4 bits (a float16 scale and zero per "
+        "group); the last keys of an unfinished group of 32 stay exact. Beside it, eviction at ¼ and ⅛ of "
+        "the tokens: about the bytes of 8-bit and 4-bit (the table shows the bytes measured)."
+    )
+    runs = page.compute("quant", "Preparing the runs", make_quant, shared)
+    if runs is None:
+        return
+    training.training_panel(
+        f"{page.slug}-quant",
+        lambda: make_quant(shared),
+        runs.total_steps,
+        settings=shared.run_settings,
+        render=lambda run: _draw_quant(page, run.trainer),
+        device=page.device,
+        label="bits vs tokens",
+    )
+
+
+def _draw_quant(page: LessonPage, runs: PolicyComparison) -> None:
+    if not runs.done:
+        st.caption(f"Running: {runs.current()}")
+    if not runs.results:
+        return
+    table = figures.summary_table(runs.results)[["run", "perplexity", "× full cache"]]
+    table["cache bytes (measured)"] = [r.cache_bytes for r in runs.results.values()]
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def _calculator(page: LessonPage, shared) -> None:
+    st.subheader("Calculator: other models")
+    options = ["SmolLM2-135M"] + list(figures.KNOWN_CONFIGS) + ["paste"]
+    cols = st.columns(3)
+    with cols[0]:
+        name = page.widget(
+            st.selectbox,
+            "calc_model",
+            "Model",
+            options,
+            default="Llama-3.1-8B",
+            format_func=lambda o: "Paste a config.json…" if o == "paste" else o,
+        )
+    with cols[1]:
+        tokens = page.widget(
+            st.number_input,
+            "calc_tokens",
+            "Tokens in context",
+            1,
+            10_000_000,
+            default=32_768,
+            step=1024,
+        )
+    with cols[2]:
+        dtype = page.widget(
+            st.selectbox,
+            "calc_dtype",
+            "Bytes per value",
+            list(figures.DTYPE_BYTES),
+            default="bfloat16 / float16",
+        )
+    dims = page.compute("calc-dims", "Reading the config", _calc_dims, page, name, shared)
+    if dims is None:
+        return
+    layers, kv_heads, head_dim = dims
+    gb = cache_bytes_formula(layers, kv_heads, head_dim, tokens, figures.DTYPE_BYTES[dtype]) / 1e9
+    st.metric(f"KV cache of {name} at {tokens:,} tokens", f"{gb:,.1f} GB")
+    st.caption(
+        f"2 × {layers} layers × {kv_heads} KV heads × {head_dim} × {tokens:,} tokens × "
+        f"{figures.DTYPE_BYTES[dtype]:g} B, for one sequence (a batch multiplies it)."
+    )
+    curves = {
+        n: figures.KNOWN_CONFIGS[n] for n in ("Llama-3.2-3B", "Llama-3.1-8B", "Llama-3.1-70B")
+    }
+    if name not in curves:
+        curves = {f"{name} (chosen)": dims} | curves
+    page.chart(figures.memory_curve(curves, figures.DTYPE_BYTES[dtype]), None, "calculator")
+
+
+def _calc_dims(page: LessonPage, name: str, shared) -> tuple[int, int, int]:
+    if name == "SmolLM2-135M":
+        return _dims(shared.model)
+    if name != "paste":
+        return figures.KNOWN_CONFIGS[name]
+    text = page.widget(
+        st.text_area, "calc_config", "config.json", default="", url=False, height=120
+    )
+    if not text.strip():
+        raise ValueError("Paste a model's config.json (from its Hugging Face page, Files tab).")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"That is not valid JSON: {exc.msg} at line {exc.lineno}.") from exc
+    if not isinstance(config, dict):
+        raise ValueError("A config.json is one JSON object {...}.")
+    return figures.config_dims(config.get("text_config", config))

@@ -1,0 +1,441 @@
+"""A KV cache you can prune: teacher-forced decoding of a text through a Llama-style model, budget enforced.
+
+A causal LM caches each token's keys and values in every layer, so a new token only computes its own. The cache
+takes 2 × layers × kv_heads × head_dim × tokens × bytes: it grows with the text, and at long context it, not the
+weights, fills the memory. Eviction keeps a budget of tokens per layer and KV head; the policies (which tokens)
+are in models/kv_policies.py.
+
+The loop below is the model's own forward written out layer by layer (embeddings, RMSNorm, q/k/v projections,
+RoPE, grouped-query attention over the cache, MLP), with the cache held as plain tensors that a policy prunes:
+
+    for each step (`chunk` new tokens of the text):
+        every layer: drop cached tokens until budget - chunk remain (the policy chooses which)
+        run the chunk: its queries attend to the kept cache and to the chunk's earlier tokens
+        loss of the next token at each position (teacher forcing: the text, not samples, is fed back)
+
+So no query ever attends to more than `budget` tokens. Positions: keys are rotated (RoPE) at their position in the
+text and keep it after eviction (H2O, SnapKV, PyramidKV, R-KV and the window); StreamingLLM by default assigns
+positions inside the cache instead, as its paper does: cached keys are stored before RoPE and rotated at their
+slot 0..n-1 at every step, the new token at slot n.
+
+    result = run_with_budget(model, tokenizer, text, policy=StreamingLLM(sinks=4), budget=128)
+    result.perplexity, result.loss_per_position, result.kept, result.cache_bytes, result.tokens_per_second
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from models.kv_policies import (
+    H2O,
+    RKV,
+    FullCache,
+    LayerView,
+    PyramidKV,
+    SlidingWindow,
+    SnapKV,
+    StreamingLLM,
+    per_kv_head,
+)
+from models.kv_quant import quantize_keys, quantize_values
+
+__all__ = [
+    "H2O",
+    "RKV",
+    "BudgetDecoder",
+    "BudgetResult",
+    "FullCache",
+    "PyramidKV",
+    "SlidingWindow",
+    "SnapKV",
+    "StreamingLLM",
+    "cache_bytes_formula",
+    "run_with_budget",
+]
+
+MAX_RECORDED_STEPS = 160  # steps kept in `kept` (evenly spaced), so long texts stay small in memory
+
+
+def cache_bytes_formula(layers: int, kv_heads: int, head_dim: int, tokens: int, bytes_per: float):
+    """2 (K and V) × layers × kv_heads × head_dim × tokens × bytes per value."""
+    return 2 * layers * kv_heads * head_dim * tokens * bytes_per
+
+
+def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotary embedding (Llama's rotate_half layout): x (heads, T, D), cos/sin (T, D)."""
+    half = x.shape[-1] // 2
+    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+    return x * cos + rotated * sin
+
+
+def llama_parts(model):
+    """The modules the loop needs, or a clear error for a model without a Llama-style KV cache."""
+    inner = getattr(model, "model", None)
+    layers = getattr(inner, "layers", None)
+    ok = layers is not None and all(
+        hasattr(getattr(layer, "self_attn", None), name)
+        for layer in layers
+        for name in ("q_proj", "k_proj", "v_proj", "o_proj")
+    )
+    if not ok or not hasattr(inner, "rotary_emb") or not hasattr(model, "lm_head"):
+        raise ValueError(
+            f"{type(model).__name__} has no Llama-style decoder layers with a KV cache (q/k/v projections, "
+            "rotary positions); pick a causal LM such as SmolLM2, Llama, Mistral or Qwen2."
+        )
+    return inner, layers
+
+
+@dataclass
+class LayerCache:
+    """One layer's cache, batch 1; every tensor's token axis is in position order."""
+
+    keys: torch.Tensor  # (KV, n, D) RoPE applied (or not yet, for StreamingLLM's cache positions)
+    values: torch.Tensor  # (KV, n, D)
+    positions: torch.Tensor  # (KV, n) text positions of the cached tokens
+    attention_sum: torch.Tensor  # (KV, n) attention received so far (H2O)
+    window_queries: torch.Tensor  # (H, W, D) the last queries (SnapKV, PyramidKV, R-KV)
+    window_positions: torch.Tensor  # (W,)
+
+    def bytes(self) -> int:
+        return self.keys.numel() * self.keys.element_size() * 2
+
+
+@dataclass
+class BudgetResult:
+    policy: str
+    budget: int
+    tokens: list[str]  # the text's tokens
+    loss_per_position: np.ndarray  # (T-1,) loss of token t+1 given tokens <= t
+    kept: (
+        torch.Tensor | None
+    )  # bool (steps, layers, kv_heads, T): what each step's queries could attend to
+    kept_steps: list[int]  # the last text position of each recorded step
+    layer_budgets: list[int]  # per-layer budget at the last eviction (PyramidKV differs by layer)
+    cache_bytes: int  # peak bytes of the cached K and V tensors, measured
+    full_cache_bytes: int  # the formula for the whole text
+    tokens_per_second: float
+    seconds: float
+    note: str = ""
+
+    @property
+    def perplexity(self) -> float:
+        return float(np.exp(self.loss_per_position.mean()))
+
+
+class BudgetDecoder:
+    """Teacher-forced decoding under a budget, a chunk per step: train_steps(n) runs n steps (the live kit)."""
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        text,
+        policy,
+        budget: int,
+        chunk: int = 1,
+        device=None,
+        bits: int = 16,
+        prefill: int | None = None,
+    ):
+        if bits not in (4, 8, 16):
+            raise ValueError("The cache holds 16, 8 or 4 bits per value.")
+        if bits < 16 and not isinstance(policy, FullCache):
+            raise ValueError(
+                "Quantisation is shown on the full cache (KIVI's key groups need every token)."
+            )
+        self.bits = bits
+        self.quantized_upto: list[int] = []  # per layer: keys before this index are quantised
+        self.quant_bytes: list[int] = []  # per layer: bytes of the quantised codes and scales
+        self.inner, self.layers = llama_parts(model)
+        self.model, self.policy = model, policy
+        cfg = model.config
+        self.n_heads = cfg.num_attention_heads
+        self.n_kv = getattr(cfg, "num_key_value_heads", None) or self.n_heads
+        self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // self.n_heads
+        self.device = device or next(model.parameters()).device
+        ids = tokenizer(text)["input_ids"] if isinstance(text, str) else list(text)
+        limit = getattr(cfg, "max_position_embeddings", None)
+        if len(ids) < 2:
+            raise ValueError("The text needs at least two tokens.")
+        if limit and len(ids) > limit:
+            raise ValueError(
+                f"The text has {len(ids):,} tokens; this model reads at most {limit:,}."
+            )
+        self.ids = torch.tensor(ids, device=self.device)
+        self.tokens = tokenizer.convert_ids_to_tokens(ids) if isinstance(text, str) else []
+        self.length = len(ids)
+        if isinstance(policy, FullCache) or budget >= self.length:
+            budget = self.length
+        self.budget, self.chunk = budget, chunk
+        self.prefill = min(budget, prefill or budget)  # tokens of the first step (no eviction yet)
+        sinks = getattr(policy, "sinks", 0)
+        window = getattr(policy, "window", 0)
+        if budget < self.length and budget - chunk < max(sinks + 1, window, 1):
+            need = max(sinks + 1, window, 1) + chunk
+            raise ValueError(
+                f"A budget of {budget} is too small: {policy.name} needs at least {need} "
+                f"({sinks} sinks, a window of {window}, and {chunk} new tokens per step)."
+            )
+        self.note = (
+            "The budget covers the whole text: this equals the full cache."
+            if (budget >= self.length and not isinstance(policy, FullCache))
+            else ""
+        )
+        self.window = max(window, 1)
+        self.cache: list[LayerCache] = []
+        self.losses = torch.zeros(self.length - 1)
+        self.done_tokens = 0
+        self.record_every = max(
+            1, math.ceil((self.length - self.prefill) / chunk / MAX_RECORDED_STEPS)
+        )
+        self.kept_rows: list[torch.Tensor] = []
+        self.kept_steps: list[int] = []
+        self.step_index = 0
+        self.layer_budgets = [budget] * len(self.layers)
+        self.peak_bytes = 0
+        self.seconds = self.decode_seconds = 0.0
+        self.decode_tokens = 0
+
+    @property
+    def done(self) -> bool:
+        return self.done_tokens >= self.length
+
+    # ------------------------------------------------------------------ one step
+    @torch.inference_mode()
+    def train_steps(self, n: int = 1) -> dict:
+        for _ in range(n):
+            if self.done:
+                break
+            start = time.perf_counter()
+            first = self.done_tokens == 0
+            c = self.prefill if first else min(self.chunk, self.length - self.done_tokens)
+            if not first:
+                self._evict(c)
+            self._record(c)
+            self._run_chunk(self.done_tokens, c)
+            self.done_tokens += c
+            seconds = time.perf_counter() - start
+            self.seconds += seconds
+            if not first:
+                self.decode_seconds += seconds
+                self.decode_tokens += c
+        seen = min(self.done_tokens, self.length - 1)
+        return {"tokens": self.done_tokens, "perplexity": float(self.losses[:seen].mean().exp())}
+
+    def _evict(self, c: int) -> None:
+        if isinstance(self.policy, PyramidKV):
+            self.layer_budgets = self.policy.budgets(
+                self.budget, len(self.layers), self.done_tokens + c
+            )
+        for index, layer in enumerate(self.cache):
+            keep = max(1, self.layer_budgets[index] - c)
+            if layer.positions.shape[1] <= keep:
+                continue
+            view = LayerView(
+                layer.positions,
+                self._rotated_keys(layer),
+                layer.attention_sum,
+                layer.window_queries,
+                layer.window_positions,
+            )
+            idx = self.policy.keep(view, keep, index, len(self.layers))  # (KV, keep)
+            gather = idx[..., None].expand(-1, -1, self.head_dim)
+            layer.keys = layer.keys.gather(1, gather)
+            layer.values = layer.values.gather(1, gather)
+            layer.positions = layer.positions.gather(1, idx)
+            layer.attention_sum = layer.attention_sum.gather(1, idx)
+
+    def _rotated_keys(self, layer: LayerCache) -> torch.Tensor:
+        if not self.policy.rerotate:
+            return layer.keys
+        cos, sin = self._cos_sin(layer.positions[0])  # scoring only: original positions
+        return _rope(layer.keys, cos, sin)
+
+    def _cos_sin(self, positions: torch.Tensor):
+        dummy = torch.zeros(1, device=self.device, dtype=self.inner.embed_tokens.weight.dtype)
+        cos, sin = self.inner.rotary_emb(dummy, positions[None])
+        return cos[0], sin[0]  # (T, D)
+
+    def _record(self, c: int) -> None:
+        if self.step_index % self.record_every == 0 or self.done_tokens + c >= self.length:
+            row = torch.zeros(len(self.layers), self.n_kv, self.length, dtype=torch.bool)
+            for index, layer in enumerate(self.cache):
+                row[index].scatter_(1, layer.positions.cpu(), True)
+            row[:, :, self.done_tokens : self.done_tokens + c] = True
+            self.kept_rows.append(row)
+            self.kept_steps.append(self.done_tokens + c - 1)
+        self.step_index += 1
+
+    def _run_chunk(self, start: int, c: int) -> None:
+        positions = torch.arange(start, start + c, device=self.device)
+        h = self.inner.embed_tokens(self.ids[start : start + c])[None]  # (1, c, C)
+        cos, sin = self._cos_sin(positions)  # (c, D)
+        H, KV, D = self.n_heads, self.n_kv, self.head_dim
+        group = H // KV
+        for index, layer in enumerate(self.layers):
+            attn = layer.self_attn
+            x = layer.input_layernorm(h)
+            q = attn.q_proj(x).view(c, H, D).transpose(0, 1)  # (H, c, D)
+            k = attn.k_proj(x).view(c, KV, D).transpose(0, 1)  # (KV, c, D)
+            v = attn.v_proj(x).view(c, KV, D).transpose(0, 1)
+            if hasattr(attn, "q_norm"):  # Qwen3-style per-head norms
+                q, k = attn.q_norm(q), attn.k_norm(k)
+            q_rot, k_rot = _rope(q, cos, sin), _rope(k, cos, sin)
+            if index == len(self.cache):
+                empty = k.new_zeros(KV, 0, D)
+                self.cache.append(
+                    LayerCache(
+                        empty,
+                        empty,
+                        positions.new_zeros(KV, 0),
+                        k.new_zeros(KV, 0),
+                        q.new_zeros(H, 0, D),
+                        positions.new_zeros(0),
+                    )
+                )
+            cache = self.cache[index]
+            n = cache.keys.shape[1]
+            key_positions = torch.cat(
+                [cache.positions, positions.expand(KV, c)], dim=1
+            )  # (KV, n+c)
+            if self.policy.rerotate:  # StreamingLLM: positions inside the cache, 0..n+c-1
+                slot_cos, slot_sin = self._cos_sin(torch.arange(n + c, device=self.device))
+                keys = _rope(torch.cat([cache.keys, k], dim=1), slot_cos, slot_sin)
+                queries = _rope(q, slot_cos[n:], slot_sin[n:])
+                cache.keys = torch.cat([cache.keys, k], dim=1)
+            else:
+                keys, queries = torch.cat([cache.keys, k_rot], dim=1), q_rot
+                cache.keys = keys
+            if self.bits < 16:  # KIVI: values per token at insertion
+                v, _ = quantize_values(v, self.bits)
+            values = torch.cat([cache.values, v], dim=1)  # (KV, n+c, D)
+            cache.values = values
+            cache.positions = key_positions
+            scores = queries @ keys.repeat_interleave(group, 0).transpose(1, 2) * attn.scaling
+            hidden = key_positions.repeat_interleave(group, 0)[:, None, :] > positions[:, None]
+            weights = scores.float().masked_fill(hidden, float("-inf")).softmax(-1)  # (H, c, n+c)
+            out = weights.to(values.dtype) @ values.repeat_interleave(group, 0)  # (H, c, D)
+            h = h + attn.o_proj(out.transpose(0, 1).reshape(1, c, H * D))
+            h = h + layer.mlp(layer.post_attention_layernorm(h))
+            received = per_kv_head(weights.sum(dim=1), KV)  # (KV, n+c)
+            cache.attention_sum = F.pad(cache.attention_sum, (0, c)) + received
+            cache.window_queries = torch.cat([cache.window_queries, q_rot], 1)[:, -self.window :]
+            cache.window_positions = torch.cat([cache.window_positions, positions])[-self.window :]
+        if self.bits < 16:
+            self._quantize_key_groups()
+        self.peak_bytes = max(self.peak_bytes, self._cache_bytes())
+        logits = self.model.lm_head(self.inner.norm(h))[0].float()  # (c, vocab)
+        targets = self.ids[start + 1 : start + c + 1]
+        losses = F.cross_entropy(logits[: len(targets)], targets, reduction="none")
+        self.losses[start : start + len(targets)] = losses.cpu()
+
+    def _quantize_key_groups(self, group: int = 32) -> None:
+        """KIVI: keys per channel, once a group of `group` tokens is complete (the rest stay exact)."""
+        while len(self.quantized_upto) < len(self.cache):
+            self.quantized_upto.append(0)
+            self.quant_bytes.append(0)
+        for index, cache in enumerate(self.cache):
+            start, length = self.quantized_upto[index], cache.keys.shape[1]
+            end = start + (length - start) // group * group
+            if end > start:
+                block = cache.keys[:, start:end]
+                keys_hat, nbytes = quantize_keys(block, self.bits, group)
+                cache.keys = torch.cat([cache.keys[:, :start], keys_hat, cache.keys[:, end:]], 1)
+                self.quantized_upto[index] = end
+                self.quant_bytes[index] += nbytes
+
+    def _cache_bytes(self) -> int:
+        """Bytes of the cache as stored: the K and V tensors; quantised, their codes and scales."""
+        if self.bits == 16:
+            return sum(layer.bytes() for layer in self.cache)
+        total = 0
+        for index, cache in enumerate(self.cache):
+            n, done = cache.keys.shape[1], self.quantized_upto[index]
+            kv, _, d = cache.keys.shape
+            values = n * kv * (d * self.bits // 8 + 4)  # codes + float16 scale and zero per token
+            residual = (n - done) * kv * d * 2  # keys of the unfinished group, float16
+            total += self.quant_bytes[index] + values + residual
+        return total
+
+    # ------------------------------------------------------------------ the result
+    def result(self) -> BudgetResult:
+        element = self.inner.embed_tokens.weight.element_size()
+        full = cache_bytes_formula(len(self.layers), self.n_kv, self.head_dim, self.length, element)
+        speed_tokens, speed_seconds = (
+            (self.decode_tokens, self.decode_seconds)
+            if self.decode_tokens
+            else (self.done_tokens, self.seconds)
+        )
+        return BudgetResult(
+            policy=self.policy.name,
+            budget=self.budget,
+            tokens=self.tokens,
+            loss_per_position=self.losses[: max(1, min(self.done_tokens, self.length - 1))].numpy(),
+            kept=torch.stack(self.kept_rows) if self.kept_rows else None,
+            kept_steps=list(self.kept_steps),
+            layer_budgets=list(self.layer_budgets),
+            cache_bytes=int(self.peak_bytes),
+            full_cache_bytes=int(full),
+            tokens_per_second=speed_tokens / max(speed_seconds, 1e-9),
+            seconds=self.seconds,
+            note=self.note,
+        )
+
+
+def run_with_budget(model, tokenizer, text, policy, budget: int, chunk: int = 1, device=None, **kw):
+    """Decode `text` teacher-forced with the cache held to `budget` tokens by `policy`; see BudgetResult.
+
+    The first step reads `prefill` tokens (default: the budget) at once; `bits` quantises the full cache.
+    """
+    decoder = BudgetDecoder(model, tokenizer, text, policy, budget, chunk, device, **kw)
+    while not decoder.done:
+        decoder.train_steps(64)
+    return decoder.result()
+
+
+@dataclass
+class KVCacheConfig:
+    """The page's settings for a comparison of policies on one text."""
+
+    budget: int = 48  # tokens each query may attend to, per layer and KV head
+    n_tokens: int = 256  # tokens of the text to decode
+    chunk: int = 8  # new tokens per step; before each step the cache is pruned to budget - chunk
+    sinks: int = 4  # StreamingLLM's attention-sink tokens
+    window: int = 8  # observation window of SnapKV, PyramidKV and R-KV (always kept)
+    policies: tuple = field(default=("Window", "StreamingLLM", "H2O", "SnapKV"))  # compared
+
+    def __post_init__(self):
+        if self.n_tokens < 16:
+            raise ValueError("Use at least 16 tokens of text.")
+        if self.chunk < 1:
+            raise ValueError("Decode at least one token per step.")
+        need = max(self.sinks + 1, self.window) + self.chunk
+        if self.budget < need:
+            raise ValueError(
+                f"A budget of {self.budget} is below {need}: the sinks + 1 ({self.sinks + 1}) or the "
+                f"observation window ({self.window}), plus the {self.chunk} new tokens of a step. "
+                "Raise the budget or lower the chunk."
+            )
+
+
+def make_policy(name: str, config: KVCacheConfig):
+    """A policy by its page name, with the config's sinks and window."""
+    makers = {
+        "Full cache": FullCache,
+        "Window": SlidingWindow,
+        "StreamingLLM": lambda: StreamingLLM(sinks=config.sinks),
+        "H2O": H2O,
+        "SnapKV": lambda: SnapKV(window=config.window),
+        "PyramidKV": lambda: PyramidKV(window=config.window),
+        "R-KV": lambda: RKV(window=config.window),
+    }
+    return makers[name]()
+
+
+POLICY_NAMES = ["Window", "StreamingLLM", "H2O", "SnapKV", "PyramidKV", "R-KV"]
