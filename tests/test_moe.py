@@ -295,3 +295,50 @@ def test_collapse_without_balancing_and_its_fixes():
     }
     assert cv["none"] > 0.8
     assert cv["aux"] < 0.6 * cv["none"] and cv["bias"] < 0.6 * cv["none"]
+
+
+def test_real_configs_are_transformers_defaults_and_match_published_sizes():
+    from transformers import Qwen2MoeConfig
+
+    from models.moe_cost import REAL_CONFIGS, moe_cost
+
+    mix, ds, qwen = MixtralConfig(), DeepseekV3Config(), Qwen2MoeConfig()
+    a = REAL_CONFIGS["Mixtral-8x7B"]
+    assert (a.hidden, a.layers, a.vocab, a.n_experts, a.top_k, a.expert_hidden, a.kv_heads) == (
+        mix.hidden_size, mix.num_hidden_layers, mix.vocab_size, mix.num_local_experts,
+        mix.num_experts_per_tok, mix.intermediate_size, mix.num_key_value_heads,
+    )  # fmt: skip
+    a = REAL_CONFIGS["DeepSeek-V3"]
+    assert (a.hidden, a.layers, a.vocab, a.n_experts, a.top_k, a.expert_hidden) == (
+        ds.hidden_size, ds.num_hidden_layers, ds.vocab_size, ds.n_routed_experts,
+        ds.num_experts_per_tok, ds.moe_intermediate_size,
+    )  # fmt: skip
+    assert (a.dense_layers, a.dense_hidden, a.mla) == (
+        ds.first_k_dense_replace, ds.intermediate_size,
+        (ds.q_lora_rank, ds.kv_lora_rank, ds.qk_nope_head_dim, ds.qk_rope_head_dim, ds.v_head_dim),
+    )  # fmt: skip
+    a = REAL_CONFIGS["Qwen1.5-MoE-A2.7B"]
+    assert (a.hidden, a.layers, a.vocab, a.n_experts, a.top_k, a.expert_hidden, a.shared_hidden) == (
+        qwen.hidden_size, qwen.num_hidden_layers, qwen.vocab_size, qwen.num_experts,
+        qwen.num_experts_per_tok, qwen.moe_intermediate_size, qwen.shared_expert_intermediate_size,
+    )  # fmt: skip
+    # the published headline sizes (Mixtral paper, DeepSeek-V3 report, Qwen1.5-MoE model card), within 2 %
+    for name, total, active in [
+        ("Mixtral-8x7B", 46.7e9, 12.9e9),
+        ("DeepSeek-V3", 671e9, 37e9),
+        ("Qwen1.5-MoE-A2.7B", 14.3e9, 2.7e9),
+    ]:
+        cost = moe_cost(REAL_CONFIGS[name])
+        assert cost["total_params"] == pytest.approx(total, rel=0.02)
+        assert cost["active_params"] == pytest.approx(active, rel=0.02)
+
+
+def test_tiny_model_cost_counts_its_parameters():
+    from models.moe import TinyMoELM
+    from models.moe_cost import tiny_model_cost
+
+    model = TinyMoELM(tiny(n_layers=2, vocab_size=20))
+    cost = tiny_model_cost(model)
+    assert cost["total_params"] == sum(p.numel() for p in model.parameters())
+    expert = 3 * 32 * 48
+    assert cost["total_params"] - cost["active_params"] == 2 * (6 - 2) * expert
