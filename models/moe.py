@@ -306,6 +306,7 @@ class MoETrainer:
         self.steps = 0
         self.load_steps: list[torch.Tensor] = []  # per step (layers, E), on the CPU
         self.dropped: list[float] = []  # per step: share of assignments dropped (mean over layers)
+        self.losses: list[float] = []  # per step: next-character cross-entropy
 
     def batch(self):
         c = self.config
@@ -332,6 +333,7 @@ class MoETrainer:
                 for block, routing in zip(model.blocks, routings):
                     update_router_bias(block.moe.bias, routing.load, c.bias_update_rate)
             self.steps += 1
+            self.losses.append(float(loss.detach()))
             self.load_steps.append(torch.stack([r.load for r in routings]).cpu())
             self.dropped.append(
                 float(torch.stack([r.dropped.float().mean() for r in routings]).mean())
