@@ -16,18 +16,27 @@ import torch
 from models.moe import BalanceComparison, MoEConfig, MoELayer
 
 
-def _time(fn, device: str, repeats: int) -> float:
+def _once(fn, device: str) -> float:
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
     fn()
-    times = []
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def _time(fn, device: str, repeats: int) -> float:
+    """Median seconds of fn() after one warm-up call."""
+    fn()
+    return statistics.median(_once(fn, device) for _ in range(repeats))
+
+
+def _time_pair(ours, theirs, device: str, repeats: int) -> tuple[float, float]:
+    """Median seconds of each, measured alternately so that a busy machine slows both alike."""
+    ours(), theirs()
+    pairs = [(_once(ours, device), _once(theirs, device)) for _ in range(repeats)]
+    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
 
 
 def _row(task, ours, reference, unit, note):
@@ -75,14 +84,13 @@ def _layer_rows(tokens, d_model, d_expert, n_experts, top_k, device, repeats) ->
     with torch.no_grad():
         diff = float((layer(x)[0] - block(x.clone())).abs().max())
     shape = f"N={tokens} D={d_model} F={d_expert} E={n_experts} k={top_k}"
-    t_ours, t_ref = _time(ours, device, repeats), _time(theirs, device, repeats)
+    t_ours, t_ref = _time_pair(ours, theirs, device, repeats)
     rows = [
         _row(f"MoE layer forward+backward, {shape}", tokens / t_ours, tokens / t_ref, "tokens/s",
              f"reference: transformers MixtralSparseMoeBlock, same weights; max |diff| {diff:.1e}"),
     ]  # fmt: skip
     with torch.inference_mode():
-        t_ours = _time(lambda: layer(x), device, repeats)
-        t_ref = _time(lambda: block(x), device, repeats)
+        t_ours, t_ref = _time_pair(lambda: layer(x), lambda: block(x), device, repeats)
     rows.append(_row(f"MoE layer forward only, {shape}", tokens / t_ours, tokens / t_ref, "tokens/s",
                      "inference mode"))  # fmt: skip
     return rows

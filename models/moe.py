@@ -360,8 +360,8 @@ class MoETrainer:
 
     @torch.no_grad()
     def route(self, text: str) -> tuple[str, list[Routing]]:
-        """Route a text (characters unseen in training are skipped) in eval mode. -> (text kept, [Routing])."""
-        kept = "".join(ch for ch in text if ch in self.stoi)[-self.config.context :]
+        """Route the first `context` characters of a text (unseen ones skipped), eval mode. -> (kept, [Routing])."""
+        kept = "".join(ch for ch in text if ch in self.stoi)[: self.config.context]
         if not kept:
             raise ValueError(
                 "None of these characters occur in the training text; type some that do."

@@ -91,7 +91,7 @@ def test_cost_preset_shows_deepseek_active_share():
     assert at.session_state["moe.tab"] == "Cost"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["DeepSeek-V3: total"] == "671.0 B"
-    assert metrics["active per token"] == "37.6 B"  # 37.55B counted; "about 37B" published
+    assert metrics["active per token (5.6%)"] == "37.6 B"  # 37.55B counted; "about 37B" published
 
 
 def test_bias_preset_opens_the_router_on_a_sigmoid_router():

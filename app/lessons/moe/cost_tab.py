@@ -38,10 +38,9 @@ def render(page: LessonPage) -> None:
     tiny = tiny_model_cost(model)
     cols = st.columns(4)
     cols[0].metric("Tiny model: total parameters", f"{tiny['total_params']:,}")
-    cols[1].metric("active per token", f"{tiny['active_params']:,}", f"{tiny['active_share']:.0%} of total",
-                   delta_color="off")  # fmt: skip
+    cols[1].metric(f"active per token ({tiny['active_share']:.0%})", f"{tiny['active_params']:,}")
     cols[2].metric("FLOPs per token", f"{tiny['flops_per_token']:,}")
-    cols[3].metric("dense of the same total size", f"{tiny['dense_same_total_flops']:,}")
+    cols[3].metric("FLOPs: dense of the same total size", f"{tiny['dense_same_total_flops']:,}")
     st.caption("FLOPs per token ≈ 2 × the matmul weights a token passes through (attention scores, which grow "
                "with the context, are left out). Counted on the model's own parameters.")  # fmt: skip
 
@@ -65,8 +64,10 @@ def render(page: LessonPage) -> None:
     with right:
         a, b, d = st.columns(3)
         a.metric(f"{arch.name}: total", f"{chosen['total_params'] / 1e9:.1f} B")
-        b.metric("active per token", f"{chosen['active_params'] / 1e9:.1f} B", f"{chosen['active_share']:.1%}",
-                 delta_color="off")  # fmt: skip
+        b.metric(
+            f"active per token ({chosen['active_share']:.1%})",
+            f"{chosen['active_params'] / 1e9:.1f} B",
+        )
         d.metric("GFLOPs per token", f"{chosen['flops_per_token'] / 1e9:.1f}")
         st.caption(
             f"Published: {REAL_CONFIGS[arch.name.split(' (')[0]].published}. Config: {arch.source}."

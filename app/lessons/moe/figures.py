@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 RUN_NAMES = {"none": "no balancing", "aux": "auxiliary loss", "bias": "bias (aux-loss-free)"}
 RUN_COLORS = {"none": "#d62728", "aux": "#1f77b4", "bias": "#2ca02c"}
-EXPERT_COLORS = qualitative.Light24
+EXPERT_COLORS = qualitative.Set3 + qualitative.Pastel1  # light: the characters stay readable
 
 
 def expert_color(e: int) -> str:
@@ -43,8 +43,8 @@ def load_heatmaps(loads: dict[str, np.ndarray]) -> go.Figure:
     fig.update_xaxes(title_text="step", row=n_layers)
     fig.update_layout(
         title=f"Share of routed tokens per expert over the steps (ideal: 1/E = {1 / n_experts:.3f})",
-        height=200 + 190 * n_layers,
-        margin=dict(t=90),
+        height=220 + 190 * n_layers,
+        margin=dict(t=120),
     )
     return fig
 

@@ -51,6 +51,9 @@ def render(page: LessonPage) -> None:
     if routed is None:
         return
     kept, layers = routed
+    st.caption(
+        f"The first {trainer.config.context} characters the model knows (its training window)."
+    )
     st.markdown(figures.legend_html(trainer.config.n_experts), unsafe_allow_html=True)
     for layer, (idx, weights) in enumerate(layers):
         st.markdown(

@@ -29,6 +29,7 @@ def render(page: LessonPage) -> None:
         total_steps=int(page.value("steps", 150)),
         render=lambda run: draw(page, run),
         settings=settings,
+        chunk_seconds=1.0,  # three models per step: fewer, larger chunks leave more time to train
     )
 
 
