@@ -97,9 +97,9 @@ def _layer_rows(tokens, d_model, d_expert, n_experts, top_k, device, repeats) ->
 
 
 def run(quick: bool = False, device: str = "cpu") -> list[dict]:
-    repeats = 3 if quick else 10
+    repeats = 3 if quick else 7
     shapes = [(2048, 128, 256, 8, 2)] if quick else [
-        (4096, 256, 512, 8, 2), (16384, 512, 1024, 8, 2), (16384, 512, 256, 64, 8),
+        (4096, 256, 512, 8, 2), (8192, 256, 256, 32, 4), (8192, 512, 256, 64, 8),
     ]  # fmt: skip
     rows = []
     for shape in shapes:

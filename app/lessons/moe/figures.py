@@ -190,7 +190,9 @@ def router_steps(
 def cost_figure(costs: dict[str, dict]) -> go.Figure:
     """Active against total parameters, and FLOPs per token against a dense model with the total size."""
     names = list(costs)
-    fig = make_subplots(1, 2, subplot_titles=["parameters (billions)", "GFLOPs per token"])
+    fig = make_subplots(
+        1, 2, subplot_titles=["parameters (billions, log scale)", "GFLOPs per token (log scale)"]
+    )
     fig.add_bar(x=names, y=[costs[n]["total_params"] / 1e9 for n in names], name="total (stored)",
                 marker_color="#bbbbbb", row=1, col=1)  # fmt: skip
     fig.add_bar(x=names, y=[costs[n]["active_params"] / 1e9 for n in names], name="active (per token)",
@@ -199,5 +201,6 @@ def cost_figure(costs: dict[str, dict]) -> go.Figure:
                 name="dense model of the same total size", marker_color="#bbbbbb", row=1, col=2)  # fmt: skip
     fig.add_bar(x=names, y=[costs[n]["flops_per_token"] / 1e9 for n in names],
                 name="this MoE (= dense of the same active size)", marker_color="#ff7f0e", row=1, col=2)  # fmt: skip
+    fig.update_yaxes(type="log")  # DeepSeek-V3 is 50x Qwen-MoE: a log axis keeps every bar visible
     fig.update_layout(barmode="group", height=380, legend=dict(orientation="h", y=-0.2))
     return fig
