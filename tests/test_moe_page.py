@@ -122,3 +122,13 @@ def test_collapse_preset_shows_the_collapse_after_training():
     none, aux, bias = map(float, cv.groups())
     assert none > 0.8 and aux < 0.6 * none and bias < 0.6 * none
     assert "layer 2" in captions(at) or at.dataframe  # the text tab routes once trained
+
+
+def test_coloured_text_escapes_markup_and_marks_spaces():
+    import numpy as np
+
+    from app.lessons.moe import figures
+
+    out = figures.coloured_text("<b> x", np.array([[0], [1], [2], [3], [4]]), np.ones((5, 1)))
+    assert "<b>" not in out and "&lt;" in out and "&gt;" in out and "␣" in out
+    assert out.count("<span") == 5
