@@ -146,15 +146,15 @@ class Experts(nn.Module):
     def forward(self, x, token, expert, weight):
         """x (N, D); token, expert, weight (A,) one row per kept assignment -> (N, D)."""
         order = torch.argsort(expert, stable=True)
-        token, weight = token[order], weight[order]
         counts = torch.bincount(expert, minlength=self.w_gate.shape[0]).tolist()
-        parts = []
-        for e, xs in enumerate(x[token].split(counts)):  # (A_e, D) the tokens of expert e
-            if len(xs):
+        y = torch.zeros_like(x)
+        groups = zip(token[order].split(counts), weight[order].split(counts))
+        for e, (tokens, weights) in enumerate(groups):  # the assignments of expert e
+            if len(tokens):
+                xs = x[tokens]  # (A_e, D)
                 hidden = F.silu(xs @ self.w_gate[e]) * (xs @ self.w_up[e])  # (A_e, F)
-                parts.append(hidden @ self.w_down[e])  # (A_e, D)
-        out = torch.cat(parts) * weight[:, None].to(x.dtype)  # (A, D)
-        return torch.zeros_like(x).index_add_(0, token, out)
+                y.index_add_(0, tokens, (hidden @ self.w_down[e]) * weights[:, None].to(x.dtype))
+        return y
 
 
 class MoELayer(nn.Module):
