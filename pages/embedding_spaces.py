@@ -1,7 +1,4 @@
-"""Pretrained embedding spaces (Lectures 2 and 6): the lesson declared in app/lessons/embedding_spaces/.
-
-run_lesson calls require_entry_script() before drawing anything.
-"""
+"""Pretrained embedding spaces (Lectures 2 and 6): the lesson declared in app/lessons/embedding_spaces/."""
 
 from app.page import run_lesson
 

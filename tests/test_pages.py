@@ -23,11 +23,20 @@ def test_every_page_file_is_in_the_navigation():
     assert files == set(PAGES), "a page exists that the navigation does not show (or vice versa)"
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_every_page_guards_against_the_automatic_page_list(page):
+def test_home_guards_against_the_automatic_page_list():
     """A deep link on a fresh server runs the file directly; the guard reruns it inside our navigation."""
-    text = (PAGES_DIR / page).read_text()
-    assert "require_entry_script()" in text or "run_lesson(" in text  # run_lesson calls it
+    assert "require_entry_script()" in (PAGES_DIR / "home.py").read_text()
+
+
+@pytest.mark.parametrize("lesson", available_lessons(), ids=lambda lesson: lesson.slug)
+def test_every_lesson_page_is_one_call(lesson):
+    """The contract: a lesson page is a docstring and run_lesson(slug), which guards the entry script."""
+    code = [
+        line
+        for line in (PAGES_DIR / lesson.file).read_text().splitlines()
+        if line.strip() and not line.startswith('"""')
+    ]
+    assert code == ["from app.page import run_lesson", f'run_lesson("{lesson.slug}")'], code
 
 
 @pytest.mark.parametrize("page", PAGES)
