@@ -144,6 +144,13 @@ class LessonPage:
         st.session_state.pop(failed_key, None)
         return result
 
+    def settings_area(self, label: str = "⚙️ Settings"):
+        """Where a tab draws its own inputs: in place, or folded into a popover in presenter mode so the tab's
+        first chart fits on a projector (the popover stays open while the lecturer changes things)."""
+        if presenter_mode():
+            return st.popover(label, width="content")
+        return st.container()
+
     def shared(self, fn: Callable, *args, read_only: bool = False, **kwargs) -> Any:
         """`fn(*args, **kwargs)` computed once per server for these arguments; see `shared` below."""
         return shared(fn, *args, read_only=read_only, **kwargs)
@@ -281,6 +288,22 @@ def _from_url(text: str | list[str], default: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- the page
+def _presenter_header(page: LessonPage, package, presets: dict, controls) -> Any:
+    """On a projector the first chart matters most: the intro, the presets and the shared settings fold into one
+    row (an expander and two popovers) instead of a screenful above the tabs. Returns what `controls` returned."""
+    data = None
+    left, middle, right = st.columns([3, 2, 2], vertical_alignment="top")
+    with left.expander("What this lesson shows"):
+        st.markdown(package.INTRO)
+    if presets:
+        with middle.popover("🎬 Lecture demos", width="stretch"):
+            presets_bar(page.slug, presets, per_row=1)
+    if controls is not None:
+        with right.popover("⚙️ Settings", width="stretch"):
+            data = controls(page)
+    return data
+
+
 def run_lesson(slug: str) -> LessonPage:
     """Draw the lesson `slug`: title, intro, presets, shared controls, tabs. The whole page file calls this."""
     require_entry_script()
@@ -290,23 +313,22 @@ def run_lesson(slug: str) -> LessonPage:
     page = LessonPage(spec, current_device())
 
     st.title(f"{spec.icon} {spec.title}")
-    if presenter_mode():  # on a projector the first chart matters more than the intro
-        with st.expander("What this lesson shows"):
-            st.markdown(package.INTRO)
+    presets = getattr(package, "PRESETS", {})
+    controls = getattr(package, "controls", None)
+    if presenter_mode():
+        page.data = _presenter_header(page, package, presets, controls)
     else:
         st.markdown(package.INTRO)
-    presets = getattr(package, "PRESETS", {})
-    if presenter_mode() and presets:  # one line instead of rows of buttons, so the first chart fits
-        with st.popover("🎬 Lecture demos", width="content"):
-            presets_bar(slug, presets, per_row=1)
-    else:
         presets_bar(slug, presets)
-    controls = getattr(package, "controls", None)
-    if controls is not None:
-        page.data = controls(page)
-        if page.data is None:
-            st.info("Pick valid settings above; the lesson appears here.")
-            return page
+        page.data = controls(page) if controls is not None else None
+    if controls is not None and page.data is None:
+        st.info("Pick valid settings above; the lesson appears here.")
+        return page
+    summary = getattr(package, "summary", None)
+    if (
+        summary is not None
+    ):  # what every tab shares on screen (metrics), drawn from what `controls` returned
+        summary(page, page.data)
     tabs = package.TABS
     titles = [tab.TITLE for tab in tabs]
     if st.session_state.get(page.key("tab")) not in titles:  # an old or mistyped ?<slug>.tab=

@@ -87,6 +87,9 @@ PRESENTER_CSS = """<style>
 [data-testid="stMain"] button p { font-size: 1.1rem !important; }
 [data-testid="stMain"] [data-baseweb="tab"] p { font-size: 1.25rem !important; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; }
+[data-testid="stPopoverBody"] label p, [data-testid="stPopoverBody"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stPopoverBody"] input, [data-testid="stPopoverBody"] textarea,
+[data-testid="stPopoverBody"] [data-baseweb="select"] div { font-size: 1.25rem !important; }
 </style>"""
 
 

@@ -23,6 +23,8 @@ SHOTS = ROOT / "assets" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.browser
 
+VISIBLE_CHART = ".js-plotly-plot >> visible=true"
+
 
 def _require_browser():
     missing = []
@@ -114,6 +116,9 @@ def browser():
 def _wait_until_idle(page, timeout_s: float = 90) -> None:
     """Wait until Streamlit has finished running the script (no 'running' status widget)."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout_s * 1000)
+    # Every page has a title: until it shows, the script has not started drawing (on a busy machine the
+    # status widget may not have appeared yet either).
+    page.wait_for_selector("[data-testid='stMain'] h1", timeout=timeout_s * 1000)
     time.sleep(1.0)
     deadline = time.time() + timeout_s
     while time.time() < deadline:
@@ -170,8 +175,7 @@ def test_lesson_page_in_chromium(server, browser, lesson):
     page.goto(f"{server}/{lesson.slug}")
     _wait_until_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0, page.inner_text("body")[:2000]
-    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
-    assert page.locator(".js-plotly-plot").count() >= 1
+    page.locator(VISIBLE_CHART).first.wait_for(timeout=60_000)  # charts in other tabs are hidden
     time.sleep(2)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{lesson.slug}.png"), full_page=False)
@@ -182,14 +186,14 @@ def test_url_state_reproduces_the_view(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{server}/next_token?nt_topk=5&nt_temp=0.5")
     _wait_until_idle(page)
-    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    page.locator(VISIBLE_CHART).first.wait_for(timeout=60_000)
     body = page.inner_text("body")
     assert "Tokens that can be sampled" in body
     metric = page.locator("[data-testid='stMetricValue']").first.inner_text()
     assert metric.strip() == "5"
     page.goto(f"{server}/next_token?next_token.top_k=3&next_token.temperature=0.5")  # today's names
     _wait_until_idle(page)
-    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    page.locator(VISIBLE_CHART).first.wait_for(timeout=60_000)
     metric = page.locator("[data-testid='stMetricValue']").first.inner_text()
     assert metric.strip() == "3"
     page.close()

@@ -126,7 +126,8 @@ def pick_head(
 
 def render(page: LessonPage) -> None:
     """Controls, then the stored attention: all heads, the chosen head, and the per-head measures."""
-    model_name, allow_download = controls(page)
+    with page.settings_area():
+        model_name, allow_download = controls(page)
     load_and_trace(page, model_name, allow_download)
     real = page.result("real")
     if real is None:

@@ -76,10 +76,11 @@ def render(page: LessonPage) -> None:
         "**Eckart–Young floor** $\\sum_{i>r}\\sigma_i^2 / \\sum_i \\sigma_i^2$ (grey line, from the SVD of "
         "ΔW\\*)."
     )
-    config = sandbox_controls(page)
+    with page.settings_area():
+        config = sandbox_controls(page)
+        steps = page.widget(st.number_input, "steps", "Steps", 10, 5000, default=200, step=50)
     if config is None:
         return
-    steps = page.widget(st.number_input, "steps", "Steps", 10, 5000, default=200, step=50)
     settings = {name: page.value(name) for name in SETTINGS}
     training.training_panel(
         page.slug,

@@ -2,7 +2,7 @@
 
 data.py counts the corpus and builds the models (cache.py caches them); tables.py and figures.py turn the
 results into frames and charts, with labels.py naming each smoothing; overview.py smooths the counts every way
-and draws the metrics above the tabs; each *_tab.py draws one tab (TITLE and render(page)).
+(its metrics_row is the lesson's `summary` above the tabs); each *_tab.py draws one tab (TITLE and render(page)).
 """
 
 import streamlit as st
@@ -82,7 +82,7 @@ RENAMED = {"logy": "log_y"}  # old `?ng_<name>=` links: {"old": "new"}
 
 
 def controls(page: LessonPage):
-    """Corpus, split, vocabulary cut and smoothing: counted once, smoothed every way, metrics above the tabs."""
+    """Corpus, split, vocabulary cut and smoothing: counted once, smoothed every way."""
     corpus_col, fraction_col, cut_col = st.columns([3, 2, 2])
     with corpus_col:
         corpus = page.corpus()
@@ -161,10 +161,12 @@ def controls(page: LessonPage):
     if data is None or config is None:
         return None
     # everything below is drawn from the last valid corpus and settings, so bad input keeps it on screen
-    smoothed = page.compute("smoothed", "Smoothing the counts", overview.smooth, data, config)
-    if smoothed is not None:
-        overview.metrics_row(smoothed)
-    return smoothed
+    return page.compute("smoothed", "Smoothing the counts", overview.smooth, data, config)
+
+
+def summary(page: LessonPage, smoothed) -> None:
+    """The metrics above the tabs (outside the settings, which presenter mode folds away)."""
+    overview.metrics_row(smoothed)
 
 
 def _accept_menu_names(page: LessonPage) -> None:
