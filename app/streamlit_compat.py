@@ -85,7 +85,7 @@ PRESENTER_CSS = """<style>
 [data-testid="stMain"] h1 { font-size: 2.4rem !important; padding-top: 0 !important; }
 [data-testid="stMain"] h2 { font-size: 2rem !important; }
 [data-testid="stMain"] button p { font-size: 1.1rem !important; }
-[data-testid="stMain"] [data-baseweb="tab"] p { font-size: 1.25rem !important; }
+[data-testid="stMain"] [role="tab"] p { font-size: 1.25rem !important; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; }
 [data-testid="stPopoverBody"] label p, [data-testid="stPopoverBody"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stPopoverBody"] input, [data-testid="stPopoverBody"] textarea,

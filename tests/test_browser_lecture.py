@@ -39,6 +39,8 @@ def test_presenter_mode_on_a_projector(server, browser, lesson):  # noqa: F811
     assert body and min(body) >= 20, f"body text {sorted(set(body))} px"
     metrics = _px(page, "[data-testid='stMain'] [data-testid='stMetricValue'] div")
     assert not metrics or min(metrics) >= 40, f"metric values {sorted(set(metrics))} px"
+    tabs = _px(page, "[data-testid='stMain'] [role='tab'] p")
+    assert tabs and min(tabs) >= 20, f"tab labels {sorted(set(tabs))} px"
     page.screenshot(path=f"/tmp/presenter-{lesson.slug}.png")
     if lesson.slug in TRAINS_FIRST:
         assert page.locator(VISIBLE_CHART).count() == 0, (
@@ -73,9 +75,15 @@ def test_preset_lands_on_its_tab(server, browser, slug, name, tab):  # noqa: F81
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{server}/{slug}")
     _wait_until_idle(page)
-    page.get_by_role("button", name=name, exact=True).click()
+    button = page.get_by_role("button", name=name, exact=True)
+    button.wait_for(timeout=60_000)  # the preset row may still be drawing
+    button.click()
     _wait_until_idle(page)
-    selected = page.locator("[data-baseweb='tab'][aria-selected='true']").first.inner_text()
-    assert selected.strip() == tab
+    selected, deadline = None, time.time() + 60
+    while selected != tab and time.time() < deadline:  # the rerun may still be drawing
+        time.sleep(0.5)
+        chosen = page.locator("[role='tab'][aria-selected='true']")
+        selected = chosen.first.inner_text().strip() if chosen.count() else None
+    assert selected == tab
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
