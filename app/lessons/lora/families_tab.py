@@ -77,7 +77,7 @@ def controls(page: LessonPage) -> FamiliesConfig | None:
         a1, a2, a3 = st.columns(3)
         with a1:
             for family, label, default in [
-                ("lora", "LoRA", 5e-3),
+                ("lora", "LoRA", 2e-3),
                 ("ia3", "IA³", 1e-2),
                 ("prompt", "Prompt tuning", 3e-2),
             ]:
@@ -135,9 +135,8 @@ def planned_counts(config: FamiliesConfig) -> pd.DataFrame:
     """What each run will train, by formula from SmolLM2's shapes (no model is built)."""
     arch = SMOLLM2_ARCHITECTURE
     layers = formula_count("full", 0, arch, arch["num_hidden_layers"])
-    total = (
-        layers + arch["vocab_size"] * arch["hidden_size"] + arch["hidden_size"]
-    )  # tied embeddings, final norm
+    embeddings = arch["vocab_size"] * arch["hidden_size"]  # tied with the LM head: counted once
+    total = layers + embeddings + arch["hidden_size"]  # and the final norm: 134,515,008
     rows = []
     for name, family, size in config.runs():
         n = formula_count(
@@ -161,8 +160,9 @@ def render(page: LessonPage) -> None:
         "and the FFN) are not in PEFT, so they are not trained here; LN tuning, which PEFT does have, is the "
         "other family that trains a few numbers *inside* each layer. The model is the real SmolLM2-135M, "
         "not a small copy: only its top layers are adapted and the frozen layers below are computed once "
-        "and cached, so prompt tuning's vectors enter at the first adapted layer (exactly the paper's "
-        "method when all 30 layers are adapted)."
+        "and cached, so prompt tuning's vectors enter at the first adapted layer and prefix tuning's keys "
+        "and values reach the adapted layers only (exactly the papers' methods when all 30 layers are "
+        "adapted, at far more time per step)."
     )
     corpus = page.compute("pf-corpus", "Reading the corpus", pick_corpus, page)
     config = controls(page)
