@@ -268,12 +268,10 @@ class FamiliesTrainer:
         self.heldout_hidden = hidden_at(base_model, self.heldout_ids, self.start)
         self.total_parameters = count_parameters(base_model)[1]
         cut = top_model(base_model, c.top_layers)
-        with (
-            torch.no_grad()
-        ):  # the frozen model's own held-out loss: where identity-initialised runs start
-            self.base_heldout = next_token_loss(cut.eval(), self.heldout_hidden, self.heldout_ids)[
-                0
-            ].item()
+        # the frozen model's own held-out loss: where the identity-initialised runs start
+        with torch.no_grad():
+            base_loss, _ = next_token_loss(cut.eval(), self.heldout_hidden, self.heldout_ids)
+        self.base_heldout = base_loss.item()
         self.runs, self.optimizers, self.family, self.size = {}, {}, {}, {}
         for name, family, size in c.runs():
             torch.manual_seed(c.seed)

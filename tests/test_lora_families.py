@@ -190,3 +190,22 @@ def test_bad_settings_are_messages():
         )
     with pytest.raises(ValueError, match="at most"):
         FamiliesTrainer(tiny_llama(), CharTokenizer(), "x" * 400, FamiliesConfig(top_layers=5))
+
+
+@pytest.mark.slow
+def test_smollm2_families_on_wiki_text(smollm2):
+    """The tab's default runs on the text the tab builds from the wiki corpus (~7 min on a loaded 2-core CPU)."""
+    from models.corpora import load_corpus
+
+    model, tokenizer = smollm2
+    text = " ".join(" ".join(s) for s in load_corpus("wiki"))
+    tuner = FamiliesTrainer(model, tokenizer, text, FamiliesConfig())
+    while not tuner.done:
+        tuner.train_steps(50)
+    rows = {row["run"]: row for row in tuner.summary()}
+    for name, row in rows.items():
+        assert row["trained_parameters"] == formula_count(
+            row["family"], row["size"], model.config, 2, ("q_proj", "v_proj")
+        )
+        assert row["heldout_loss"] < tuner.initial_heldout[name], name
+    assert min(rows, key=lambda n: rows[n]["heldout_loss"]) == "full"
