@@ -110,8 +110,11 @@ def _sharing_copy(model: nn.Module, clone: set[int] = frozenset()) -> nn.Module:
 def hidden_at(model: nn.Module, ids: torch.Tensor, start: int, batch: int = 16) -> torch.Tensor:
     """The input of decoder layer `start` for token ids (n, T): (n, T, C)."""
     out = []
+    body = getattr(
+        model, "model", model
+    )  # the decoder stack without the LM head: no logits to compute
     for i in range(0, len(ids), batch):
-        states = model(input_ids=ids[i : i + batch], output_hidden_states=True).hidden_states
+        states = body(input_ids=ids[i : i + batch], output_hidden_states=True).hidden_states
         out.append(states[start])
     return torch.cat(out)
 

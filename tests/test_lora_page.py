@@ -46,8 +46,10 @@ def preset(at, name):
 
 
 @pytest.fixture(scope="module")
-def page(smollm2):
-    return lora_page()
+def page():
+    return (
+        lora_page()
+    )  # the page loads SmolLM2 itself (st.cache_resource): no second copy from a fixture
 
 
 def test_default_render(page):
@@ -163,3 +165,48 @@ def test_text_too_short_is_a_message(page):
     at.text_area(key="lora.usertext").set_value("Far too short to form a batch.").run()
     button(at, "lora-real:start").click().run()
     assert any("too short" in e.value for e in at.error)
+
+
+def test_peft_families_tab_opens_without_training(page):
+    """The tab's first view: the families and what each run would train (by formula), nothing trained."""
+    at = preset(page, "PEFT families: loss against trained parameters")
+    assert at.session_state["lora.tab"] == "PEFT families"
+    assert "lora-peft:run" not in at.session_state
+    assert "PrefixTuningConfig" in markdown(at)
+    planned = [d.value for d in at.dataframe if "prefix n=16" in d.value.index]
+    assert planned, "the table of planned runs"
+    counts = planned[0]["trained parameters"]
+    assert (
+        counts["prefix n=16"] == 16 * 2 * 2 * 192
+    )  # 16 tokens, 2 layers, keys and values, 3 kv heads of 64
+    assert counts["LoRA r=1"] == 2 * ((576 + 576) + (576 + 192))
+
+
+def test_peft_families_tiny_run_trains_two_chunks():
+    """Two runs (LoRA r=1, prefix n=1) of one step each on short sequences: two Step clicks finish them."""
+    at = lora_page()
+    for key, value in {
+        "lora.pf_lora_ranks": [1],
+        "lora.pf_prompt_tokens": [],
+        "lora.pf_prefix_tokens": [1],
+        "lora.pf_steps": 1,
+    }.items():
+        at.session_state[key] = value
+    at.checkbox(key="lora.pf_ia3").uncheck()
+    at.checkbox(key="lora.pf_ln").uncheck()
+    at.checkbox(key="lora.pf_full").uncheck()
+    at.select_slider(key="lora.pf_seq_len").set_value(16)
+    at.slider(key="lora.pf_batch_size").set_value(2)
+    at.slider(key="lora.pf_max_train_sequences").set_value(4)
+    at.slider(key="lora.pf_heldout_sequences").set_value(2)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    step(at, "lora-peft:step", times=2)
+    assert not at.error, [e.value for e in at.error]
+    run = at.session_state["lora-peft:run"]
+    assert run.finished and run.steps_done == 2
+    text = markdown(at)
+    assert "lowest held-out loss" in text and "prefix n=1" in text
+    rows = {r["run"]: r for r in run.trainer.summary()}
+    assert rows["LoRA r=1"]["trained_parameters"] == 2 * ((576 + 576) + (576 + 192))
+    assert rows["prefix n=1"]["trained_parameters"] == 2 * 2 * 192

@@ -2,6 +2,7 @@
 
 from app.lessons.lora import (
     alpha_tab,
+    families_tab,
     inside_tab,
     merge_tab,
     qlora_tab,
@@ -15,8 +16,8 @@ INTRO = (
     "matrix W: A is r×in, B is out×r, so a rank-r adapter trains r·(in+out) numbers instead of in·out. B starts "
     "at zero, so training starts *exactly* at the base model, and after training the update merges into W, so "
     "inference costs nothing extra. Why is a small rank often enough? Train it here: first on a layer whose "
-    "true update has a rank we chose, then on SmolLM2 with your text; then look inside ΔW, merge it, and "
-    "train over a 4-bit base (QLoRA)."
+    "true update has a rank we chose, then on SmolLM2 with your text; then look inside ΔW, merge it, "
+    "train over a 4-bit base (QLoRA), and set LoRA beside the other parameter-efficient families."
 )
 
 PRESETS = {
@@ -45,10 +46,15 @@ PRESETS = {
         tab=real_tab.TITLE,
         values={"ft_ranks": [4], "ft_full": False, "qlora_rank": 4},
     ),
+    "PEFT families: loss against trained parameters": Preset(
+        "LoRA, IA³, prompt, prefix and LN tuning beside full fine-tuning on SmolLM2, one point per run.",
+        tab=families_tab.TITLE,
+        values={},
+    ),
     "NF4 against int4": Preset(
         "One SmolLM2 matrix in 4 bits: NF4's levels follow the bell-shaped weights and lose less than int4.",
         tab=qlora_tab.TITLE,
         values={},
     ),
 }
-TABS = [sandbox_tab, alpha_tab, real_tab, inside_tab, merge_tab, qlora_tab]
+TABS = [sandbox_tab, alpha_tab, real_tab, inside_tab, merge_tab, qlora_tab, families_tab]

@@ -257,3 +257,41 @@ def alpha_rank_figure(curves: dict[str, pd.DataFrame]) -> go.Figure:
     fig.update_xaxes(title_text="step")
     fig.update_layout(height=380, title="Same α, same learning rate: how fast each rank learns")
     return fig
+
+
+FAMILY_COLOURS = {
+    "lora": "#1f77b4",
+    "ia3": "#2ca02c",
+    "prompt": "#ff7f0e",
+    "prefix": "#d62728",
+    "ln": "#9467bd",
+    "full": "#7f7f7f",
+}
+
+
+def families_figure(summary: pd.DataFrame, base_loss: float | None) -> go.Figure:
+    """Held-out loss against trained parameters (log x): one point per run, the sizes of a family joined."""
+    fig = go.Figure()
+    for family, part in summary.groupby("family", sort=False):
+        part = part.sort_values("trained_parameters")
+        fig.add_scatter(
+            x=part["trained_parameters"],
+            y=part["heldout_loss"],
+            mode="lines+markers+text",
+            text=part["run"],
+            textposition="top center",
+            marker=dict(size=12, color=FAMILY_COLOURS.get(family)),
+            line=dict(color=FAMILY_COLOURS.get(family), dash="dot"),
+            name=family,
+        )
+    if base_loss is not None:
+        fig.add_hline(y=base_loss, line_dash="dot", annotation_text="SmolLM2 before training")
+    fig.update_layout(
+        title="Held-out loss against the number of trained parameters",
+        xaxis_title="trained parameters (log)",
+        yaxis_title="held-out loss (nats per token)",
+        height=420,
+        legend=dict(orientation="h", y=-0.2),
+    )
+    fig.update_xaxes(type="log")
+    return fig
