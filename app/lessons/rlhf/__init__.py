@@ -31,10 +31,19 @@ PRESETS = {
         values={"eps": 0.3},
     ),
     "Lecture demo: reward hacking, β = 0": Preset(
-        "β=0 on SmolLM2 with the sentiment reward: the reward climbs while the KL to the reference grows and "
-        "the samples drift into gushing, repetitive text (press Start).",
+        "β=0, lr 0.002, 30 iterations (6–7 min on a lightly loaded 2-core CPU; press Start). Measured "
+        "(first 5 → last 5 iterations): reward 0.14 → 0.75 while the KL to the reference grew to 11 nats "
+        "(15 at iteration 30) and the text turned gushing and repetitive (“amazing team of amazing "
+        "amazing”); little moves in the first ten iterations.",
         tab=lm_tab.TITLE,
-        values={"kl_coef": 0.0, "adapter_lr": 0.002},
+        values={"kl_coef": 0.0, "adapter_lr": 0.002, "lm_iterations": 30},
+    ),
+    "Lecture demo: KL leash, β = 0.1": Preset(
+        "The same run with β=0.1 (📌 pin the β=0 run first: its curves stay beside). Measured (first 5 → "
+        "last 5 iterations): reward 0.16 → 0.48, KL 3 nats (4 at iteration 30, still creeping up), about a "
+        "quarter of β=0's; the text stays positive and fluent, with no repeated words.",
+        tab=lm_tab.TITLE,
+        values={"kl_coef": 0.1, "adapter_lr": 0.002, "lm_iterations": 30},
     ),
     "Lecture demo: degenerate GRPO groups": Preset(
         "With groups of 2 on the sequence task many groups have equal rewards: zero advantage, no signal.",
