@@ -181,9 +181,9 @@ def test_grpo_tab_trains_groups_on_the_language_model(tiny_smollm2):
 def test_reward_hacking_presets_set_the_measured_settings_and_train_nothing():
     at = preset(open_page(), "Lecture demo: reward hacking, β = 0")
     assert at.session_state["rlhf.tab"] == lm_tab.TITLE
-    assert at.session_state["rlhf.kl_coef"] == 0.0 and at.session_state["rlhf.adapter_lr"] == 0.002
-    assert at.session_state["rlhf.lm_iterations"] == 30  # what BENCHMARKS.md measured
+    assert at.session_state["rlhf.kl_coef"] == 0.0 and at.session_state["rlhf.adapter_lr"] == 0.005
+    assert at.session_state["rlhf.lm_iterations"] == 15  # what BENCHMARKS.md measured
     assert "rlhf-lm:run" not in at.session_state
     at = preset(at, "Lecture demo: KL leash, β = 0.1")
-    assert at.session_state["rlhf.kl_coef"] == 0.1 and at.session_state["rlhf.adapter_lr"] == 0.002
+    assert at.session_state["rlhf.kl_coef"] == 0.1 and at.session_state["rlhf.adapter_lr"] == 0.005
     assert "rlhf-lm:run" not in at.session_state

@@ -31,19 +31,18 @@ PRESETS = {
         values={"eps": 0.3},
     ),
     "Lecture demo: reward hacking, β = 0": Preset(
-        "β=0, lr 0.002, 30 iterations (6–7 min on a lightly loaded 2-core CPU; press Start). Measured "
-        "(first 5 → last 5 iterations): reward 0.14 → 0.75 while the KL to the reference grew to 11 nats "
-        "(15 at iteration 30) and the text turned gushing and repetitive (“amazing team of amazing "
-        "amazing”); little moves in the first ten iterations.",
+        "β=0, lr 0.005, 15 iterations (3–4 min on a lightly loaded 2-core CPU; press Start). Measured: the KL "
+        "to the reference climbs first (13 nats by iteration 8), then the reward jumps (0.2 → 0.99) and by "
+        "iteration 15 every continuation is “beautiful beautiful beautiful …” (KL 46 nats).",
         tab=lm_tab.TITLE,
-        values={"kl_coef": 0.0, "adapter_lr": 0.002, "lm_iterations": 30},
+        values={"kl_coef": 0.0, "adapter_lr": 0.005, "lm_iterations": 15},
     ),
     "Lecture demo: KL leash, β = 0.1": Preset(
-        "The same run with β=0.1 (📌 pin the β=0 run first: its curves stay beside). Measured (first 5 → "
-        "last 5 iterations): reward 0.16 → 0.48, KL 3 nats (4 at iteration 30, still creeping up), about a "
-        "quarter of β=0's; the text stays positive and fluent, with no repeated words.",
+        "The same run with β=0.1 (📌 pin the β=0 run first: its curves stay beside). Measured: reward "
+        "0.2 → 0.5, KL about 5 nats at iteration 15 (a tenth of β=0's); the text stays readable and mostly "
+        "positive, with the odd repeated word.",
         tab=lm_tab.TITLE,
-        values={"kl_coef": 0.1, "adapter_lr": 0.002, "lm_iterations": 30},
+        values={"kl_coef": 0.1, "adapter_lr": 0.005, "lm_iterations": 15},
     ),
     "Lecture demo: degenerate GRPO groups": Preset(
         "With groups of 2 on the sequence task many groups have equal rewards: zero advantage, no signal.",

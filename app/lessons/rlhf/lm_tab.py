@@ -94,8 +94,8 @@ def render(page: LessonPage) -> None:
         "(rank r on the attention's q and v) are trained with PPO's clipped loss. The reference is the same "
         "model with the adapters switched off. The KL penalty β keeps the policy close to it; at **β = 0** "
         "the reward climbs by any means. At the default sizes one iteration took about 13 s on a lightly loaded 2-core "
-        "CPU (several times longer on a shared one), so the β = 0 demo's 30 iterations take 6–7 minutes and "
-        "little moves in the first ten; a GPU is much faster. Nothing runs until you press Start."
+        "CPU (several times longer on a shared one), so the β = 0 demo's 15 iterations take 3–4 minutes and "
+        "the reward barely moves in the first eight; a GPU is much faster. Nothing runs until you press Start."
     )
     config = controls(page)
     if config is None:
