@@ -125,6 +125,41 @@ def completion_logprobs(model, sequences, attention_mask, prompt_len: int, tempe
     return logp, entropy
 
 
+def whiten(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """(x - mean) / (std + eps) over the batch (unbiased std); a batch of one has no spread: zeros."""
+    if x.numel() < 2:
+        return torch.zeros_like(x)
+    return (x - x.mean()) / (x.std() + eps)
+
+
+def rlhf_advantages(rewards, logp_old, ref_logp, config: RLHFConfig):
+    """One advantage per continuation, from rewards (B,) and per-token log-probabilities (B, T_new).
+
+    ppo:  score = reward - beta * sum_t (log pi - log ref), the KL penalty in the reward (TRL's RLOOTrainer:
+          k1 per token, summed per sequence); advantage = the scores whitened over the batch (the batch mean is
+          the baseline; no critic). This equals RLOO's leave-one-out advantage with the batch as one group,
+          normalised (TRL's normalize_advantages=True), up to the epsilon.
+    grpo: score = reward; advantage = reward normalised within each prompt's group (the KL goes in the loss).
+    Returns (scores (B,), advantages (B,), kl_seq (B,)).
+    """
+    kl_seq = (logp_old - ref_logp).sum(1)  # (B,) k1 estimate, summed over the tokens
+    if config.method == "ppo":
+        scores = rewards - config.kl_coef * kl_seq
+        return scores, whiten(scores), kl_seq
+    return rewards, grpo_advantages(rewards, config.samples_per_prompt), kl_seq
+
+
+def rlhf_loss(logp, logp_old, ref_logp, advantages, config: RLHFConfig):
+    """PPO's clipped loss per token (each token gets its sequence's advantage), averaged over all tokens;
+    grpo adds beta * the k3 KL per token (TRL's GRPOTrainer, whose loss types agree when every continuation
+    has the same length, as here). logp (with grad), logp_old, ref_logp: (B, T_new); advantages: (B,)."""
+    token_adv = advantages[:, None].expand_as(logp_old)  # (B, T_new)
+    loss, stats = ppo_clip_loss(logp, logp_old, token_adv, config.clip_range)
+    if config.method == "grpo" and config.kl_coef > 0:
+        loss = loss + config.kl_coef * kl_k3(logp, ref_logp).mean()
+    return loss, stats
+
+
 @dataclass
 class Batch:
     prompts: list  # (B,) prompt of each continuation
@@ -133,6 +168,8 @@ class Batch:
     advantages: torch.Tensor  # (B,)
     kl: torch.Tensor  # (B,) sum over tokens of log pi - log ref at sampling time
     iteration: int = 0
+    sequences: torch.Tensor | None = None  # (B, P + T_new) token ids, prompts left-padded
+    attention_mask: torch.Tensor | None = None  # (B, P + T_new)
 
 
 @dataclass
@@ -178,6 +215,17 @@ class RLHFTrainer:
         texts = tok.batch_decode(sequences[:, prompt_len:], skip_special_tokens=True)
         return prompts, sequences, mask, prompt_len, texts
 
+    def _adapters_finite(self) -> bool:
+        return all(torch.isfinite(p).all() for p in self.optimizer.param_groups[0]["params"])
+
+    def _stop(self, what: str) -> ValueError:
+        """Mark the run done and say why; the history and samples so far stay."""
+        self.done = True
+        return ValueError(
+            f"{what} at iteration {self.iteration + 1}, so this run cannot go on. Lower the learning "
+            "rate and press Reset (the curves and samples so far stay until then)."
+        )
+
     def train_steps(self, n: int) -> dict:
         """n RLHF iterations; returns the last one's metrics, with the seconds of each phase."""
         for _ in range(n):
@@ -187,7 +235,14 @@ class RLHFTrainer:
     def _iteration(self) -> dict:
         config = self.config
         t0 = time.perf_counter()
-        prompts, sequences, mask, prompt_len, texts = self._generate()
+        if not self._adapters_finite():
+            raise self._stop("The adapters' weights are NaN or infinite")
+        try:
+            prompts, sequences, mask, prompt_len, texts = self._generate()
+        except RuntimeError as exc:  # sampling from NaN/inf probabilities (overflowing logits)
+            if "probability tensor" not in str(exc):
+                raise
+            raise self._stop("The policy's probabilities became NaN or infinite") from exc
         t1 = time.perf_counter()
         rewards = self.reward_fn(texts).to(self.device)  # (B,)
         t2 = time.perf_counter()
@@ -202,51 +257,33 @@ class RLHFTrainer:
             self.policy, sequences, mask, prompt_len, config.temperature
         )
         logp_old = logp.detach()  # (B, T_new)
-        kl_tokens = logp_old - ref_logp  # (B, T_new) k1 estimate per token
-        kl_seq = kl_tokens.sum(1)  # (B,)
-        if config.method == "ppo":
-            scores = rewards - config.kl_coef * kl_seq
-            advantages = (
-                (scores - scores.mean()) / (scores.std() + 1e-8) if len(scores) > 1 else scores * 0
-            )
-        else:
-            scores = rewards
-            advantages = grpo_advantages(rewards, config.samples_per_prompt)
-        token_adv = advantages[:, None].expand_as(logp_old)  # (B, T_new)
+        scores, advantages, kl_seq = rlhf_advantages(rewards, logp_old, ref_logp, config)
         for epoch in range(config.ppo_epochs):
             if epoch > 0:
                 logp, entropy = completion_logprobs(
                     self.policy, sequences, mask, prompt_len, config.temperature
                 )
-            loss, stats = ppo_clip_loss(logp, logp_old, token_adv, config.clip_range)
-            if config.method == "grpo" and config.kl_coef > 0:
-                loss = loss + config.kl_coef * kl_k3(logp, ref_logp).mean()
+            loss, stats = rlhf_loss(logp, logp_old, ref_logp, advantages, config)
             if not torch.isfinite(loss):
-                self.done = True
-                raise ValueError(
-                    f"The loss became NaN at iteration {self.iteration + 1}: training stopped. "
-                    "Lower the learning rate and reset."
-                )
+                raise self._stop("The loss became NaN")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(
                 [p for p in self.policy.parameters() if p.requires_grad], 1.0
             )
             self.optimizer.step()
-            if not all(torch.isfinite(p).all() for p in self.optimizer.param_groups[0]["params"]):
-                self.done = True
-                raise ValueError(
-                    f"The adapters' weights became NaN at iteration {self.iteration + 1}: training "
-                    "stopped. Lower the learning rate and reset."
-                )
+            if not self._adapters_finite():
+                raise self._stop("The adapters' weights became NaN")
         t3 = time.perf_counter()
-        batch = Batch(prompts, texts, rewards.cpu(), advantages.cpu(), kl_seq.cpu(), self.iteration)
+        batch = Batch(prompts, texts, rewards.cpu(), advantages.cpu(), kl_seq.cpu(), self.iteration,
+                      sequences.cpu(), mask.cpu())  # fmt: skip
         self.batches = [self.batches[0] if self.batches else batch, batch]
         self.iteration += 1
         metrics = {
             "iteration": self.iteration,
             "reward": rewards.mean().item(),
             "score": scores.mean().item(),
+            "loss": loss.item(),  # the last epoch's
             "kl": kl_seq.mean().item(),
             "kl_k3": kl_k3(logp_old, ref_logp).sum(1).mean().item(),
             "clip_fraction": stats["clip_fraction"],

@@ -29,3 +29,22 @@ def minilm():
     from models.registry import load_model
 
     return load_model("minilm")
+
+
+@pytest.fixture(scope="session")
+def tiny_lm():
+    """(model, tokenizer): a 2-layer Llama (hidden 32), random weights, SmolLM2's tokenizer; trains in seconds."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from models.registry import load_model, smollm2_cache_path
+
+    path = smollm2_cache_path()
+    if (path / "tokenizer.json").exists():
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    else:
+        tokenizer = load_model("smollm2")[1]
+    torch.manual_seed(0)
+    config = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, vocab_size=len(tokenizer), tie_word_embeddings=True,
+                         attn_implementation="eager")  # fmt: skip
+    return LlamaForCausalLM(config).eval(), tokenizer

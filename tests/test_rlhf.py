@@ -8,6 +8,8 @@ References:
 - a GAE computed by hand on a 4-step trajectory with an episode end.
 """
 
+import copy
+
 import pytest
 import torch
 from torch.nn import functional as F
@@ -268,3 +270,149 @@ def test_rlhf_iteration_trains_only_the_adapters_and_keeps_the_reference(smollm2
     for k, v in model.state_dict().items():  # the shared model is untouched
         if k in before:
             assert torch.equal(v, before[k])
+
+
+# ---------------------------------------------------------------- one RLHF update against TRL's formulas
+def adapters(policy) -> dict:
+    return {n: p for n, p in policy.named_parameters() if p.requires_grad}
+
+
+def trl_update(policy, optimizer, sequences, attention_mask, prompt_len, rewards, config):
+    """One iteration's update written with TRL 1.16's lines, on the same sampled sequences.
+
+    Log-probabilities: RLOOTrainer/GRPOTrainer `_get_per_token_logps_and_entropies` (logits of the completion
+    positions / temperature, `trl.trainer.utils.selective_log_softmax`, called directly).
+    ppo recipe, advantages: RLOOTrainer `_generate_and_score_completions` with beta != 0 (k1 per token, summed,
+    subtracted from the reward), the whole batch as one group (num_generations = B), normalize_advantages=True.
+    grpo recipe, advantages: GRPOTrainer with scale_rewards="group" (nanstd called directly).
+    loss: GRPOTrainer `_compute_loss`, importance_sampling_level="token", loss_type="grpo", epsilon_low =
+    epsilon_high = ε, plus beta * per_token_kl (k3) for grpo only (the ppo recipe has its KL in the reward).
+    Then, as our trainer: clip the gradient norm to 1 and step. Returns (advantages, kl, last loss).
+    """
+    from trl.trainer.utils import nanstd, selective_log_softmax
+
+    logits_to_keep = sequences.shape[1] - prompt_len
+    completion_ids = sequences[:, -logits_to_keep:]
+    completion_mask = torch.ones_like(completion_ids)
+
+    def completion_logps():
+        logits = policy(input_ids=sequences, attention_mask=attention_mask).logits
+        logits = logits[:, :-1, :][:, -logits_to_keep:, :] / config.temperature
+        return selective_log_softmax(logits, completion_ids)
+
+    with torch.no_grad():
+        with policy.disable_adapter():
+            ref_per_token_logps = completion_logps()
+        old_per_token_logps = completion_logps()
+    beta = config.kl_coef
+    if config.method == "ppo":
+        per_token_kl = old_per_token_logps - ref_per_token_logps
+        kl = (per_token_kl * completion_mask).sum(-1)
+        rewards = rewards - beta * kl
+        num_generations = len(rewards)
+        grouped_rewards = rewards.view(-1, num_generations)
+        scorable_counts = (~torch.isnan(grouped_rewards)).sum(dim=1, keepdim=True)
+        grouped_sum = torch.nansum(grouped_rewards, dim=1, keepdim=True)
+        baselines = ((grouped_sum - grouped_rewards) / (scorable_counts - 1)).view(-1)
+        advantages = rewards - baselines
+        advantages = (advantages - torch.nanmean(advantages)) / (nanstd(advantages) + 1e-4)
+        loss_beta = 0.0
+    else:
+        kl = (old_per_token_logps - ref_per_token_logps).sum(-1)
+        num_generations = config.samples_per_prompt
+        mean_grouped_rewards = rewards.view(-1, num_generations).mean(dim=1)
+        mean_grouped_rewards = mean_grouped_rewards.repeat_interleave(num_generations, dim=0)
+        std_rewards = nanstd(rewards.view(-1, num_generations), dim=1)
+        std_rewards = std_rewards.repeat_interleave(num_generations, dim=0)
+        advantages = (rewards - mean_grouped_rewards) / (std_rewards + 1e-4)
+        loss_beta = beta
+    params = list(adapters(policy).values())
+    for _ in range(config.ppo_epochs):
+        per_token_logps = completion_logps()
+        log_ratio = per_token_logps - old_per_token_logps
+        coef_1 = torch.exp(log_ratio)
+        coef_2 = torch.clamp(coef_1, 1 - config.clip_range, 1 + config.clip_range)
+        per_token_loss1 = coef_1 * advantages.unsqueeze(1)
+        per_token_loss2 = coef_2 * advantages.unsqueeze(1)
+        per_token_loss = -torch.min(per_token_loss1, per_token_loss2)
+        if loss_beta != 0.0:
+            per_token_kl = (
+                torch.exp(ref_per_token_logps - per_token_logps)
+                - (ref_per_token_logps - per_token_logps)
+                - 1
+            )
+            per_token_loss = per_token_loss + loss_beta * per_token_kl
+        mask = completion_mask
+        loss = ((per_token_loss * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+    return advantages, kl, loss.item()
+
+
+@pytest.mark.parametrize("method", ["ppo", "grpo"])
+def test_one_rlhf_update_equals_trls_formulas(tiny_lm, method):
+    """Our trainer's whole update (log-probs, KL, advantages, clipped loss over 2 epochs, the step) against
+    TRL's lines on the same sampled tokens: same advantages, same KL, same loss, same adapter weights after."""
+    from models.rlhf import RLHFConfig, RLHFTrainer
+
+    model, tokenizer = tiny_lm
+    config = RLHFConfig(prompts=("The movie was", "My day at work was", "This book"), method=method,
+                        samples_per_prompt=4, new_tokens=5, ppo_epochs=2, kl_coef=1.0)  # fmt: skip
+    trainer = RLHFTrainer(model, tokenizer, config)
+    torch.manual_seed(1)
+    with (
+        torch.no_grad()
+    ):  # move the adapters off the identity: the policy differs from the reference
+        for name, p in adapters(trainer.policy).items():
+            p.normal_(0, 1.0 if "lora_B" in name else 0.5)
+    # a reward with a spread, readable from the text: the share of distinct characters
+    trainer.reward_fn = lambda texts: torch.tensor([len(set(t)) / max(1, len(t)) for t in texts])
+    reference = copy.deepcopy(trainer.policy)
+    lr = 20.0  # plain SGD: the weights then move by exactly lr x the (clipped) gradient
+    trainer.optimizer = torch.optim.SGD(list(adapters(trainer.policy).values()), lr=lr)
+    reference_optimizer = torch.optim.SGD(list(adapters(reference).values()), lr=lr)
+    before = {n: p.detach().clone() for n, p in adapters(trainer.policy).items()}
+
+    metrics = trainer.train_steps(1)
+    batch = trainer.batches[-1]
+    prompt_len = batch.sequences.shape[1] - config.new_tokens
+    advantages, kl, loss = trl_update(reference, reference_optimizer, batch.sequences,
+                                      batch.attention_mask, prompt_len, batch.rewards, config)  # fmt: skip
+
+    assert kl.abs().mean() > 0.2 and kl.std() > 0.2  # the KL term matters in this comparison
+    assert torch.allclose(batch.kl, kl, atol=1e-4)
+    assert batch.advantages.std() > 0.5
+    assert torch.allclose(batch.advantages, advantages, rtol=1e-3, atol=1e-3)
+    assert metrics["loss"] == pytest.approx(loss, rel=1e-3, abs=1e-6)
+    assert metrics["clip_fraction"] > 0, (
+        metrics
+    )  # the second epoch's ratios left the band: the clip branch is used
+    ours, theirs = adapters(trainer.policy), adapters(reference)
+    for name, p in ours.items():
+        assert not torch.equal(p, before[name]) or name.endswith("lora_A.default.weight")
+        assert torch.allclose(p, theirs[name], rtol=1e-3, atol=1e-4), name
+
+
+def test_nan_stops_the_run_with_a_message_and_keeps_the_results(tiny_lm):
+    """NaN adapters (what too high a learning rate leaves) or a NaN loss: a ValueError that says what to do,
+    the run marked done, the history and samples of the earlier iterations kept."""
+    from models.rlhf import RLHFConfig, RLHFTrainer
+
+    model, tokenizer = tiny_lm
+    config = RLHFConfig(prompts=("The movie was", "This book"), new_tokens=3)
+    trainer = RLHFTrainer(model, tokenizer, config)
+    trainer.reward_fn = lambda texts: torch.tensor([len(set(t)) / max(1, len(t)) for t in texts])
+    trainer.train_steps(1)
+    with torch.no_grad():
+        next(iter(adapters(trainer.policy).values())).fill_(float("nan"))
+    with pytest.raises(ValueError, match="NaN or infinite at iteration 2.*Lower the learning rate"):
+        trainer.train_steps(1)
+    assert trainer.done and len(trainer.history) == 1 and trainer.batches[-1].iteration == 0
+
+    trainer = RLHFTrainer(model, tokenizer, config)
+    trainer.reward_fn = lambda texts: torch.full((len(texts),), float("nan"))
+    with pytest.raises(ValueError, match="loss became NaN at iteration 1"):
+        trainer.train_steps(1)
+    assert trainer.done and trainer.history == []

@@ -4,9 +4,11 @@ chunk, bad input is a message and the earlier result stays."""
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
-from app.lessons.rlhf import PRESETS, clip_tab, grpo_tab, sandbox_tab
+from app.lessons.rlhf import PRESETS, clip_tab, grpo_tab, lm_tab, sandbox_tab
+from models.policy_gradient import grpo_advantages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,3 +120,70 @@ def test_rlhf_step_on_smollm2(smollm2):
     at.button(key="rlhf-lm:step").click().run(timeout=300)
     assert not at.exception and not at.error, errors(at)
     assert len(at.dataframe) >= 2  # samples before and latest
+
+
+@pytest.fixture
+def tiny_smollm2(tiny_lm, monkeypatch):
+    """The RLHF tabs train a 2-layer random Llama with SmolLM2's tokenizer instead of SmolLM2: seconds."""
+    from app.lessons.rlhf import lm_tab
+
+    monkeypatch.setattr(lm_tab, "load_shared_model", lambda name, device: tiny_lm)
+    return tiny_lm
+
+
+def small_lm_settings(at: AppTest) -> AppTest:
+    at.text_area(key="rlhf.prompts").set_value("The movie was\nMy day\nThis book").run()
+    at.slider(key="rlhf.new_tokens").set_value(4).run()
+    return at
+
+
+def test_rlhf_nan_is_a_message_and_the_earlier_run_stays(tiny_smollm2):
+    at = small_lm_settings(open_page())
+    at.button(key="rlhf-lm:step").click().run()
+    assert not at.exception and not at.error, errors(at)
+    run = at.session_state["rlhf-lm:run"]
+    assert len(run.trainer.history) == 1
+    at.button(key="rlhf-lm:pin").click().run()  # a pinned run is drawn beside the current one
+    curves = [c.proto.spec for c in at.get("plotly_chart") if "KL to the reference" in c.proto.spec]
+    assert len(curves) == 1 and "📌 1: β = 0.05, lr 0.001, ppo" in curves[0]
+    tables, charts = len(at.dataframe), len(at.get("plotly_chart"))
+    assert tables >= 2  # samples before and latest
+    with torch.no_grad():  # what a learning rate that diverges leaves behind
+        for name, p in run.trainer.policy.named_parameters():
+            if "lora_B" in name:
+                p.fill_(float("nan"))
+    at.button(key="rlhf-lm:step").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert any("NaN" in w and "Lower the learning rate" in w for w in warnings), warnings
+    assert at.session_state["rlhf-lm:run"] is run and len(run.trainer.history) == 1
+    assert len(at.dataframe) == tables and len(at.get("plotly_chart")) == charts  # results kept
+
+
+def test_grpo_tab_trains_groups_on_the_language_model(tiny_smollm2):
+    at = small_lm_settings(open_page())
+    assert "rlhf-grpo:run" not in at.session_state  # nothing trains on load
+    at.slider(key="rlhf.lm_group").set_value(3).run()
+    at.slider(key="rlhf.lm_group_prompts").set_value(2).run()
+    at.button(key="rlhf-grpo:step").click().run()
+    assert not at.exception and not at.error, errors(at)
+    trainer = at.session_state["rlhf-grpo:run"].trainer
+    assert trainer.config.method == "grpo" and trainer.config.samples_per_prompt == 3
+    assert trainer.config.prompts == ("The movie was", "My day")
+    batch = trainer.batches[-1]
+    assert len(batch.texts) == 6
+    assert torch.allclose(batch.advantages, grpo_advantages(batch.rewards, 3))
+    assert metric(at, "Groups with equal rewards").endswith("of 2")
+    table = next(d.value for d in at.dataframe if "group mean" in d.value)
+    assert list(table["group"]) == [1, 1, 1, 2, 2, 2]
+
+
+def test_reward_hacking_presets_set_the_measured_settings_and_train_nothing():
+    at = preset(open_page(), "Lecture demo: reward hacking, β = 0")
+    assert at.session_state["rlhf.tab"] == lm_tab.TITLE
+    assert at.session_state["rlhf.kl_coef"] == 0.0 and at.session_state["rlhf.adapter_lr"] == 0.005
+    assert at.session_state["rlhf.lm_iterations"] == 15  # what BENCHMARKS.md measured
+    assert "rlhf-lm:run" not in at.session_state
+    at = preset(at, "Lecture demo: KL leash, β = 0.1")
+    assert at.session_state["rlhf.kl_coef"] == 0.1 and at.session_state["rlhf.adapter_lr"] == 0.005
+    assert "rlhf-lm:run" not in at.session_state

@@ -31,10 +31,18 @@ PRESETS = {
         values={"eps": 0.3},
     ),
     "Lecture demo: reward hacking, β = 0": Preset(
-        "β=0 on SmolLM2 with the sentiment reward: the reward climbs while the KL to the reference grows and "
-        "the samples drift into gushing, repetitive text (press Start).",
+        "β=0, lr 0.005, 15 iterations (3–4 min on a lightly loaded 2-core CPU; press Start). Measured: the KL "
+        "to the reference climbs first (13 nats by iteration 8), then the reward jumps (0.2 → 0.99) and by "
+        "iteration 15 every continuation is “beautiful beautiful beautiful …” (KL 46 nats).",
         tab=lm_tab.TITLE,
-        values={"kl_coef": 0.0, "adapter_lr": 0.002},
+        values={"kl_coef": 0.0, "adapter_lr": 0.005, "lm_iterations": 15},
+    ),
+    "Lecture demo: KL leash, β = 0.1": Preset(
+        "The same run with β=0.1 (📌 pin the β=0 run first: its curves stay beside). Measured: reward "
+        "0.2 → 0.5, KL about 5 nats at iteration 15 (a tenth of β=0's); the text stays readable and mostly "
+        "positive, with the odd repeated word.",
+        tab=lm_tab.TITLE,
+        values={"kl_coef": 0.1, "adapter_lr": 0.005, "lm_iterations": 15},
     ),
     "Lecture demo: degenerate GRPO groups": Preset(
         "With groups of 2 on the sequence task many groups have equal rewards: zero advantage, no signal.",

@@ -179,3 +179,40 @@ def history_lines(
     fig.update_layout(title=title, height=320, margin=dict(t=60))
     fig.update_xaxes(title_text="iteration")
     return fig, frame
+
+
+def runs_lines(
+    histories: dict[str, list[dict]], metrics: list[str], title: str
+) -> tuple[go.Figure, pd.DataFrame]:
+    """The same metrics for several runs (e.g. GRPO beside PPO), one subplot per metric, one colour per run."""
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=metrics)
+    frames = []
+    for r, (name, history) in enumerate(histories.items()):
+        frame = pd.DataFrame(history)
+        frame.insert(0, "run", name)
+        if "iteration" not in frame:
+            frame["iteration"] = np.arange(1, len(frame) + 1)
+        frames.append(frame)
+        for k, metric in enumerate(metrics):
+            if metric in frame:
+                fig.add_scatter(x=frame["iteration"], y=frame[metric], mode="lines+markers", name=name,
+                                legendgroup=name, showlegend=k == 0, line_color=COLORS[r % len(COLORS)],
+                                row=1, col=k + 1)  # fmt: skip
+    fig.update_layout(
+        title=title, height=340, margin=dict(t=60), legend=dict(orientation="h", y=-0.25)
+    )
+    fig.update_xaxes(title_text="iteration")
+    return fig, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def grpo_batch_table(batch, group_size: int) -> pd.DataFrame:
+    """One row per continuation of an RLHF batch: its group, reward, the group's mean and std, its advantage."""
+    rewards = batch.rewards.reshape(-1, group_size)  # (groups, G)
+    mean = rewards.mean(1, keepdim=True).expand_as(rewards).reshape(-1)
+    std = rewards.std(1, keepdim=True).expand_as(rewards).reshape(-1)
+    return pd.DataFrame({
+        "group": np.repeat(np.arange(1, rewards.shape[0] + 1), group_size),
+        "prompt": batch.prompts, "continuation": batch.texts,
+        "reward": batch.rewards.numpy().round(3), "group mean": mean.numpy().round(3),
+        "group std": std.numpy().round(3), "advantage": batch.advantages.numpy().round(3),
+    })  # fmt: skip

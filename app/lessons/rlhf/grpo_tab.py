@@ -1,15 +1,20 @@
-"""Tab "GRPO groups": advantages normalised within each group, and the degenerate group that carries no signal."""
+"""Tab "GRPO groups": advantages normalised within each group, and the degenerate group that carries no signal.
 
-import numpy as np
-import pandas as pd
+First on the sandbox's sequence task (computed at once, it is cheap); then on SmolLM2 with the RLHF tab's
+prompts and reward, trained live with GRPO (models/rlhf.py, method="grpo") beside the PPO run of that tab.
+"""
+
+import dataclasses
+
 import streamlit as st
 import torch
 
 from app import training
-from app.lessons.rlhf import figures
+from app.lessons.rlhf import figures, lm_tab
 from app.page import LessonPage
 from models.pg_sandbox import SandboxConfig, SandboxTask, sample
 from models.policy_gradient import grpo_advantages
+from models.rlhf import RLHFConfig
 
 TITLE = "GRPO groups"
 
@@ -50,11 +55,73 @@ def render(page: LessonPage) -> None:
               help="measured on 4,000 sampled groups of this size")  # fmt: skip
     fig, frame = figures.groups_figure(rewards, advantages)
     page.chart(fig, frame, "grpo-groups")
-    run = training.get_run(f"{page.slug}-lm")
-    if run is not None and run.trainer.batches and run.trainer.config.method == "grpo":
-        batch = run.trainer.batches[-1]
-        st.markdown("**The latest GRPO batch of the SmolLM2 run** (tab *RLHF on SmolLM2*)")
-        st.dataframe(pd.DataFrame({"prompt": batch.prompts, "continuation": batch.texts,
-                                   "reward": np.round(batch.rewards.numpy(), 3),
-                                   "advantage": np.round(batch.advantages.numpy(), 3)}),
-                     hide_index=True, width="stretch")  # fmt: skip
+    lm_half(page)
+
+
+LM_SETTINGS = ["lm_group", "lm_group_prompts"]
+
+
+def lm_config(page: LessonPage) -> RLHFConfig:
+    """The RLHF tab's settings (prompts, reward, β, learning rate, ...) with GRPO's groups."""
+    base = page.result("config-RLHFConfig") or RLHFConfig()  # the RLHF tab's last valid settings
+    prompts = base.prompts[: int(page.value("lm_group_prompts", 4))]
+    return dataclasses.replace(base, method="grpo", prompts=prompts,
+                               samples_per_prompt=int(page.value("lm_group", 4)))  # fmt: skip
+
+
+def draw_lm(page: LessonPage, run) -> None:
+    trainer = run.trainer
+    if not trainer.history:
+        return
+    histories = {"GRPO (this tab)": trainer.history}
+    ppo_run = training.get_run(f"{page.slug}-lm")
+    if ppo_run is not None and ppo_run.trainer is not None and ppo_run.trainer.history:
+        method = ppo_run.trainer.config.method.upper()
+        histories[f"{method} (tab {lm_tab.TITLE})"] = ppo_run.trainer.history
+    fig, frame = figures.runs_lines(histories, ["reward", "kl", "zero_advantage"],
+                                    "Reward, KL to the reference, share of zero-advantage samples")  # fmt: skip
+    page.chart(fig, frame, "grpo-lm-curves")
+    batch, size = trainer.batches[-1], trainer.config.samples_per_prompt
+    grouped = batch.rewards.reshape(-1, size)
+    ties = (grouped == grouped[:, :1]).all(1)
+    st.metric(f"Groups with equal rewards in iteration {batch.iteration + 1} (no signal)",
+              f"{int(ties.sum())} of {len(grouped)}",
+              help="VADER scores many neutral continuations exactly 0: a group of neutral answers ties")  # fmt: skip
+    fig, frame = figures.groups_figure(grouped.numpy(), batch.advantages.reshape(-1, size).numpy())
+    page.chart(fig, frame, "grpo-lm-groups")
+    st.dataframe(figures.grpo_batch_table(batch, size), hide_index=True, width="stretch")
+
+
+def lm_half(page: LessonPage) -> None:
+    st.markdown(
+        "#### GRPO on SmolLM2\n"
+        f"The task of the tab *{lm_tab.TITLE}* (its prompts, reward, β, learning rate and LoRA rank), trained "
+        "with GRPO: each prompt gets a group of continuations, each is scored by the reward, and its advantage "
+        "is its reward against its own group; the KL to the reference is a term of the loss (β·k3 per token). "
+        "Neutral continuations all score 0 under VADER, so with small groups many groups tie and teach "
+        "nothing. The defaults (4 prompts x 4) sample 16 continuations, as many as the RLHF tab's, so an "
+        "iteration takes about as long (13 s measured there on a lightly loaded 2-core CPU); nothing runs "
+        "until you press Start."
+    )
+    c1, c2 = st.columns(2)
+    with c1:
+        page.widget(st.slider, "lm_group", "Group size (continuations per prompt)", 2, 8, default=4)
+    with c2:
+        page.widget(st.slider, "lm_group_prompts", "Prompts (the first of the RLHF tab's)", 1, 8,
+                    default=4)  # fmt: skip
+    config = page.compute("grpo-lm-config", "GRPO settings", lm_config, page)
+    if config is None:
+        return
+    names = [
+        name for name in lm_tab.SETTINGS if name != "method"
+    ] + LM_SETTINGS  # GRPO's own recipe
+    settings = {name: page.value(name) for name in names}
+    training.training_panel(
+        f"{page.slug}-grpo",
+        lambda: lm_tab.make_trainer(page, config),
+        int(page.value("lm_iterations", 30)),
+        settings=settings,
+        render=lambda run: draw_lm(page, run),
+        device=page.device,
+        chunk_seconds=0.3,
+    )

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import training
+from app.lecture import pinned
 from app.lessons.rlhf import figures
 from app.page import LessonPage
 from app.resources import load_shared_model
@@ -52,8 +53,15 @@ def draw(page: LessonPage, run) -> None:
     trainer = run.trainer
     if not trainer.history:
         return
-    fig, frame = figures.history_lines(trainer.history, ["reward", "kl", "entropy"],
-                                       "Reward, KL to the reference (nats per continuation), entropy")  # fmt: skip
+    title = "Reward, KL to the reference (nats per continuation), entropy"
+    pins = pinned(f"{page.slug}-lm")  # runs kept with 📌 Pin run, e.g. β = 0 beside β = 0.1
+    if pins:
+        histories = {run.label or "this run": trainer.history}
+        for k, pin in enumerate(pins):
+            histories[f"📌 {k + 1}: {pin['label']}"] = pin["payload"].to_dict("records")
+        fig, frame = figures.runs_lines(histories, ["reward", "kl", "entropy"], title)
+    else:
+        fig, frame = figures.history_lines(trainer.history, ["reward", "kl", "entropy"], title)
     page.chart(fig, frame, "rlhf-curves")
     last = trainer.history[-1]
     st.caption(
@@ -85,8 +93,9 @@ def render(page: LessonPage) -> None:
         "SmolLM2-135M continues short prompts; a transparent reward scores each continuation; LoRA adapters "
         "(rank r on the attention's q and v) are trained with PPO's clipped loss. The reference is the same "
         "model with the adapters switched off. The KL penalty β keeps the policy close to it; at **β = 0** "
-        "the reward climbs by any means. On a 2-core CPU one iteration takes several seconds; a GPU is much "
-        "faster. Nothing runs until you press Start."
+        "the reward climbs by any means. At the default sizes one iteration took about 13 s on a lightly loaded 2-core "
+        "CPU (several times longer on a shared one), so the β = 0 demo's 15 iterations take 3–4 minutes and "
+        "the reward barely moves in the first eight; a GPU is much faster. Nothing runs until you press Start."
     )
     config = controls(page)
     if config is None:
@@ -98,5 +107,6 @@ def render(page: LessonPage) -> None:
         settings={name: page.value(name) for name in SETTINGS},
         render=lambda run: draw(page, run),
         device=page.device,
+        label=f"β = {config.kl_coef:g}, lr {config.adapter_lr:g}, {config.method}",
         chunk_seconds=0.3,
     )
