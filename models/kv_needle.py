@@ -200,6 +200,10 @@ class NeedleSearch:
     def done(self) -> bool:
         return self.job_index >= len(self.jobs)
 
+    @property
+    def jobs_policies(self) -> list[str]:
+        return ["Full cache", *self.config.policies]
+
     def current(self) -> str:
         if self.done:
             return ""
