@@ -9,14 +9,17 @@ The loop below is the model's own forward written out layer by layer (embeddings
 RoPE, grouped-query attention over the cache, MLP), with the cache held as plain tensors that a policy prunes:
 
     for each step (`chunk` new tokens of the text):
-        every layer: drop cached tokens until budget - chunk remain (the policy chooses which)
+        if the chunk does not fit: every layer drops cached tokens until budget - chunk × evict_every remain
         run the chunk: its queries attend to the kept cache and to the chunk's earlier tokens
         loss of the next token at each position (teacher forcing: the text, not samples, is fed back)
 
-So no query ever attends to more than `budget` tokens. Positions: keys are rotated (RoPE) at their position in the
-text and keep it after eviction (H2O, SnapKV, PyramidKV, R-KV and the window); StreamingLLM by default assigns
-positions inside the cache instead, as its paper does: cached keys are stored before RoPE and rotated at their
-slot 0..n-1 at every step, the new token at slot n.
+So no query ever attends to more than `budget` tokens. evict_every = 1 prunes before every step; a larger value
+prunes further, less often (as kvpress's DecodingPress and StreamingLLM's own loop do), which costs less time
+and holds budget - chunk × evict_every to budget tokens between evictions. Positions: keys are rotated (RoPE) at
+their position in the text and keep it after eviction (H2O, SnapKV, PyramidKV, R-KV and the window);
+StreamingLLM by default assigns positions inside the cache instead, as its paper does: a key is stored rotated at
+its slot, and when an eviction moves it from slot i down to slot j it is rotated by j - i (RoPE rotations add),
+so the cache is always rotated at slots 0..n-1 and the new token at slot n.
 
     result = run_with_budget(model, tokenizer, text, policy=StreamingLLM(sinks=4), budget=128)
     result.perplexity, result.loss_per_position, result.kept, result.cache_bytes, result.tokens_per_second
@@ -274,15 +277,15 @@ class BudgetDecoder:
             layer.positions = layer.positions.gather(1, idx)
             if self.tracks_attention:
                 layer.attention_sum = layer.attention_sum.gather(1, idx)
-            if (
-                self.policy.rerotate
-            ):  # the kept keys move down to slots 0..keep-1: rotate back by the shift
+            if self.policy.rerotate:
+                # the kept keys move down to slots 0..keep-1: rotate them back by the shift
                 shift = idx - torch.arange(keep, device=idx.device)  # (KV, keep) >= 0
+                cos, sin = self.cos[shift], self.sin[shift]  # (KV, keep, D)
                 scale = getattr(self.inner.rotary_emb, "attention_scaling", 1.0)
-                cos, sin = self.cos[shift] / scale, self.sin[shift] / scale  # (KV, keep, D)
-                layer.keys = _rope(
-                    layer.keys, cos, -sin
-                )  # R(-shift): cos(-x) = cos x, sin(-x) = -sin x
+                if scale != 1.0:  # the table holds scaled cos/sin (YaRN-style RoPE)
+                    cos, sin = cos / scale, sin / scale
+                # R(-shift): cos(-x) = cos x, sin(-x) = -sin x
+                layer.keys = _rope(layer.keys, cos, -sin)
 
     def _cos_sin(self, positions: torch.Tensor):
         dummy = torch.zeros(1, device=self.device, dtype=self.inner.embed_tokens.weight.dtype)
