@@ -176,7 +176,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
     )
     if (
         tokenizer is not None
-    ):  # the needle tab's default grid (2 lengths x 3 depths x full + 4 policies)
+    ):  # the needle tab's default grid (2 lengths x 2 depths x full + 4 policies)
         from models.corpora import load_corpus_text
         from models.kv_needle import NeedleConfig, NeedleSearch, filler_ids
 

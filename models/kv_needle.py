@@ -27,8 +27,10 @@ import torch
 from models.kv_cache import POLICY_NAMES, BudgetDecoder, make_policy
 
 NEEDLE = " The secret number is {number}."
-QUESTION = " What is the secret number? The secret number is"
-ANSWER = " {number}"
+QUESTION = (
+    " What is the secret number? The secret number is "  # ends with the space token before a number
+)
+ANSWER = "{number}"  # digits only: the model must produce the number, not the space before it
 MAX_LENGTH = 2048  # SmolLM2's context
 
 
@@ -36,15 +38,10 @@ MAX_LENGTH = 2048  # SmolLM2's context
 class NeedleConfig:
     """The needle grid; budget, chunk, sinks, window and policies are the lesson's shared settings."""
 
-    needle_lengths: tuple = (
-        256,
-        512,
-    )  # context lengths in tokens (haystack + needle + question + answer)
-    needle_depths: tuple = (
-        10,
-        50,
-        90,
-    )  # where the needle starts, in % of the haystack (0 = first token)
+    # context lengths in tokens (haystack + needle + question + answer)
+    needle_lengths: tuple = (128, 256)
+    # where the needle starts, in % of the haystack (0 = first token)
+    needle_depths: tuple = (10, 90)
     needle_trials: int = 1  # needles per cell: a different number and stretch of text each
     budget: int = 48  # tokens each query may attend to, per layer and KV head
     chunk: int = 8  # new tokens per step; before each step the cache is pruned to budget - chunk
@@ -107,7 +104,7 @@ def build_haystack(
     if n_hay < 8 or offset + n_hay > len(filler):
         raise ValueError(f"A context of {length} tokens does not fit the needle and the text.")
     hay = filler[offset : offset + n_hay]
-    at = round(depth / 100 * n_hay)
+    at = _sentence_start(tokenizer, hay, round(depth / 100 * n_hay))
     ids = hay[:at] + needle + hay[at:] + question + answer
     start = at + _find(needle, digits)
     return Haystack(
@@ -118,6 +115,13 @@ def build_haystack(
         length=length,
         depth=depth,
     )
+
+
+def _sentence_start(tokenizer, hay: list[int], target: int) -> int:
+    """The start of the sentence nearest to `target` (after a token ending in "."), else `target` itself."""
+    tokens = tokenizer.convert_ids_to_tokens(hay)
+    starts = [i for i in range(1, len(hay)) if tokens[i - 1].endswith(".")] + [0, len(hay)]
+    return min(starts, key=lambda i: (abs(i - target), i))
 
 
 def _find(sequence: list[int], part: list[int]) -> int:

@@ -38,7 +38,7 @@ def render(page: LessonPage) -> None:
             "needle_depths",
             "Needle depths (% of the text before it)",
             DEPTHS,
-            default=[10, 50, 90],
+            default=[10, 90],
         )
     with cols[2]:
         page.widget(
@@ -55,8 +55,8 @@ def render(page: LessonPage) -> None:
         return
     st.caption(
         f"The haystack is the Wikipedia sample (whatever the text setting above); the needle "
-        f"“{NEEDLE.strip().format(number=7391)}” sits at the depth, and the text ends with "
-        f"“{QUESTION.strip()}{ANSWER.format(number=7391)}”. **Found** = at every token of the answer the "
+        f"“{NEEDLE.strip().format(number=7391)}” starts the sentence nearest the depth, and the text "
+        f"ends with “{(QUESTION + ANSWER.format(number=7391)).strip()}”. **Found** = at every token of the answer the "
         "model's most likely next token is the right one: greedy decoding of the number after the question "
         f"(teacher-forced, the same thing in one pass). Budget {config.budget}, {config.chunk} tokens per "
         f"step, as set above; {config.runs} runs."
