@@ -9,14 +9,17 @@ The loop below is the model's own forward written out layer by layer (embeddings
 RoPE, grouped-query attention over the cache, MLP), with the cache held as plain tensors that a policy prunes:
 
     for each step (`chunk` new tokens of the text):
-        every layer: drop cached tokens until budget - chunk remain (the policy chooses which)
+        if the chunk does not fit: every layer drops cached tokens until budget - chunk × evict_every remain
         run the chunk: its queries attend to the kept cache and to the chunk's earlier tokens
         loss of the next token at each position (teacher forcing: the text, not samples, is fed back)
 
-So no query ever attends to more than `budget` tokens. Positions: keys are rotated (RoPE) at their position in the
-text and keep it after eviction (H2O, SnapKV, PyramidKV, R-KV and the window); StreamingLLM by default assigns
-positions inside the cache instead, as its paper does: cached keys are stored before RoPE and rotated at their
-slot 0..n-1 at every step, the new token at slot n.
+So no query ever attends to more than `budget` tokens. evict_every = 1 prunes before every step; a larger value
+prunes further, less often (as kvpress's DecodingPress and StreamingLLM's own loop do), which costs less time
+and holds budget - chunk × evict_every to budget tokens between evictions. Positions: keys are rotated (RoPE) at
+their position in the text and keep it after eviction (H2O, SnapKV, PyramidKV, R-KV and the window);
+StreamingLLM by default assigns positions inside the cache instead, as its paper does: a key is stored rotated at
+its slot, and when an eviction moves it from slot i down to slot j it is rotated by j - i (RoPE rotations add),
+so the cache is always rotated at slots 0..n-1 and the new token at slot n.
 
     result = run_with_budget(model, tokenizer, text, policy=StreamingLLM(sinks=4), budget=128)
     result.perplexity, result.loss_per_position, result.kept, result.cache_bytes, result.tokens_per_second
@@ -41,7 +44,6 @@ from models.kv_policies import (
     SlidingWindow,
     SnapKV,
     StreamingLLM,
-    per_kv_head,
 )
 from models.kv_quant import quantize_keys, quantize_values
 
@@ -142,6 +144,8 @@ class BudgetDecoder:
         device=None,
         bits: int = 16,
         prefill: int | None = None,
+        evict_every: int = 1,
+        score_from: int = 0,
     ):
         if bits not in (4, 8, 16):
             raise ValueError("The cache holds 16, 8 or 4 bits per value.")
@@ -172,15 +176,21 @@ class BudgetDecoder:
         self.length = len(ids)
         if isinstance(policy, FullCache) or budget >= self.length:
             budget = self.length
-        self.budget, self.chunk = budget, chunk
+        if evict_every < 1:
+            raise ValueError("Evict every 1 or more steps.")
+        self.budget, self.chunk, self.evict_every = budget, chunk, evict_every
         self.prefill = min(budget, prefill or budget)  # tokens of the first step (no eviction yet)
+        self.score_from = (
+            score_from  # positions before it get no logits (a needle search needs the end)
+        )
         sinks = getattr(policy, "sinks", 0)
         window = getattr(policy, "window", 0)
-        if budget < self.length and budget - chunk < max(sinks + 1, window, 1):
-            need = max(sinks + 1, window, 1) + chunk
+        freed = chunk * evict_every  # tokens an eviction makes room for
+        if budget < self.length and budget - freed < max(sinks + 1, window, 1):
+            need = max(sinks + 1, window, 1) + freed
             raise ValueError(
                 f"A budget of {budget} is too small: {policy.name} needs at least {need} "
-                f"({sinks} sinks, a window of {window}, and {chunk} new tokens per step)."
+                f"({sinks} sinks, a window of {window}, and {freed} new tokens between evictions)."
             )
         self.note = (
             "The budget covers the whole text: this equals the full cache."
@@ -188,8 +198,16 @@ class BudgetDecoder:
             else ""
         )
         self.window = max(window, 1)
+        self.tracks_attention = isinstance(policy, H2O)  # only H2O reads the attention received
+        self.tracks_window = hasattr(
+            policy, "window"
+        )  # SnapKV, PyramidKV, R-KV read the last queries
+        self.cos, self.sin = self._cos_sin(
+            torch.arange(self.length + 1, device=self.device)
+        )  # (T+1, D)
         self.cache: list[LayerCache] = []
         self.losses = torch.zeros(self.length - 1)
+        self.predicted = torch.full((self.length - 1,), -1, dtype=torch.long)  # argmax next token
         self.done_tokens = 0
         self.record_every = max(
             1, math.ceil((self.length - self.prefill) / chunk / MAX_RECORDED_STEPS)
@@ -215,8 +233,8 @@ class BudgetDecoder:
             start = time.perf_counter()
             first = self.done_tokens == 0
             c = self.prefill if first else min(self.chunk, self.length - self.done_tokens)
-            if not first:
-                self._evict(c)
+            if not first and self._overflows(c):
+                self._evict(c * self.evict_every)
             self._record(c)
             self._run_chunk(self.done_tokens, c)
             self.done_tokens += c
@@ -228,18 +246,26 @@ class BudgetDecoder:
         seen = min(self.done_tokens, self.length - 1)
         return {"tokens": self.done_tokens, "perplexity": float(self.losses[:seen].mean().exp())}
 
-    def _evict(self, c: int) -> None:
+    def _overflows(self, c: int) -> bool:
+        """Would `c` more tokens push some layer's cache past its budget? (PyramidKV's grow with the text.)"""
         if isinstance(self.policy, PyramidKV):
             self.layer_budgets = self.policy.budgets(
                 self.budget, len(self.layers), self.done_tokens + c
             )
+        return any(
+            layer.positions.shape[1] + c > budget
+            for layer, budget in zip(self.cache, self.layer_budgets)
+        )
+
+    def _evict(self, room: int) -> None:
+        """Prune every layer to its budget - `room` (room = a step's tokens × evict_every)."""
         for index, layer in enumerate(self.cache):
-            keep = max(1, self.layer_budgets[index] - c)
+            keep = max(1, self.layer_budgets[index] - room)
             if layer.positions.shape[1] <= keep:
                 continue
-            view = LayerView(
+            view = LayerView(  # StreamingLLM's keys sit at cache slots; it never reads them
                 layer.positions,
-                self._rotated_keys(layer),
+                layer.keys,
                 layer.attention_sum,
                 layer.window_queries,
                 layer.window_positions,
@@ -249,13 +275,17 @@ class BudgetDecoder:
             layer.keys = layer.keys.gather(1, gather)
             layer.values = layer.values.gather(1, gather)
             layer.positions = layer.positions.gather(1, idx)
-            layer.attention_sum = layer.attention_sum.gather(1, idx)
-
-    def _rotated_keys(self, layer: LayerCache) -> torch.Tensor:
-        if not self.policy.rerotate:
-            return layer.keys
-        cos, sin = self._cos_sin(layer.positions[0])  # scoring only: original positions
-        return _rope(layer.keys, cos, sin)
+            if self.tracks_attention:
+                layer.attention_sum = layer.attention_sum.gather(1, idx)
+            if self.policy.rerotate:
+                # the kept keys move down to slots 0..keep-1: rotate them back by the shift
+                shift = idx - torch.arange(keep, device=idx.device)  # (KV, keep) >= 0
+                cos, sin = self.cos[shift], self.sin[shift]  # (KV, keep, D)
+                scale = getattr(self.inner.rotary_emb, "attention_scaling", 1.0)
+                if scale != 1.0:  # the table holds scaled cos/sin (YaRN-style RoPE)
+                    cos, sin = cos / scale, sin / scale
+                # R(-shift): cos(-x) = cos x, sin(-x) = -sin x
+                layer.keys = _rope(layer.keys, cos, -sin)
 
     def _cos_sin(self, positions: torch.Tensor):
         dummy = torch.zeros(1, device=self.device, dtype=self.inner.embed_tokens.weight.dtype)
@@ -275,7 +305,7 @@ class BudgetDecoder:
     def _run_chunk(self, start: int, c: int) -> None:
         positions = torch.arange(start, start + c, device=self.device)
         h = self.inner.embed_tokens(self.ids[start : start + c])[None]  # (1, c, C)
-        cos, sin = self._cos_sin(positions)  # (c, D)
+        cos, sin = self.cos[start : start + c], self.sin[start : start + c]  # (c, D)
         H, KV, D = self.n_heads, self.n_kv, self.head_dim
         group = H // KV
         for index, layer in enumerate(self.layers):
@@ -286,7 +316,6 @@ class BudgetDecoder:
             v = attn.v_proj(x).view(c, KV, D).transpose(0, 1)
             if hasattr(attn, "q_norm"):  # Qwen3-style per-head norms
                 q, k = attn.q_norm(q), attn.k_norm(k)
-            q_rot, k_rot = _rope(q, cos, sin), _rope(k, cos, sin)
             if index == len(self.cache):
                 empty = k.new_zeros(KV, 0, D)
                 self.cache.append(
@@ -304,36 +333,55 @@ class BudgetDecoder:
             key_positions = torch.cat(
                 [cache.positions, positions.expand(KV, c)], dim=1
             )  # (KV, n+c)
-            if self.policy.rerotate:  # StreamingLLM: positions inside the cache, 0..n+c-1
-                slot_cos, slot_sin = self._cos_sin(torch.arange(n + c, device=self.device))
-                keys = _rope(torch.cat([cache.keys, k], dim=1), slot_cos, slot_sin)
-                queries = _rope(q, slot_cos[n:], slot_sin[n:])
-                cache.keys = torch.cat([cache.keys, k], dim=1)
+            if self.policy.rerotate:  # StreamingLLM: keys stored rotated at their slot 0..n+c-1
+                slot_cos, slot_sin = self.cos[n : n + c], self.sin[n : n + c]
+                queries, k_rot = _rope(q, slot_cos, slot_sin), _rope(k, slot_cos, slot_sin)
             else:
-                keys, queries = torch.cat([cache.keys, k_rot], dim=1), q_rot
-                cache.keys = keys
+                queries, k_rot = _rope(q, cos, sin), _rope(k, cos, sin)
+            keys = torch.cat([cache.keys, k_rot], dim=1)  # (KV, n+c, D)
+            cache.keys = keys
             if self.bits < 16:  # KIVI: values per token at insertion
                 v, _ = quantize_values(v, self.bits)
             values = torch.cat([cache.values, v], dim=1)  # (KV, n+c, D)
             cache.values = values
             cache.positions = key_positions
-            scores = queries @ keys.repeat_interleave(group, 0).transpose(1, 2) * attn.scaling
-            hidden = key_positions.repeat_interleave(group, 0)[:, None, :] > positions[:, None]
-            weights = scores.float().masked_fill(hidden, float("-inf")).softmax(-1)  # (H, c, n+c)
-            out = weights.to(values.dtype) @ values.repeat_interleave(group, 0)  # (H, c, D)
+            # grouped-query attention without copying the cache per query head: the `group` query heads of a
+            # KV head become one batch row of group * c queries
+            grouped = queries.reshape(KV, group * c, D)  # (KV, group*c, D)
+            scores = (grouped @ keys.transpose(1, 2)).float() * attn.scaling  # (KV, group*c, n+c)
+            if c > 1:  # a chunk's queries must not see its later tokens
+                hidden = key_positions[:, None, :] > positions[:, None]  # (KV, c, n+c)
+                scores = scores.view(KV, group, c, n + c).masked_fill(
+                    hidden[:, None], float("-inf")
+                )
+                scores = scores.view(KV, group * c, n + c)
+            weights = scores.softmax(-1)  # (KV, group*c, n+c)
+            out = (weights.to(values.dtype) @ values).view(H, c, D)  # (H, c, D)
             h = h + attn.o_proj(out.transpose(0, 1).reshape(1, c, H * D))
             h = h + layer.mlp(layer.post_attention_layernorm(h))
-            received = per_kv_head(weights.sum(dim=1), KV)  # (KV, n+c)
-            cache.attention_sum = F.pad(cache.attention_sum, (0, c)) + received
-            cache.window_queries = torch.cat([cache.window_queries, q_rot], 1)[:, -self.window :]
-            cache.window_positions = torch.cat([cache.window_positions, positions])[-self.window :]
+            if self.tracks_attention:  # summed over the step's queries, averaged over the group
+                received = weights.sum(dim=1) / group  # (KV, n+c)
+                cache.attention_sum = F.pad(cache.attention_sum, (0, c)) + received
+            if self.tracks_window:
+                q_rot = _rope(q, cos, sin) if self.policy.rerotate else queries
+                cache.window_queries = torch.cat([cache.window_queries, q_rot], 1)[
+                    :, -self.window :
+                ]
+                cache.window_positions = torch.cat([cache.window_positions, positions])[
+                    -self.window :
+                ]
         if self.bits < 16:
             self._quantize_key_groups()
         self.peak_bytes = max(self.peak_bytes, self._cache_bytes())
-        logits = self.model.lm_head(self.inner.norm(h))[0].float()  # (c, vocab)
-        targets = self.ids[start + 1 : start + c + 1]
+        first = max(0, min(c, self.score_from - start))  # no logits before score_from
+        if first >= c:
+            return
+        logits = self.model.lm_head(self.inner.norm(h[:, first:]))[0].float()  # (c-first, vocab)
+        targets = self.ids[start + first + 1 : start + c + 1]
         losses = F.cross_entropy(logits[: len(targets)], targets, reduction="none")
-        self.losses[start : start + len(targets)] = losses.cpu()
+        at = slice(start + first, start + first + len(targets))
+        self.losses[at] = losses.cpu()
+        self.predicted[at] = logits[: len(targets)].argmax(-1).cpu()
 
     def _quantize_key_groups(self, group: int = 32) -> None:
         """KIVI: keys per channel, once a group of `group` tokens is complete (the rest stay exact)."""

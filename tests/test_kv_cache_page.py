@@ -105,3 +105,18 @@ def test_config_dims_reads_a_config_and_rejects_a_bad_one():
         assert "num_hidden_layers" in str(exc)
     else:
         raise AssertionError("a config without layers must be refused")
+
+
+def test_needle_preset_opens_the_grid_and_a_step_runs(smollm2):
+    at = open_page()
+    at = click(at, "Lecture demo: needle in a haystack")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["kv_cache.tab"] == "Needle in a haystack"
+    assert not at.error, [e.value for e in at.error]
+    assert any("greedy decoding" in c.value for c in at.caption)
+    at.multiselect(key="kv_cache.needle_lengths").set_value([128]).run()
+    at.multiselect(key="kv_cache.needle_depths").set_value([90]).run()
+    at = at.button(key="kv_cache-needle:step").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    run = at.session_state["kv_cache-needle:run"]
+    assert run.steps_done >= 1 and run.trainer.rows  # the full cache reads the text in one step

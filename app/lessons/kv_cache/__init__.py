@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from app.lessons.kv_cache import compare_tab, kept_tab, memory_tab, sweep_tab
+from app.lessons.kv_cache import compare_tab, kept_tab, memory_tab, needle_tab, sweep_tab
 from app.page import LessonPage, Preset
 from app.resources import load_shared_model, shared_corpus_text
 from models.kv_cache import POLICY_NAMES, KVCacheConfig
@@ -55,8 +55,14 @@ PRESETS = {
         tab=memory_tab.TITLE,
         values={"calc_model": "Llama-3.2-3B", "calc_tokens": 1_000_000},
     ),
+    "Lecture demo: needle in a haystack": Preset(
+        "A number planted early in the text: the full cache finds it, every policy at a budget of 48 loses "
+        "it once it falls out of the cache (press Start).",
+        tab=needle_tab.TITLE,
+        values={"policies": ["StreamingLLM", "H2O", "SnapKV"], "budget": 48},
+    ),
 }
-TABS = [compare_tab, kept_tab, sweep_tab, memory_tab]
+TABS = [compare_tab, kept_tab, sweep_tab, needle_tab, memory_tab]
 
 
 def _text_ids(tokenizer, source: str, user_text: str, n_tokens: int) -> list[int]:

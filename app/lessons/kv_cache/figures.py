@@ -214,3 +214,68 @@ def memory_curve(dims: dict[str, tuple[int, int, int]], bytes_per: float) -> go.
         legend=dict(orientation="h", y=-0.25),
     )
     return fig
+
+
+# ---------------------------------------------------------------------- needle in a haystack
+def needle_frame(rows: list[dict]) -> pd.DataFrame:
+    """One row per policy × length × depth: share found, mean answer log-probability, needle in cache."""
+    columns = ["policy", "length", "depth", "found", "answer logprob", "needle in cache", "runs"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(rows)
+    grouped = frame.groupby(["policy", "length", "depth"], sort=False)
+    out = grouped.agg(
+        found=("found", "mean"),
+        logprob=("answer logprob", "mean"),
+        held=("needle in cache", "mean"),
+        runs=("found", "size"),
+    ).reset_index()
+    return out.rename(columns={"logprob": "answer logprob", "held": "needle in cache"})[columns]
+
+
+def needle_grid(frame: pd.DataFrame) -> go.Figure:
+    """A depth × length heatmap per policy (panels side by side), green = found."""
+    from plotly.subplots import make_subplots
+
+    policies = list(dict.fromkeys(frame["policy"]))
+    lengths = sorted(frame["length"].unique())
+    depths = sorted(frame["depth"].unique())
+    fig = make_subplots(rows=1, cols=len(policies), subplot_titles=policies, shared_yaxes=True)
+    for col, policy in enumerate(policies, start=1):
+        rows = frame[frame["policy"] == policy].set_index(["depth", "length"])
+        z, text, custom = [], [], []
+        for depth in depths:
+            cells = [rows.loc[(depth, n)] if (depth, n) in rows.index else None for n in lengths]
+            z.append([None if c is None else c["found"] for c in cells])
+            text.append(["" if c is None else f"{c['found']:.0%}" for c in cells])
+            custom.append(
+                [
+                    [None, None] if c is None else [c["answer logprob"], c["needle in cache"]]
+                    for c in cells
+                ]
+            )
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=[str(n) for n in lengths],
+                y=[f"{d} %" for d in depths],
+                text=text,
+                texttemplate="%{text}",
+                customdata=custom,
+                zmin=0,
+                zmax=1,
+                colorscale=[[0, "#d62728"], [0.5, "#ffdd57"], [1, "#2ca02c"]],
+                showscale=col == len(policies),
+                colorbar=dict(title="found", tickformat=".0%"),
+                hovertemplate="length %{x}, depth %{y}<br>found %{z:.0%}<br>answer log-prob "
+                "%{customdata[0]:.2f}<br>needle in cache %{customdata[1]:.0%}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        fig.update_xaxes(title_text="tokens", type="category", row=1, col=col)
+    fig.update_yaxes(title_text="needle depth", type="category", autorange="reversed", row=1, col=1)
+    fig.update_layout(
+        title="Needle found? (depth × context length, one panel per policy)", height=360
+    )
+    return fig
