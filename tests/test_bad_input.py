@@ -8,7 +8,8 @@ arrives in the query string, where a control can be beyond its range). `expect=N
 fine (emoji, Chinese, Arabic): the page takes it without an error. Every row: no exception.
 
 The per-page tests (tests/test_<page>_page.py) cover single cases in depth (the stale caption, the exact
-fallback); this file is the breadth. Rows take about a second each on a warm cache (the models load once).
+fallback); this file is the breadth. The rows that change one setting share one app per page (see `Shared`);
+the 110 rows took 7 min on a 2-core machine shared with other jobs (load average ~8).
 """
 
 from __future__ import annotations
