@@ -3,7 +3,8 @@ that blow the loss up, impossible combinations and impossible links, one table r
 
 Each row names a page, a setting (`<page>.<setting>` is the widget key and the query parameter), the bad value
 and a fragment of the message the page must show. A row either changes the widget after a first render (the
-student typing; what was on screen must stay: the chart count is unchanged) or opens a link (`url`: the value
+student typing; what was on screen must stay: the chart count does not drop, except in the `keep=False` rows,
+where the input replaced the corpus or vocabulary the charts described and the page says so instead) or opens a link (`url`: the value
 arrives in the query string, where a control can be beyond its range). `expect=None` means the input is odd but
 fine (emoji, Chinese, Arabic): the page takes it without an error. Every row: no exception.
 
