@@ -28,7 +28,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from app import lecture, training
-from app.errors import show_error
+from app.errors import link_values, refused_link_notice, show_error
 from app.lessons import Lesson, lesson
 from app.navigation import require_entry_script
 from app.sidebar import current_device, presenter_mode
@@ -83,23 +83,45 @@ class LessonPage:
         which the kit also records so that a preset can put every setting it does not name back to it.
         """
         key = self.key(name)
+        label = args[0] if args and isinstance(args[0], str) else name
         DEFAULTS.setdefault(self.slug, {})[name] = default
+        linked = link_values(key) if url else []
         old = None
+        own_default = _give_default(
+            widget, args, kwargs, default
+        )  # on every run: one widget identity
         if key not in st.session_state:
             old = st.session_state.get(self.state_key("old-link"), {}).pop(name, None)
-            st.session_state[key] = default if old is None else _from_url(old, default)
+            if old is not None:
+                st.session_state[key] = _from_url(old, default)
+            elif not own_default:
+                st.session_state[key] = default
         elif st.session_state.get(self.state_key("bad-link")) == name:
             st.session_state[key] = default  # the old link's value was refused: the default instead
             del st.session_state[self.state_key("bad-link")]
+            st.session_state[f"link-refused:{key}"] = (
+                f"The link's value for “{label}” is out of its range; the default is used instead.",
+                default,
+            )
         if url:
             kwargs.update(URL)
         try:
-            return widget(*args, key=key, **kwargs)
+            value = widget(*args, key=key, **kwargs)
         except StreamlitAPIException:
             if old is None:
                 raise
             st.session_state[self.state_key("bad-link")] = name  # e.g. out of the widget's range
             st.rerun()
+        max_chars = kwargs.get("max_chars")
+        if (
+            max_chars and isinstance(value, str) and len(value) >= max_chars
+        ):  # Streamlit cuts silently
+            st.warning(
+                f"“{label}” takes at most {max_chars:,} characters: longer text is cut there."
+            )
+        if url:
+            refused_link_notice(key, label, linked)
+        return value
 
     def value(self, name: str, default: Any = None) -> Any:
         return st.session_state.get(self.key(name), default)
@@ -218,6 +240,41 @@ def shared(fn: Callable, *args, read_only: bool = False, **kwargs) -> Any:
     return cached(*args, **kwargs)
 
 
+_VALUE_WIDGETS = {
+    "slider",
+    "select_slider",
+    "number_input",
+    "text_input",
+    "text_area",
+    "checkbox",
+    "toggle",
+}
+
+
+def _give_default(widget: Callable, args: tuple, kwargs: dict, default: Any) -> bool:
+    """Give the widget its starting value as its own default (value=, index=, default=); False if it cannot.
+
+    Not by seeding st.session_state: a widget's own default is what Streamlit compares a link's value with, so a
+    seeded one makes it drop `?moe.top_k=1` (the slider's implicit default, its minimum) from both the URL and
+    the page, and a shared link or a tab reconnecting to a restarted server loses that setting.
+    """
+    kind = getattr(widget, "__name__", "")
+    if kind in _VALUE_WIDGETS:
+        kwargs["value"] = default
+    elif kind == "multiselect":
+        kwargs["default"] = default
+    elif kind in ("selectbox", "radio"):
+        options = list(
+            kwargs["options"] if "options" in kwargs else args[1] if len(args) > 1 else []
+        )
+        if default not in options:
+            return False
+        kwargs["index"] = options.index(default)
+    else:
+        return False
+    return True
+
+
 def _like_default(value: Any, f) -> Any:
     """Widgets return floats for ints and lists for tuples; give the config the type its default has."""
     default = f.default if f.default is not MISSING else None
@@ -333,7 +390,9 @@ def run_lesson(slug: str) -> LessonPage:
     titles = [tab.TITLE for tab in tabs]
     if st.session_state.get(page.key("tab")) not in titles:  # an old or mistyped ?<slug>.tab=
         st.session_state.pop(page.key("tab"), None)
+    linked = link_values(page.key("tab"))
     containers = st.tabs(titles, key=page.key("tab"), **URL)
+    refused_link_notice(page.key("tab"), "tab", linked)
     for container, tab in zip(containers, tabs):
         with container:
             try:

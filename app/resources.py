@@ -11,6 +11,7 @@ import copy
 import streamlit as st
 
 from app.classroom import share_storage
+from app.errors import link_values, refused_link_notice
 from models import corpora, registry
 from models.text import MAX_UPLOAD_BYTES, check_text, decode_text, sentences_from_text
 
@@ -57,9 +58,11 @@ def model_picker(prefix: str, kinds: tuple[str, ...] = ("causal", "encoder")) ->
     # labels are the URL's values (bind="query-params"), so keep them short and stable (no sizes)
     titles = {m.name: m.title for m in infos}
     titles["hf"] = "A Hugging Face model id…"
+    linked = link_values(f"{prefix}model")
     choice = st.selectbox(
         "Model", options, format_func=titles.get, key=f"{prefix}model", bind="query-params"
     )
+    refused_link_notice(f"{prefix}model", "Model", linked)
     if choice != "hf":
         info = next(m for m in infos if m.name == choice)
         size = f"{info.size_mb:.0f} MB, " if info.size_mb else ""
@@ -87,6 +90,7 @@ def corpus_picker(
     titles = {c.name: c.title for c in infos}  # short, stable labels: they are the URL's values
     titles["user"] = "Your own text (paste or upload .txt)"
     missing = [c for c in corpora.available_corpora() if not c.available]
+    linked = link_values(f"{prefix}corpus")
     choice = st.selectbox(
         "Corpus",
         options,
@@ -98,6 +102,7 @@ def corpus_picker(
         if missing
         else None,
     )
+    refused_link_notice(f"{prefix}corpus", "Corpus", linked)
     if choice != "user":
         st.caption(next(c.description for c in infos if c.name == choice))
         return titles[choice], shared_corpus(choice)

@@ -19,6 +19,7 @@ closed tab are freed NLP_PLAYGROUND_RELEASE_AFTER_S seconds (default 60) after i
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import uuid
@@ -190,6 +191,17 @@ def advance(run: TrainingRun, chunk_seconds: float = 0.3) -> None:
     row = {"step": run.steps_done, "seconds": round(run.elapsed_s, 3)}
     row.update({k: float(v) for k, v in (metrics or {}).items() if isinstance(v, (int, float))})
     run.history.append(row)
+    blown = [k for k, v in row.items() if k.endswith("loss") and not math.isfinite(v)]
+    if (
+        blown
+    ):  # NaN or inf: every later step would be too; stop and say why (the curve so far stays)
+        run.running = False
+        _release(run)
+        run.error = (
+            f"Training stopped at step {run.steps_done}: {blown[0]} became {row[blown[0]]}. The loss "
+            "blew up: a learning rate or a loss coefficient is too large. Lower it, then ↺ Reset."
+        )
+        return
     # size the next chunk so that it takes about chunk_seconds (growth limited to x4 per chunk)
     target = n * chunk_seconds / max(seconds, 1e-4)
     run.steps_per_chunk = int(max(1, min(target, 4 * n)))

@@ -361,6 +361,8 @@ class MoETrainer:
     @torch.no_grad()
     def route(self, text: str) -> tuple[str, list[Routing]]:
         """Route the first `context` characters of a text (unseen ones skipped), eval mode. -> (kept, [Routing])."""
+        if not text.strip():
+            raise ValueError("Type some text to route.")
         kept = "".join(ch for ch in text if ch in self.stoi)[: self.config.context]
         if not kept:
             raise ValueError(

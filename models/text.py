@@ -76,6 +76,8 @@ def check_text(text: str, max_chars: int = MAX_UPLOAD_BYTES, min_words: int = 1)
         raise ValueError(
             f"The text has {len(text):,} characters; the limit is {max_chars:,}. Use a shorter text."
         )
+    if "\x00" in text[:65536]:  # what a binary file pasted or decoded as text looks like
+        raise ValueError("This text looks binary (it contains NUL characters). Paste plain text.")
     text = unicodedata.normalize("NFKC", text)
     n_words = len(_WORD.findall(text))
     if n_words < min_words:

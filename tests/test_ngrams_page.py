@@ -116,7 +116,7 @@ def test_bad_input_shows_a_message_and_keeps_results():
     assert any("context is empty" in e.value for e in at.error)
     assert "chart-next-words" in charts(at), "the earlier table and charts stay"
     at.text_input(key="ngrams.sentence").set_value("!!").run()
-    assert any("sentence is empty" in e.value for e in at.error)
+    assert any("sentence has no words" in e.value for e in at.error)
     assert "chart-scores" in charts(at)
     at.text_input(key="ngrams.word").set_value("zqxvw").run()
     assert any("not in this corpus's vocabulary" in e.value for e in at.error)

@@ -105,8 +105,8 @@ def controls(page: LessonPage):
     """The static space that the Neighbours, Map and Benchmarks tabs query."""
     options = spaces.space_options()
     if (
-        page.value("space") not in options
-    ):  # a link or preset naming a run this session does not have
+        page.key("space") in st.session_state and page.value("space") not in options
+    ):  # a preset naming a run this session does not have (a link's is refused with a note by the kit)
         st.session_state[page.key("space")] = "smollm2"
     page.widget(
         st.selectbox,

@@ -99,6 +99,8 @@ def render(page: LessonPage) -> None:
                 frame["x"] = coordinates[:, 0]
                 frame["y"] = coordinates[:, 1] if coordinates.shape[1] > 1 else 0.0
                 page.chart(figures.sentence_map_figure(frame, axes), frame, "sentence-map")
+            else:
+                st.info("One sentence: add a second line to compare sentences and map them.")
         st.dataframe(table.style.format({"cosine": "{:.3f}"}), hide_index=True, width="stretch")
     st.markdown(
         "**Semantic search**: the corpus sentences whose vectors are closest to your query's"

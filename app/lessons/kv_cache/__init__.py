@@ -10,6 +10,7 @@ from app.lessons.kv_cache import compare_tab, kept_tab, memory_tab, needle_tab, 
 from app.page import LessonPage, Preset
 from app.resources import load_shared_model, shared_corpus_text
 from models.kv_cache import POLICY_NAMES, KVCacheConfig
+from models.text import check_text
 
 INTRO = (
     "A causal LM stores every token's **keys and values** in every layer (the **KV cache**), so a new token "
@@ -72,6 +73,7 @@ def _text_ids(tokenizer, source: str, user_text: str, n_tokens: int) -> list[int
             raise ValueError(
                 "Paste a text first (a few paragraphs: the cache matters on long texts)."
             )
+        text = check_text(text)  # binary-looking or oversized text is refused with a message
     else:
         text = shared_corpus_text("wiki")[: n_tokens * SHORT_TEXT_CHARS]
     ids = tokenizer(text[: n_tokens * 40])["input_ids"][:n_tokens]

@@ -16,6 +16,10 @@ def score_sentence(lesson, sentence: str):
     """(per-token frame, model name, is a distribution, order) for the typed sentence."""
     tokens = tokenize_words(sentence)
     if not tokens:
+        if sentence.strip():  # emoji, punctuation: nothing the word tokeniser keeps
+            raise ValueError(
+                "The sentence has no words (only letters and digits make words): type some words to score."
+            )
         raise ValueError("The sentence is empty: type some words to score.")
     scored = tables.score_frame(lesson.main.score_tokens(tokens))
     return scored, lesson.used, lesson.main.is_distribution, lesson.config.order

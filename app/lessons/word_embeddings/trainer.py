@@ -84,7 +84,8 @@ class TickedTrainer:
                 loss_sum, examples = loss_sum + metrics["loss"] * new, examples + new
         seconds = max(time.perf_counter() - start, 1e-9)
         return {
-            "loss": loss_sum / examples if examples else float("nan"),  # mean NS loss per example
+            # mean NS loss per example; none for a chunk that made no pair (the kit stops on a NaN loss)
+            **({"loss": loss_sum / examples} if examples else {}),
             "epochs": model.progress * model.config.epochs,  # the loss curve's x axis
             "lr": model.lr,
             "words_per_s": (model.words_processed - words_before) / seconds,

@@ -104,7 +104,12 @@ def project(vectors: np.ndarray, method: str, dims: int, seed: int = 0) -> tuple
     if method == "umap":
         import warnings
 
-        import umap
+        try:
+            import umap
+        except ImportError as exc:  # an optional package
+            raise ImportError(
+                "UMAP needs the umap-learn package: pip install umap-learn (or pick PCA or t-SNE)."
+            ) from exc
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

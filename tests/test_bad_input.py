@@ -1,0 +1,307 @@
+"""The bad-input catalogue (issue 12): every page fed odd text, controls at and beyond their ends, learning rates
+that blow the loss up, impossible combinations and impossible links, one table row each.
+
+Each row names a page, a setting (`<page>.<setting>` is the widget key and the query parameter), the bad value
+and a fragment of the message the page must show. A row either changes the widget after a first render (the
+student typing; what was on screen must stay: the chart count does not drop, except in the `keep=False` rows,
+where the input replaced the corpus or vocabulary the charts described and the page says so instead) or opens a link (`url`: the value
+arrives in the query string, where a control can be beyond its range). `expect=None` means the input is odd but
+fine (emoji, Chinese, Arabic): the page takes it without an error. Every row: no exception.
+
+The per-page tests (tests/test_<page>_page.py) cover single cases in depth (the stale caption, the exact
+fallback); this file is the breadth. The rows that change one setting share one app per page (see `Shared`);
+the 110 rows took 7 min on a 2-core machine shared with other jobs (load average ~8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.lessons import PAGES_DIR
+from tests.test_pages import ENTRY
+
+EMPTY = ""
+ONE_WORD = "hello"
+HUGE = "lorem ipsum " * 440_000  # 5.3 MB
+BINARY = (
+    "\x00\xff\xfe\x01\x02\x1b[31m\x07\ufffd\x7f" * 40
+)  # what a binary file read as text looks like
+CONTROL = "\x00" * 200 + "\ufffd" * 50  # NULs and replacement characters only, no letter
+EMOJI = "🙂 🚀 🔥 👩‍👩‍👧 " * 10
+CJK = "自然语言处理很有趣。我们今天学习注意力机制。" * 5
+RTL = "مرحبا بالعالم، هذه جملة عربية. " * 5 + "שלום עולם"
+LINK = "link"  # the fragment of the kit's note on a refused link value (app/errors.py)
+NAMES = {id(v): n for n, v in locals().copy().items() if n.isupper() and isinstance(v, str)}
+
+
+@dataclass(frozen=True)
+class Case:
+    page: str
+    setting: str  # widget key without the "<page>." prefix (several for a combination: see `setup`)
+    value: Any
+    expect: (
+        str | None
+    )  # a fragment of the error / warning / info shown; None: accepted without an error
+    url: bool = False  # True: the value comes in the link (with `setup` as more query parameters)
+    setup: tuple = ()  # ((setting, value), ...) applied before the bad value
+    train: tuple = ()  # button keys pressed before the bad value (e.g. a Step, so that there is a result)
+    click: tuple = ()  # button keys pressed after the bad value (e.g. a training Step)
+    keep: bool = True  # the charts on screen before the bad value are all still there
+
+    @property
+    def id(self) -> str:
+        shown = NAMES.get(id(self.value)) or str(self.value)[:20]
+        via = "url-" if self.url else ""
+        given = "".join(f"-{name}={value}" for name, value in self.setup)
+        return f"{self.page}-{via}{self.setting}={shown}{given}"
+
+
+CASES = [
+    # ----------------------------------------------------------------- next-token explorer
+    Case("next_token", "prompt", EMPTY, "empty"),
+    Case("next_token", "prompt", HUGE, "reads at most"),
+    Case("next_token", "prompt", BINARY, None),
+    Case("next_token", "prompt", EMOJI, None),
+    Case("next_token", "prompt", CJK, None),
+    Case("next_token", "prompt", RTL, None),
+    Case("next_token", "temperature", 0.05, None),
+    Case("next_token", "top_p", 0.05, None),
+    Case("next_token", "top_k", 200, None),
+    Case("next_token", "temperature", "0", LINK, url=True),
+    Case("next_token", "top_p", "7", LINK, url=True),
+    Case("next_token", "bars", "100000", LINK, url=True),
+    Case("next_token", "model", "no-such-model", LINK, url=True),
+    # ----------------------------------------------------------------- word embeddings
+    Case("word_embeddings", "query", EMPTY, "Type a word", train=("word_embeddings:step",)),
+    Case("word_embeddings", "query", EMOJI, "Type a word", train=("word_embeddings:step",)),
+    Case("word_embeddings", "a", CJK, "is not in the vocabulary", train=("word_embeddings:step",)),
+    Case("word_embeddings", "groups", RTL, None),
+    Case("word_embeddings", "centre", BINARY, "Type both a centre word"),
+    Case(
+        "word_embeddings",
+        "usertext",
+        ONE_WORD,
+        "vocabulary is empty",
+        setup=(("corpus", "user"),),
+        keep=False,
+    ),
+    Case("word_embeddings", "usertext", BINARY, "looks binary", setup=(("corpus", "user"),)),
+    Case(
+        "word_embeddings", "usertext", HUGE, "the limit is 5,000,000", setup=(("corpus", "user"),)
+    ),
+    Case("word_embeddings", "min_count", 10_000, "Not in the vocabulary", keep=False),
+    Case("word_embeddings", "dim", 300, None),
+    Case("word_embeddings", "window", 20, None),
+    Case("word_embeddings", "lr", 0.5, None, click=("word_embeddings:step",)),
+    Case("word_embeddings", "dim", "100000", LINK, url=True),
+    Case("word_embeddings", "arch", "bogus", LINK, url=True),
+    Case("word_embeddings", "corpus", "no-such-corpus", LINK, url=True),
+    # ----------------------------------------------------------------- pretrained embedding spaces
+    Case("embedding_spaces", "word", EMPTY, "Type a word"),
+    Case("embedding_spaces", "word", EMOJI, "Type one word"),
+    Case("embedding_spaces", "analogy_a", CJK, "not a whole-word token"),
+    Case("embedding_spaces", "context_word", "zebra", "does not occur"),
+    Case("embedding_spaces", "context_sentences", EMPTY, "sentence list is empty"),
+    Case("embedding_spaces", "sentences", HUGE, "keep each under 1,000"),
+    Case("embedding_spaces", "groups", RTL, "holds 0 of these words"),
+    Case("embedding_spaces", "top_k", 20, None),
+    Case("embedding_spaces", "sentences", ONE_WORD, "One sentence", keep=False),
+    Case(
+        "embedding_spaces",
+        "query",
+        EMPTY,
+        "Type a query",
+        click=("embedding_spaces:search-button",),
+    ),
+    Case("embedding_spaces", "layer", "99", LINK, url=True),
+    Case("embedding_spaces", "space", "bogus", LINK, url=True),
+    # ----------------------------------------------------------------- n-grams
+    Case("ngrams", "sentence", EMPTY, "empty"),
+    Case("ngrams", "sentence", EMOJI, "has no words"),
+    Case("ngrams", "sentence", HUGE, "takes at most 2,000 characters"),
+    Case("ngrams", "context", RTL, "Not in the vocabulary"),
+    Case("ngrams", "start", CJK, None),
+    Case("ngrams", "min_count", 1000, None),
+    Case("ngrams", "order", 5, None),
+    Case("ngrams", "usertext", BINARY, "looks binary", setup=(("corpus", "user"),)),
+    Case("ngrams", "usertext", HUGE, "the limit is 5,000,000", setup=(("corpus", "user"),)),
+    Case("ngrams", "k", 0.0, "must be above 0", setup=(("smoothing", "add_k"),)),
+    Case("ngrams", "order", "9", LINK, url=True),
+    Case("ngrams", "smoothing", "bogus", LINK, url=True),
+    Case("ngrams", "tab", "No such tab", LINK, url=True),
+    # ----------------------------------------------------------------- attention
+    Case("attention", "text", EMPTY, "Enter some text"),
+    Case("attention", "text", HUGE, "takes at most 50,000 characters"),
+    Case("attention", "text", EMOJI, None),
+    Case("attention", "text", CONTROL, None),
+    Case("attention", "step_text", EMPTY, "Type a short sentence"),
+    Case("attention", "step_text", CJK, None),
+    Case("attention", "layer", 127, "there is no layer 127"),
+    Case("attention", "query", 511, "no query token 511"),
+    Case("attention", "step_row", 15, "showing the last one"),
+    Case("attention", "n_heads", 3, "divisible", click=("attention:step",)),
+    Case("attention", "lr", "10", LINK, url=True),
+    Case("attention", "n_positions", "100000", LINK, url=True),
+    # ----------------------------------------------------------------- LoRA
+    Case("lora", "ranks", [64, 128], "between 1 and the layer's width", setup=(("d", 16),)),
+    Case("lora", "true_rank", 32, "target rank k must be between", setup=(("d", 16),)),
+    Case("lora", "ranks", [], "at least one rank", setup=(("full", False),)),
+    Case("lora", "lr", 1000.0, "diverged", click=("lora:step",) * 3),
+    Case("lora", "target_modules", EMPTY, "at least one target module"),
+    Case("lora", "n_train", 2, None),
+    Case("lora", "d", "17", LINK, url=True),
+    Case("lora", "true_rank", "999", LINK, url=True),
+    # ----------------------------------------------------------------- RLHF
+    Case("rlhf", "clip_eps", "abc", "must lie in (0, 1)"),
+    Case("rlhf", "clip_eps", EMPTY, "must lie in (0, 1)"),
+    Case("rlhf", "eps", -1.0, "must lie in (0, 1) (got -1)"),
+    Case("rlhf", "eps", 1e9, "must lie in (0, 1) (got 1e+09)"),
+    Case("rlhf", "kl_coef", -1.0, "cannot be negative"),
+    Case("rlhf", "beta", 0.0, "must be positive"),
+    Case("rlhf", "prompts", EMPTY, "at least one non-empty prompt"),
+    Case("rlhf", "prompts", HUGE, "at most 64 prompts"),
+    Case("rlhf", "keyword", EMPTY, "needs a keyword", setup=(("reward", "keyword"),)),
+    Case("rlhf", "methods", [], "Pick at least one"),
+    Case("rlhf", "task", "bogus", LINK, url=True),
+    Case("rlhf", "n_seeds", "-3", LINK, url=True),
+    # ----------------------------------------------------------------- KV cache
+    Case("kv_cache", "user_text", ONE_WORD, "use at least 16", setup=(("source", "user"),)),
+    Case("kv_cache", "user_text", BINARY, "looks binary", setup=(("source", "user"),)),
+    Case("kv_cache", "user_text", HUGE, "the limit is 5,000,000", setup=(("source", "user"),)),
+    Case("kv_cache", "user_text", RTL, None, setup=(("source", "user"),)),
+    Case("kv_cache", "budget", 8, "the sinks + 1 (17)", setup=(("sinks", 16),)),
+    Case("kv_cache", "budget", 8, "plus the 32 new", setup=(("chunk", 32),)),
+    Case("kv_cache", "policies", [], None),
+    Case("kv_cache", "calc_tokens", 10_000_000, None),
+    Case("kv_cache", "budget", "0", LINK, url=True),
+    Case("kv_cache", "sinks", "99", LINK, url=True),
+    # ----------------------------------------------------------------- MoE
+    Case("moe", "top_k", 4, "top-k must be between 1 and the number", setup=(("n_experts", 2),)),
+    Case("moe", "n_experts", 1, "use at least 2 experts"),
+    Case("moe", "aux_loss_coef", -1.0, "must be 0 or more"),
+    Case("moe", "probe_text", EMPTY, "Type some text to route", train=("moe:step",)),
+    Case("moe", "probe_text", EMOJI, None),
+    Case("moe", "calc_top_k", 64, "cannot exceed E", setup=(("what_if", True),)),
+    Case(
+        "moe",
+        "capacity_factor",
+        0.0,
+        "capacity factor must be above 0",
+        setup=(("use_capacity", True),),
+    ),
+    Case("moe", "bias_update_rate", 1e30, None, click=("moe:step",)),
+    Case("moe", "user_text", ONE_WORD, "one training window needs", setup=(("corpus", "user"),)),
+    Case("moe", "user_text", HUGE, "the limit is 5,000,000", setup=(("corpus", "user"),)),
+    Case("moe", "user_text", CONTROL, "looks binary", setup=(("corpus", "user"),)),
+    Case(
+        "moe", "aux_loss_coef", 1e300, "blew up", click=("moe:step",) * 3
+    ),  # NaN in the aux-loss run
+    Case("moe", "top_k", "99", LINK, url=True),
+    Case("moe", "top_k", "8", "top-k must be between 1", url=True, setup=(("n_experts", "4"),)),
+]
+
+WIDGETS = (
+    "slider select_slider number_input text_input text_area selectbox multiselect radio checkbox toggle"
+).split()
+
+
+def widget(at: AppTest, key: str):
+    for kind in WIDGETS:
+        for element in at.get(kind):
+            if getattr(element, "key", None) == key:
+                return element
+    raise LookupError(f"no widget {key!r} on the page")
+
+
+def messages(at: AppTest) -> list[str]:
+    return [m.value for kind in ("error", "warning", "info", "caption") for m in at.get(kind)]
+
+
+def charts(at: AppTest) -> int:
+    return len(at.get("plotly_chart"))
+
+
+def open_page(page: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    at.switch_page(str(PAGES_DIR / f"{page}.py"))
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+@dataclass
+class Shared:
+    """One app per page for the rows that change one setting: each row puts the previous row's setting back
+    to its default in the same rerun as its own bad value (one rerun per row instead of a fresh page)."""
+
+    at: AppTest
+    charts: int  # on the first render, with the defaults
+    defaults: dict  # {widget key: value on the first render}
+    dirty: str | None = None  # the key the last row changed
+
+
+SHARED: dict[str, Shared] = {}
+
+
+def feed(case: Case) -> tuple[AppTest, int]:
+    """Open the page, apply the row; returns the app and the chart count before the bad value."""
+    key = f"{case.page}.{case.setting}"
+    if case.url:
+        query = {f"{case.page}.{name}": value for name, value in case.setup}
+        return open_page(case.page, query | {key: case.value}), 0
+    if case.setup or case.train:
+        at = open_page(case.page)
+        for name, value in case.setup:
+            widget(at, f"{case.page}.{name}").set_value(value).run()
+            assert not at.exception, [e.value for e in at.exception]
+        for button in case.train:
+            at.button(key=button).click().run()
+            assert not at.exception, [e.value for e in at.exception]
+        before = charts(at)
+        widget(at, key).set_value(case.value)
+    else:
+        shared = SHARED.get(case.page)
+        if shared is None:
+            at = open_page(case.page)
+            shared = SHARED[case.page] = Shared(at, charts(at), {})
+        at, before = shared.at, shared.charts
+        if shared.dirty and shared.dirty != key:
+            widget(at, shared.dirty).set_value(shared.defaults[shared.dirty])
+        shared.defaults.setdefault(key, widget(at, key).value)
+        widget(at, key).set_value(case.value)
+        shared.dirty = key
+    at.run()
+    for button in case.click:
+        at.button(key=button).click().run()
+    return at, before
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_bad_input(case: Case, smollm2):
+    try:
+        at, before = feed(case)
+        assert not at.exception, [e.value for e in at.exception]
+        shown = messages(at)
+        if case.expect is None:
+            assert not at.error, [e.value for e in at.error]
+        else:
+            assert any(case.expect.lower() in m.lower() for m in shown), shown
+        if case.url:
+            assert at.title, "the page still draws"
+        elif case.keep and case.expect is not None:
+            assert charts(at) >= before, "the results on screen survive"
+    except BaseException:
+        SHARED.pop(case.page, None)  # the next row of this page starts from a fresh page
+        raise
+
+
+def test_the_catalogue_is_big_and_covers_every_page():
+    from app.lessons import available_lessons
+
+    assert len(CASES) >= 60
+    assert {case.page for case in CASES} == {lesson.slug for lesson in available_lessons()}
+    assert len({case.id for case in CASES}) == len(CASES), "one id per row"
