@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+import plotly.io as pio
 import streamlit as st
 
 from app.sidebar import presenter_mode
@@ -54,13 +55,19 @@ def plotly_config(name: str) -> dict:
     }
 
 
+# Every figure of the app starts from this template: setting it per figure (update_layout(template=...)) copied
+# and validated the whole template each time, ~28 ms of server CPU per chart drawn (measured: 33 ms vs 5 ms).
+pio.templates.default = "plotly_white"
+
 PRESENTER_FONT = 18  # px: chart text on a projector (ticks and legends included; the goal is >= 16)
 
 
 def style_figure(fig):
     """House style for charts; in presenter mode every text in the chart (ticks, legend, colour bars, titles
     of axes and annotations) grows to PRESENTER_FONT, also where a builder set a smaller size."""
-    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
+    fig.update_layout(
+        margin=dict(l=10, r=10, t=40, b=10)
+    )  # template: plotly_white, the default set above
     if presenter_mode():
         size = PRESENTER_FONT
         fig.update_layout(font=dict(size=size), legend=dict(font=dict(size=size)))

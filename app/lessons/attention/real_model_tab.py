@@ -80,11 +80,21 @@ def trace(page: LessonPage, model, tokenizer, model_name: str) -> dict:
         else f"{len(tokenizer(text)['input_ids']) if text.strip() else 0} tokens of your text"
     )
     with st.spinner(f"Running {model_name} on {what}: every layer's attention…", show_time=True):
-        result = heads.real_model_attention(
-            model, tokenizer, source, text, MAX_TOKENS, INDUCTION_LENGTH, thumb=THUMB,
-            max_offset=MAX_OFFSET,
-        )  # fmt: skip
+        if source == "random" or text == DEFAULT_TEXT:  # what every student's first view computes
+            result = page.shared(
+                attention_of, *key, _model=model, _tokenizer=tokenizer, read_only=True
+            )
+        else:  # a student's own text stays in their session
+            result = attention_of(*key, _model=model, _tokenizer=tokenizer)
     return {"key": key, "model": model_name, **result}
+
+
+def attention_of(model_name: str, device: str, source: str, text, _model, _tokenizer) -> dict:
+    """Every layer's attention and the per-head measures (the model and tokenizer are named by the arguments)."""
+    return heads.real_model_attention(
+        _model, _tokenizer, source, text if source == "text" else "", MAX_TOKENS, INDUCTION_LENGTH,
+        thumb=THUMB, max_offset=MAX_OFFSET,
+    )  # fmt: skip
 
 
 def load_and_trace(page: LessonPage, model_name: str, allow_download: bool):

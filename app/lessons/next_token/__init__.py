@@ -62,7 +62,7 @@ def controls(page: LessonPage):
             st.text_area,
             "prompt",
             "Prompt",
-            default="The capital of France is",
+            default=forward.DEFAULT_PROMPT,
             height=100,
             max_chars=20_000,
         )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from app.page import shared
 from app.resources import load_shared_model
 from models.registry import context_length, model_kind
 from models.sampling import (
@@ -21,6 +22,7 @@ from models.sampling import (
     token_pieces,
 )
 
+DEFAULT_PROMPT = "The capital of France is"
 CPU_TOKEN_LIMIT = (
     1024  # the app's cap on the CPU (prompt + continuation): eager attention is slow there
 )
@@ -72,6 +74,11 @@ def request(page, action) -> None:
     st.session_state[page.state_key("request")] = action
 
 
+def forward_pass(model_name: str, device: str, ids: tuple, max_context: int, _model, _tokenizer):
+    """One forward pass of the model named by the arguments over `ids` (the next-token result)."""
+    return next_token(_model, _tokenizer, list(ids), max_context)
+
+
 def predict(page, model, tokenizer, source: tuple, config: SamplingConfig) -> Prediction:
     model_name, device, prompt, chat = source
     action = st.session_state.pop(page.state_key("request"), None)  # asked for on the last click
@@ -118,5 +125,11 @@ def predict(page, model, tokenizer, source: tuple, config: SamplingConfig) -> Pr
         result = last.result  # same input: reuse the logits, only the filters changed
     else:
         with st.spinner(f"Running {model_name} on {len(ids):,} tokens ({device})…"):
-            result = next_token(model, tokenizer, ids, max_context)
+            if prompt == DEFAULT_PROMPT and not sampled:  # what every student's first view computes
+                result = shared(
+                    forward_pass, model_name, device, tuple(ids), max_context,
+                    _model=model, _tokenizer=tokenizer, read_only=True,
+                )  # fmt: skip
+            else:  # a student's own text stays in their session
+                result = forward_pass(model_name, device, tuple(ids), max_context, model, tokenizer)
     return Prediction(result, len(prompt_ids), config, tokenizer, model_name, device, prompt)

@@ -1,0 +1,93 @@
+"""Server CPU-seconds per lesson page opened, one lesson at a time: where a classroom's first views cost.
+
+    python -m benchmarks.first_view                      # every lesson, 3 warm visits each
+    python -m benchmarks.first_view --lessons attention next_token --visits 5
+
+It starts `streamlit run` on a free port, then for each lesson (and the home page, the shell's own cost) opens the
+page in a fresh headless-Chromium context `--visits` + 1 times, one after another, and reads the server's CPU
+time before and after each visit (until the page is idle and its first visible chart drawn, plus a second). The
+first visit fills the server's caches (models, corpora, shared first views) and is reported apart; the median of
+the others is what one more student costs. A fresh context also fetches the app's static files (a student's
+browser caches them after the first page), so the home page's figure is mostly that fixed cost.
+The issue 12 goal is at most 0.3 server CPU-seconds per lesson page opened with its default settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+from app.lessons import available_lessons
+from benchmarks.load import (
+    BROWSER_ARGS,
+    CHROMIUM,
+    free_port,
+    rss_and_cpu,
+    start_server,
+    stop_server,
+)
+
+VISIBLE_CHART = ".js-plotly-plot >> visible=true"
+
+
+def wait_idle(page, timeout_s: float = 120) -> None:
+    """Until the page has its title and Streamlit's running indicator has been gone for half a second."""
+    page.wait_for_selector("[data-testid='stMain'] h1", timeout=timeout_s * 1000)
+    time.sleep(1.0)
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if page.locator("[data-testid='stStatusWidget']").count() == 0:
+            time.sleep(0.5)
+            if page.locator("[data-testid='stStatusWidget']").count() == 0:
+                return
+        time.sleep(0.5)
+
+
+def main(argv: list[str] | None = None) -> list[tuple[str, float, float]]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lessons", nargs="*", default=None, help="slugs (default: every lesson)")
+    parser.add_argument("--visits", type=int, default=3, help="warm visits per lesson")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    slugs = ["(home)"] + (args.lessons or [lesson.slug for lesson in available_lessons()])
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_server(port)
+    rows = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+            for slug in slugs:
+                costs = []
+                for _ in range(args.visits + 1):
+                    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                    page = context.new_page()
+                    before = rss_and_cpu(proc.pid)[1]
+                    page.goto(url if slug == "(home)" else f"{url}/{slug}")
+                    wait_idle(page)
+                    try:
+                        page.locator(VISIBLE_CHART).first.wait_for(timeout=5000)
+                    except Exception:  # noqa: BLE001 - a page whose first tab trains first has no chart
+                        pass
+                    time.sleep(1.0)
+                    costs.append(rss_and_cpu(proc.pid)[1] - before)
+                    context.close()
+                    time.sleep(1.0)
+                rows.append((slug, costs[0], statistics.median(costs[1:])))
+                print(f"{slug:18s} first {costs[0]:6.2f}  warm {rows[-1][2]:5.2f}", file=sys.stderr)
+            browser.close()
+    finally:
+        stop_server(proc)
+    print(f"\n`python -m benchmarks.first_view --visits {args.visits}`\n")
+    print("| page | first visit (fills the caches), CPU-s | one more student (median), CPU-s |")
+    print("|---|---|---|")
+    for slug, first, warm in rows:
+        print(f"| {slug} | {first:.2f} | {warm:.2f} |")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
