@@ -12,12 +12,10 @@
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import torch
 from torch import nn
 
+from benchmarks.timing import median_seconds
 from models.attention import MultiHeadAttention, scaled_dot_product_attention
 from models.attention_probes import attention_by_offset, extract_attention, head_measures
 from models.registry import random_smollm2
@@ -38,21 +36,6 @@ class _WordTokenizer:
 
     def decode(self, ids):
         return str(ids[0])
-
-
-def _time(fn, device: str, repeats: int) -> float:
-    """Median seconds of fn() after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _row(task, ours, reference, unit, note, lower_is_better=True):
@@ -76,8 +59,10 @@ def _attention_rows(batch, seq_len, d_model, n_heads, device: str, repeats: int)
     shape = f"B={batch} T={seq_len} C={d_model} H={n_heads}"
     head_dim = d_model // n_heads
     q, k, v = (torch.randn(batch, n_heads, seq_len, head_dim, device=device) for _ in range(3))
-    ours = _time(lambda: scaled_dot_product_attention(q, k, v, causal=True), device, repeats)
-    fused = _time(
+    ours = median_seconds(
+        lambda: scaled_dot_product_attention(q, k, v, causal=True), device, repeats
+    )
+    fused = median_seconds(
         lambda: nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True), device, repeats
     )
     sdpa_note = "ours also returns the weights; reference: fused F.scaled_dot_product_attention"
@@ -93,8 +78,8 @@ def _attention_rows(batch, seq_len, d_model, n_heads, device: str, repeats: int)
     def torch_mha():
         return reference(x, x, x, attn_mask=future, need_weights=True, average_attn_weights=False)
 
-    ours_mha = _time(lambda: mha(x, causal=True), device, repeats)
-    reference_mha = _time(torch_mha, device, repeats)
+    ours_mha = median_seconds(lambda: mha(x, causal=True), device, repeats)
+    reference_mha = median_seconds(torch_mha, device, repeats)
     error = (mha(x, causal=True)[0] - torch_mha()[0]).abs().max().item()
     mha_note = f"reference: nn.MultiheadAttention(need_weights=True); max |diff| {error:.1e}"
     return [
@@ -126,7 +111,10 @@ def _extraction_row(quick: bool, device: str) -> dict:
             model(ids, output_attentions=True)
 
     repeats = 2 if quick else 5
-    ours_s, reference_s = _time(ours, device, repeats), _time(bare_forward, device, repeats)
+    ours_s, reference_s = (
+        median_seconds(ours, device, repeats),
+        median_seconds(bare_forward, device, repeats),
+    )
     goal = "; goal < 2 s on the CPU" if device == "cpu" else ""
     return _row(
         "all 30 layers' attention + head measures, 256 tokens (SmolLM2 shape)",
@@ -143,7 +131,7 @@ def _training_row(quick: bool, device: str) -> dict:
         TinyTransformerConfig(positional="learned", causal=False), task, device=device
     )
     steps = 20 if quick else 100
-    seconds = _time(lambda: trainer.train_steps(steps), device, 1 if quick else 3) / steps
+    seconds = median_seconds(lambda: trainer.train_steps(steps), device, 1 if quick else 3) / steps
     accuracy = trainer.evaluate()["accuracy"]
     return _row(
         "tiny transformer training step (reverse, d=64, 2 layers, batch 32)",

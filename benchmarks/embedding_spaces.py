@@ -11,11 +11,11 @@ sentence vectors against sentence-transformers' `encode` on the same MiniLM fold
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import torch
 
+from benchmarks.timing import median_seconds
 from models.corpora import load_corpus_text
 from models.embedding_spaces import TokenEmbeddingSpace, sentence_embeddings
 from models.registry import load_model
@@ -30,21 +30,6 @@ ANALOGIES = [
     ("good", "better", "bad"),
     ("day", "days", "year"),
 ]
-
-
-def _time(fn, device: str = "cpu", repeats: int = 3) -> float:
-    """Median seconds of fn() after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _row(task, ours, reference, unit, note):
@@ -62,7 +47,7 @@ def _row(task, ours, reference, unit, note):
 
 def _space_rows(quick: bool, device: str) -> list[dict]:
     model, tokenizer = load_model("smollm2", device=device)
-    build = _time(
+    build = median_seconds(
         lambda: TokenEmbeddingSpace.from_model(model, tokenizer), device, 1 if quick else 3
     )
     space = TokenEmbeddingSpace.from_model(model, tokenizer, name="SmolLM2")
@@ -84,8 +69,10 @@ def _space_rows(quick: bool, device: str) -> list[dict]:
         == [w for w, _ in reference.most_similar(w, topn=10)]
         for w in WORDS
     )
-    ours = _time(lambda: [space.most_similar(w, k=10) for w in WORDS]) / len(WORDS)
-    theirs = _time(lambda: [reference.most_similar(w, topn=10) for w in WORDS]) / len(WORDS)
+    ours = median_seconds(lambda: [space.most_similar(w, k=10) for w in WORDS]) / len(WORDS)
+    theirs = median_seconds(lambda: [reference.most_similar(w, topn=10) for w in WORDS]) / len(
+        WORDS
+    )
     rows.append(
         _row(
             "most_similar, top 10, one word",
@@ -100,8 +87,10 @@ def _space_rows(quick: bool, device: str) -> list[dict]:
         == [w for w, _ in reference.most_similar(positive=[b, c], negative=[a], topn=5)]
         for a, b, c in ANALOGIES
     )
-    ours = _time(lambda: [space.analogy(a, b, c, k=5) for a, b, c in ANALOGIES]) / len(ANALOGIES)
-    theirs = _time(
+    ours = median_seconds(lambda: [space.analogy(a, b, c, k=5) for a, b, c in ANALOGIES]) / len(
+        ANALOGIES
+    )
+    theirs = median_seconds(
         lambda: [
             reference.most_similar(positive=[b, c], negative=[a], topn=5) for a, b, c in ANALOGIES
         ]

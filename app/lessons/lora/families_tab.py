@@ -75,32 +75,22 @@ def controls(page: LessonPage) -> FamiliesConfig | None:
         )
     with advanced_controls():
         a1, a2, a3 = st.columns(3)
-        with a1:
-            for family, label, default in [
-                ("lora", "LoRA", 2e-3),
-                ("ia3", "IA³", 1e-2),
-                ("prompt", "Prompt tuning", 3e-2),
-            ]:
-                page.widget(
-                    st.select_slider,
-                    f"pf_{family}_lr",
-                    f"{label} learning rate",
-                    LRS,
-                    default=default,
-                )
-        with a2:
-            for family, label, default in [
-                ("prefix", "Prefix tuning", 3e-2),
-                ("ln", "LN tuning", 1e-2),
-                ("full", "Full fine-tuning", 2e-4),
-            ]:
-                page.widget(
-                    st.select_slider,
-                    f"pf_{family}_lr",
-                    f"{label} learning rate",
-                    LRS,
-                    default=default,
-                )
+        learning_rates = [  # (column, family, label, default)
+            (a1, "lora", "LoRA", 2e-3),
+            (a1, "ia3", "IA³", 1e-2),
+            (a1, "prompt", "Prompt tuning", 3e-2),
+            (a2, "prefix", "Prefix tuning", 3e-2),
+            (a2, "ln", "LN tuning", 1e-2),
+            (a2, "full", "Full fine-tuning", 2e-4),
+        ]
+        for column, family, label, default in learning_rates:
+            page.widget(
+                column.select_slider,
+                f"pf_{family}_lr",
+                f"{label} learning rate",
+                LRS,
+                default=default,
+            )
         with a3:
             page.widget(
                 st.select_slider,
