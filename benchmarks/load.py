@@ -40,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHART = "[data-testid='stPlotlyChart']"
+CHART = ".js-plotly-plot"  # plotly's own div: on Streamlit 1.67 [data-testid='stPlotlyChart'] matched no chart
 BROWSER_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -234,7 +234,10 @@ async def open_lesson(browser, url: str, student: Student, timeout_s: float):
     page.on("pageerror", lambda exc: student.errors.append(f"browser: {str(exc)[:200]}"))
     start = time.perf_counter()
     try:
-        await page.goto(f"{url}/{student.lesson}", wait_until="domcontentloaded")
+        # 30 browsers on a small machine can take longer than playwright's 30 s default to load the page itself
+        await page.goto(
+            f"{url}/{student.lesson}", wait_until="domcontentloaded", timeout=timeout_s * 1000
+        )
         idle_polls = 0
         while time.perf_counter() - start < timeout_s:
             elapsed = time.perf_counter() - start
