@@ -244,9 +244,14 @@ async def open_lesson(browser, url: str, student: Student, timeout_s: float):
             if student.first_chart_s is None and await page.locator(CHART).count():
                 student.first_chart_s = elapsed
             running = not await page.locator(IDLE).count()
-            drawn = await page.locator(
-                "[data-testid='stMain'] h1, [data-testid='stException']"
-            ).count()  # a title, or a traceback (counted as an error below)
+            # a chart, or ▶ Start on a lesson that trains before it draws, or a traceback (an error below): the
+            # title and a quiet status widget alone can come before the script has drawn its first view
+            drawn = (
+                student.first_chart_s is not None
+                or await page.locator(
+                    "[data-testid='stMain'] button:has-text('Start'), [data-testid='stException']"
+                ).count()
+            )
             idle_polls = idle_polls + 1 if drawn and not running else 0
             if idle_polls >= 3:  # 0.6 s without the running indicator
                 student.first_view_s = time.perf_counter() - start - 0.4
