@@ -33,7 +33,8 @@ VISIBLE_CHART = ".js-plotly-plot >> visible=true"
 
 
 def wait_idle(page, timeout_s: float = 120) -> None:
-    """Until the page has its title and Streamlit's running indicator has been gone for half a second."""
+    """Until the page has its title and Streamlit's running indicator has been gone for half a second (the browser
+    tests use this too). The title first: on a busy machine the indicator may not have appeared yet either."""
     page.wait_for_selector("[data-testid='stMain'] h1", timeout=timeout_s * 1000)
     time.sleep(1.0)
     deadline = time.time() + timeout_s

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 
 from app.lessons import available_lessons, lessons_by_section
+from benchmarks.first_view import VISIBLE_CHART
+from benchmarks.first_view import wait_idle as _wait_until_idle
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "assets" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.browser
 
-VISIBLE_CHART = ".js-plotly-plot >> visible=true"
 # Lessons whose first tab shows nothing until the student presses ▶ Start (pages never train on first load).
 TRAINS_FIRST = {"lora", "kv_cache", "moe"}
 
@@ -113,22 +114,6 @@ def browser():
         )
         yield browser
         browser.close()
-
-
-def _wait_until_idle(page, timeout_s: float = 90) -> None:
-    """Wait until Streamlit has finished running the script (no 'running' status widget)."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=timeout_s * 1000)
-    # Every page has a title: until it shows, the script has not started drawing (on a busy machine the
-    # status widget may not have appeared yet either).
-    page.wait_for_selector("[data-testid='stMain'] h1", timeout=timeout_s * 1000)
-    time.sleep(1.0)
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        if page.locator("[data-testid='stStatusWidget']").count() == 0:
-            time.sleep(0.5)
-            if page.locator("[data-testid='stStatusWidget']").count() == 0:
-                return
-        time.sleep(0.5)
 
 
 def _nav_links(page, expected: list[str], timeout_s: float = 30) -> list[str]:
