@@ -26,7 +26,7 @@ import numpy as np
 
 from models.ngram_arpa import write_arpa
 from models.ngram_counts import BOS, EOS, EOS_ID, NGramCounts, NGramLookup
-from models.ngram_smoothing import SMOOTHINGS, build_tables, fit_interpolation_weights, score
+from models.ngram_smoothing import SMOOTHINGS, build_tables, fit_interpolation_weights
 
 
 @dataclass
@@ -38,7 +38,6 @@ class NGramConfig:
     lambdas: tuple | None = None  # interpolation: weights (uniform, 1-gram, ..); None: EM fit
     backoff: float = 0.4  # stupid_backoff: score multiplier per step down to a shorter context
     min_count: int = 1  # words seen fewer times in training become <unk> (1 keeps every word)
-    nltk_compat: bool = False  # tests only: nltk.lm's padding, vocabulary and unigram rules
 
     def __post_init__(self):
         checks = [
@@ -95,7 +94,7 @@ class NGramLM:
     def __init__(self, config: NGramConfig | None = None, **kwargs):
         self.config = replace(config, **kwargs) if config is not None else NGramConfig(**kwargs)
         self.counts: NGramCounts | None = None
-        self.tables = None  # SmoothingTables once fitted
+        self.tables = None  # once fitted: the smoothing's tables (models/ngram_smoothing.py)
         self.lambdas = None  # interpolation: (order+1,) flat weights used, given or fitted
 
     # ---- training -------------------------------------------------------------------------------
@@ -104,14 +103,14 @@ class NGramLM:
         """Count tokenised sentences; interpolation without lambdas fits them by EM on `heldout`, or, if
         none is given, on every 10th training sentence (counted without it), then uses all the counts."""
         cfg = self.config
-        counts = NGramCounts.from_sentences(sentences, cfg.order, cfg.min_count, cfg.nltk_compat)
+        counts = NGramCounts.from_sentences(sentences, cfg.order, cfg.min_count)
         if cfg.smoothing == "interpolation" and cfg.lambdas is None and heldout is None:
             rest = [s for i, s in enumerate(sentences) if i % 10]
             if not any(rest):
                 raise ValueError(
                     "Too few sentences to fit the interpolation weights: give lambdas."
                 )
-            em_counts = NGramCounts.from_sentences(rest, cfg.order, cfg.min_count, cfg.nltk_compat)
+            em_counts = NGramCounts.from_sentences(rest, cfg.order, cfg.min_count)
             dev = em_counts.lookup_sentences(sentences[::10], cfg.order)
             return self._use_counts(
                 counts, lambdas=fit_interpolation_weights(em_counts, cfg.order, dev)
@@ -120,14 +119,14 @@ class NGramLM:
 
     @classmethod
     def from_counts(cls, counts: NGramCounts, heldout=None, config=None, **kwargs) -> NGramLM:
-        """A model over existing counts (no re-counting); min_count and nltk_compat come from the counts."""
+        """A model over existing counts (no re-counting, their conventions); min_count comes from them."""
         lm = cls(config, **kwargs)
-        lm.config = replace(lm.config, min_count=counts.min_count, nltk_compat=counts.nltk_compat)
+        lm.config = replace(lm.config, min_count=counts.min_count)
         return lm._use_counts(counts, heldout)
 
     def _use_counts(self, counts, heldout=None, lambdas=None) -> NGramLM:
         cfg = self.config
-        if cfg.order > counts.max_order or (counts.nltk_compat and cfg.order != counts.max_order):
+        if cfg.order > counts.max_order:
             raise ValueError(
                 f"These counts go up to order {counts.max_order}; the model needs {cfg.order}."
             )
@@ -163,7 +162,7 @@ class NGramLM:
     def discounts(self) -> dict:
         """Order -> (D1, D2, D3+) for the discounting smoothings (all equal but for modified KN)."""
         self._fitted()
-        return dict(self.tables.discounts)
+        return dict(getattr(self.tables, "discounts", {}))
 
     def _fitted(self) -> NGramCounts:
         if self.counts is None:
@@ -172,7 +171,7 @@ class NGramLM:
 
     def distribution(self, context=()) -> np.ndarray:
         """(V,) p(w | context) for every vocabulary word w (aligned with lm.vocab); <s> gets 0."""
-        return score(self.tables, self._fitted().lookup_next_words(context, self.config.order))
+        return self.tables.score(self._fitted().lookup_next_words(context, self.config.order))
 
     def prob(self, word: str, context=()) -> float:
         counts = self._fitted()
@@ -205,7 +204,7 @@ class NGramLM:
     def score_tokens(self, sentence: list[str]) -> list[TokenScore]:
         """Per token of the sentence, then </s>: its probability, the n-gram order found, OOV or not."""
         lookup = self._fitted().lookup_sentences([list(sentence)], self.config.order)
-        probs, used = score(self.tables, lookup), self._orders_used(lookup)
+        probs, used = self.tables.score(lookup), self._orders_used(lookup)
         words = list(sentence) + [EOS]
         with np.errstate(divide="ignore"):
             logs = np.log(probs)
@@ -233,7 +232,7 @@ class NGramLM:
             lookup = sentences
         else:
             lookup = counts.lookup_sentences(sentences, self.config.order)
-        probs = score(self.tables, lookup)
+        probs = self.tables.score(lookup)
         with np.errstate(divide="ignore"):
             log_total = float(np.sum(np.log(probs)))
         n_tokens = len(probs)
@@ -262,7 +261,7 @@ class NGramLM:
         counts, order = self._fitted(), self.config.order
         if temperature <= 0:
             raise ValueError(f"The temperature must be above 0, got {temperature}.")
-        start = [BOS] * (order - 1 if self.config.nltk_compat else 1)
+        start = [BOS] * counts.sentence_padding()[0]  # how a sentence starts in the counts
         rng, history, out = np.random.default_rng(seed), start + list(context), []
         while len(out) < num_words:
             usable = counts.usable_context(history, order)

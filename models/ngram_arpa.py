@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from models.ngram_counts import NGramCounts
+from models.ngram_smoothing import Interpolated
 
 LOG10_ZERO = -99.0  # how ARPA files write log10(0), e.g. for <s>, which is never predicted
 
 
-def interpolated_probabilities(counts: NGramCounts, tables) -> dict[int, np.ndarray]:
+def interpolated_probabilities(counts: NGramCounts, tables: Interpolated) -> dict[int, np.ndarray]:
     """k -> (n_k,) p_k(w | h) of every seen n-gram: P_k = alpha_k + gamma_k[context] * P_{k-1}[suffix]."""
     probs = {1: tables.alpha[1] + tables.gamma[1][0] * tables.uniform}
     for k in range(2, tables.order + 1):
@@ -43,13 +44,11 @@ def _log10(p: np.ndarray) -> np.ndarray:
 
 
 def write_arpa(counts: NGramCounts, tables, path) -> None:
-    if tables.kind != "interpolated":
+    if not isinstance(tables, Interpolated):
         raise ValueError(
             "Only the interpolated smoothings (interpolation, absolute_discounting, kneser_ney, "
             "modified_kneser_ney) can be written as an ARPA back-off model."
         )
-    if counts.nltk_compat:
-        raise ValueError("ARPA export uses KenLM's sentence padding; fit without nltk_compat.")
     order = tables.order
     probs, texts_by_order = interpolated_probabilities(counts, tables), ngram_texts(counts, order)
     with open(path, "w", encoding="utf-8") as f:

@@ -53,22 +53,18 @@ class NGramLookup:
 class NGramCounts:
     """Counts of all n-grams up to max_order; build with NGramCounts.from_sentences."""
 
-    def __init__(self, vocab, max_order, min_count, nltk_compat, orders, continuation):
+    def __init__(self, vocab, max_order, min_count, orders, continuation):
         self.vocab: list[str] = vocab  # id -> word: <unk>, <s>, </s>, then words by count
         self.word_to_id = {w: i for i, w in enumerate(vocab)}
-        self.max_order, self.min_count, self.nltk_compat = max_order, min_count, nltk_compat
+        self.max_order, self.min_count = max_order, min_count
         self.orders: dict[int, OrderCounts] = orders  # k -> counts of order k, k = 1..max_order
         self.continuation = continuation  # k -> (n_k,) distinct left extensions (k < max_order)
 
     # ---- building -------------------------------------------------------------------------------
 
     @classmethod
-    def from_sentences(cls, sentences, max_order=5, min_count=1, nltk_compat=False) -> NGramCounts:
-        """Count n-grams of orders 1..max_order in tokenised sentences (a list of lists of words).
-
-        nltk_compat pads like nltk's padded_everygram_pipeline (max_order-1 <s> and </s> on each side)
-        instead of KenLM's single <s> ... </s>; used by the tests that compare with nltk.lm.
-        """
+    def from_sentences(cls, sentences, max_order=5, min_count=1) -> NGramCounts:
+        """Count n-grams of orders 1..max_order in tokenised sentences (a list of lists of words)."""
         if not 1 <= int(max_order) <= 5:
             raise ValueError(f"The n-gram order must be between 1 and 5, got {max_order}.")
         if int(min_count) < 1:
@@ -86,11 +82,39 @@ class NGramCounts:
         kept = [w for w, c in frequency.items() if c >= min_count and w != UNK]
         kept.sort(key=lambda w: (-frequency[w], w))  # most frequent first, ties alphabetical
         vocab = [UNK, BOS, EOS] + kept
-        pad = max_order - 1 if nltk_compat else 1
-        counts = cls(vocab, int(max_order), int(min_count), nltk_compat, {}, {})
-        tokens, sentence_of = counts._pad(sentences, left=pad, right=pad)
+        counts = cls(vocab, int(max_order), int(min_count), {}, {})
+        left, right = counts.sentence_padding()
+        tokens, sentence_of = counts._pad(sentences, left=left, right=right)
         counts._count(tokens, sentence_of)
         return counts
+
+    # ---- conventions: KenLM's (a subclass may change them; tests/nltk_conventions.py follows nltk.lm) ----
+
+    def sentence_padding(self) -> tuple[int, int]:
+        """How many <s> and </s> surround each sentence: one of each, <s> w1 .. wm </s>."""
+        return 1, 1
+
+    def predictable_words(self) -> np.ndarray:
+        """(V,) bool: the words a model predicts: all but <s>, which only ever starts a sentence."""
+        mask = np.ones(len(self.vocab), bool)
+        mask[BOS_ID] = False
+        return mask
+
+    def raw_counts(self, k: int) -> np.ndarray:
+        """(n_k,) float counts c(h w) of order k; at order 1, 0 for words never predicted (<s>)."""
+        a = self.orders[k].counts.astype(np.float64)
+        return a * self.predictable_words() if k == 1 else a
+
+    def adjusted_counts(self, k: int, order: int) -> np.ndarray:
+        """(n_k,) the counts Kneser-Ney smooths in a model of `order` (KenLM's "adjusted counts"): raw
+        counts at the top order; below it, N1+(. h w), the number of distinct words seen just before the
+        n-gram, except for n-grams that start with <s>: nothing can precede them, they keep raw counts."""
+        if k == order:
+            return self.raw_counts(k)
+        level = self.orders[k]
+        a = np.where(level.first_word == BOS_ID, level.counts, self.continuation[k])
+        a = a.astype(np.float64)
+        return a * self.predictable_words() if k == 1 else a
 
     def _pad(self, sentences, left: int, right: int):
         """Flat (N,) token ids of the padded sentences and (N,) the sentence of each position."""
@@ -167,7 +191,7 @@ class NGramCounts:
             raise ValueError(
                 "Expected tokenised sentences (a list of lists of words), not strings."
             )
-        left = self.max_order - 1 if self.nltk_compat else 1
+        left, _ = self.sentence_padding()  # only the first </s> is scored
         tokens, sentence_of = self._pad(sentences, left=left, right=1)
         oov = np.fromiter(
             (w not in self.word_to_id or w == UNK for s in sentences for w in s), bool
@@ -210,9 +234,9 @@ class NGramCounts:
         return ids
 
     def usable_context(self, context, order: int) -> tuple:
-        """The last order-1 words of context; without nltk_compat, nothing before the last <s>."""
+        """The last order-1 words of context, and nothing before the last <s> (a sentence starts there)."""
         context = tuple(context)
-        if not self.nltk_compat and BOS in context:
+        if BOS in context:
             context = context[len(context) - 1 - context[::-1].index(BOS) :]
         return context[max(0, len(context) - (order - 1)) :]
 

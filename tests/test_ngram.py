@@ -1,7 +1,8 @@
 """N-gram language models against trusted references.
 
 - nltk.lm (Laplace, Lidstone, MLE, KneserNeyInterpolated, AbsoluteDiscountingInterpolated, StupidBackoff) on
-  the same padded toy corpus, every (context, word), to 1e-9, through nltk_compat=True.
+  the same padded toy corpus, every (context, word), to 1e-9, with nltk's conventions on top of our model
+  (tests/nltk_conventions.py: its padding, <s> as a word, undiscounted unigrams).
 - kenlm: our ARPA export loaded by kenlm scores held-out sentences as we do (log10, ~1e-4: ARPA/float32).
 - plain-Python implementations written from the formulas (KenLM's Kneser-Ney conventions, count-of-counts
   discounts), scipy's optimiser for the interpolation weights, closed forms for add-k.
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 from models.ngram import NGramLM, same_vocabulary
 from models.ngram_counts import BOS_ID, NGramCounts
 from models.ngram_curves import perplexity_by_discount, perplexity_by_k, perplexity_by_order
+from tests.nltk_conventions import nltk_model
 
 DISTRIBUTIONS = (
     "add_k",
@@ -86,7 +88,7 @@ def test_matches_nltk_for_every_context_and_word(order, name, nltk_kwargs, our_k
     train = markov_corpus(seed=3, n_sentences=12, vocab_size=4 if order == 4 else 5, max_len=6)
     reference = getattr(nltk_lm, name)(order=order, **nltk_kwargs)
     reference.fit(*padded_everygram_pipeline(order, train))
-    lm = NGramLM(order=order, nltk_compat=True, **our_kwargs).fit(train)
+    lm = nltk_model(train, order, **our_kwargs)
     words = lm.vocab + ["never-seen"]  # <unk>, <s>, </s>, the words, and an unknown word
     to_nltk = {"<unk>": "<UNK>"}  # nltk's label for unknown words
     ours, theirs = [], []
