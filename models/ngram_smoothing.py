@@ -201,10 +201,11 @@ def discounted_level(counts: NGramCounts, k: int, a: np.ndarray, discounts) -> t
     # every n-gram seen in training hands its discount to gamma (even if its adjusted count is 0)
     seen = counts.raw_counts(k) > 0
     d = np.where(seen, np.asarray(discounts)[np.clip(a, 1, 3).astype(int) - 1], 0.0)  # (n_k,) D(a)
-    total = context_totals(counts, k, a)  # (n_{k-1},)
-    alpha = np.maximum(a - d, 0.0) / safe(total)[context]
-    handed_down = context_totals(counts, k, d)  # (n_{k-1},)
-    gamma = np.where(total > 0, handed_down / safe(total), 1.0)
+    total = context_totals(counts, k, a)  # (n_{k-1},) sum_v a(h v)
+    divisor = safe(total)
+    alpha = np.maximum(a - d, 0.0) / divisor[context]
+    handed_down = context_totals(counts, k, d)  # (n_{k-1},) sum_v D(a(h v))
+    gamma = np.where(total > 0, handed_down / divisor, 1.0)
     return alpha, gamma
 
 
