@@ -88,7 +88,7 @@ class NGramCounts:
         counts._count(tokens, sentence_of)
         return counts
 
-    # ---- conventions: KenLM's (a subclass may change them; tests/nltk_conventions.py follows nltk.lm) ----
+    # ---- conventions: KenLM's (a subclass may change them, as the tests do to match nltk.lm) -----
 
     def sentence_padding(self) -> tuple[int, int]:
         """How many <s> and </s> surround each sentence: one of each, <s> w1 .. wm </s>."""
@@ -99,6 +99,13 @@ class NGramCounts:
         mask = np.ones(len(self.vocab), bool)
         mask[BOS_ID] = False
         return mask
+
+    def usable_context(self, context, order: int) -> tuple:
+        """The last order-1 words of context, and nothing before the last <s> (a sentence starts there)."""
+        context = tuple(context)
+        if BOS in context:
+            context = context[len(context) - 1 - context[::-1].index(BOS) :]
+        return context[max(0, len(context) - (order - 1)) :]
 
     def raw_counts(self, k: int) -> np.ndarray:
         """(n_k,) float counts c(h w) of order k; at order 1, 0 for words never predicted (<s>)."""
@@ -232,13 +239,6 @@ class NGramCounts:
                 g = int(self.find(i + 1, np.array([g]), gram[i : i + 1])[0]) if g >= 0 else -1
             ids.append(g)
         return ids
-
-    def usable_context(self, context, order: int) -> tuple:
-        """The last order-1 words of context, and nothing before the last <s> (a sentence starts there)."""
-        context = tuple(context)
-        if BOS in context:
-            context = context[len(context) - 1 - context[::-1].index(BOS) :]
-        return context[max(0, len(context) - (order - 1)) :]
 
     def lookup_next_words(self, context, order: int) -> NGramLookup:
         """Every vocabulary word as a candidate next word after `context` (at most order-1 words used)."""

@@ -1,33 +1,37 @@
 """Smoothing: turn n-gram counts (models/ngram_counts.py) into tables that score any word after any context.
 
-The interpolated smoothings share one recursion over orders k = 1..n (Chen & Goodman 1998, section 2.7):
+One class or function per smoothing, in the order of SMOOTHINGS (Chen & Goodman 1998,
+https://arxiv.org/abs/cmp-lg/9606011; Jurafsky & Martin, SLP3 chapter 3):
 
-    p_k(w | h) = alpha_k(h w) + gamma_k(h) * p_{k-1}(w | h')      h' = h without its first word
-    p_0(w)     = 1 / |V|   (uniform over the predicted words: </s> and <unk> included, <s> excluded)
+- mle and add_k (Lidstone; k = 1 is Laplace) use only the longest context: (c(h w) + k) / (c(h) + k|V|).
+- The interpolated smoothings share one recursion over orders k = 1..n (Chen & Goodman, section 2.7):
 
-alpha_k is zero for (h, w) never seen; gamma_k(h) = 1 when h was never seen as a context, so the recursion
-then falls straight through to the shorter context. With counts a and a discount D(a):
+      p_k(w | h) = alpha_k(h w) + gamma_k(h) * p_{k-1}(w | h')      h' = h without its first word
+      p_0(w)     = 1 / |V|   (uniform over the predicted words: </s> and <unk> included, <s> excluded)
 
-    alpha_k(h w) = max(a(h w) - D(a), 0) / sum_v a(h v)        gamma_k(h) = sum_v D(a(h v)) / sum_v a(h v)
+  alpha_k is zero for (h, w) never seen; gamma_k(h) = 1 when h was never seen as a context, so the recursion
+  then falls straight through to the shorter context. With counts a and a discount D(a):
 
-- absolute_discounting: a = raw counts, one D (Ney, Essen & Kneser 1994).
-- kneser_ney: a = raw counts at the highest order, continuation counts N1+(. h w) (distinct left words) below,
-  except n-grams starting with <s>, which keep raw counts as in KenLM's lmplz (they cannot be extended left);
-  one D (Kneser & Ney 1995, https://doi.org/10.1109/ICASSP.1995.479394).
-- modified_kneser_ney: the same counts, three discounts D1, D2, D3+ per order from count-of-counts n_j:
-  D_j = j - (j+1) Y n_{j+1} / n_j with Y = n_1 / (n_1 + 2 n_2) (Chen & Goodman eq. 26, as lmplz; Heafield et
-  al. 2013, https://aclanthology.org/P13-2121). Where the estimate is out of [0, j] (tiny corpora) the order
-  uses lmplz's --discount_fallback values 0.5, 1, 1.5.
-- interpolation (Jelinek-Mercer): alpha_k = lambda_k c(h w) / c(h), gamma_k = 1 - lambda_k. Weights are given as
-  flat weights (uniform, 1-gram, ..., n-gram) that sum to 1; lambda_k = flat_k / sum_{j<=k} flat_j, so a context
-  never seen hands its weight down in proportion. EM fits them on held-out text (Jelinek & Mercer 1980).
-Not interpolated: mle and add_k (Lidstone; k=1 is Laplace) use only the longest context, (c(h w) + k) / (c(h) +
-k|V|); stupid_backoff (Brants et al. 2007, https://aclanthology.org/D07-1090) scores c(h w)/c(h) if seen, else
-backoff * score(w | h'): a score that does not sum to 1.
+      alpha_k(h w) = max(a(h w) - D(a), 0) / sum_v a(h v)      gamma_k(h) = sum_v D(a(h v)) / sum_v a(h v)
 
-Which words are predicted, and the counts Kneser-Ney uses, are the counts' conventions (KenLM's; see
-NGramCounts.predictable_words and adjusted_counts). Every table below is one array per order, so scoring a
-whole held-out set is a few numpy passes.
+  - interpolation (Jelinek-Mercer): alpha_k = lambda_k c(h w) / c(h), gamma_k = 1 - lambda_k. Weights are
+    flat weights (uniform, 1-gram, ..., n-gram) that sum to 1; lambda_k = flat_k / sum_{j<=k} flat_j, so a
+    context never seen hands its weight down in proportion. EM fits them on held-out text (Jelinek & Mercer
+    1980).
+  - absolute_discounting: a = raw counts, one D (Ney, Essen & Kneser 1994).
+  - kneser_ney: a = raw counts at the highest order, continuation counts N1+(. h w) (distinct left words)
+    below, except n-grams starting with <s>, which keep raw counts as in KenLM's lmplz (they cannot be
+    extended left); one D (Kneser & Ney 1995, https://doi.org/10.1109/ICASSP.1995.479394).
+  - modified_kneser_ney: the same counts, three discounts D1, D2, D3+ per order from count-of-counts n_j:
+    D_j = j - (j+1) Y n_{j+1} / n_j with Y = n_1 / (n_1 + 2 n_2) (Chen & Goodman eq. 26, as lmplz; Heafield
+    et al. 2013, https://aclanthology.org/P13-2121). Where the estimate is out of [0, j] (tiny corpora) the
+    order uses lmplz's --discount_fallback values 0.5, 1, 1.5.
+- stupid_backoff (Brants et al. 2007, https://aclanthology.org/D07-1090) scores c(h w)/c(h) if seen, else
+  backoff * score(w | h'): a score that does not sum to 1.
+
+Which words are predicted, and the counts Kneser-Ney uses, are the counts' conventions (KenLM's:
+NGramCounts.predictable_words and adjusted_counts). Each table is one array per order, so scoring a whole
+held-out set is a few numpy passes.
 """
 
 from __future__ import annotations
@@ -102,36 +106,6 @@ class AddK:
         return p * self.predictable[lookup.words]
 
 
-# ---- stupid backoff: a score, not a distribution -------------------------------------------------
-
-
-@dataclass
-class StupidBackoff:
-    """score(w | h) = c(h w) / c(h) if h w was seen, else backoff * score(w | h')."""
-
-    order: int  # n
-    predictable: np.ndarray  # (V,) bool: words that can be predicted
-    relative: dict  # k -> (n_k,) c(h w) / c(h)
-    backoff: float  # multiplier per step down to a shorter context
-
-    @classmethod
-    def from_counts(cls, counts: NGramCounts, order: int, backoff: float) -> StupidBackoff:
-        relative = {}
-        for k in range(1, order + 1):
-            a = counts.raw_counts(k)  # (n_k,)
-            relative[k] = a / safe(context_totals(counts, k, a))[counts.orders[k].context]
-        return cls(order, counts.predictable_words(), relative, float(backoff))
-
-    def score(self, lookup: NGramLookup) -> np.ndarray:
-        """(T,) the stupid-backoff score of every token of the lookup."""
-        p = np.zeros(len(lookup.words))
-        for k in range(1, self.order + 1):  # p: the score with k-1 words of context
-            own = take(self.relative[k], lookup.ngram_ids[k])  # (T,) 0 where h w unseen
-            backed_off = np.where(lookup.has_context[k], self.backoff * p, p)
-            p = np.where(own > 0, own, backed_off)
-        return p * self.predictable[lookup.words]
-
-
 # ---- the interpolated recursion, shared by the four smoothings below ------------------------------
 
 
@@ -160,7 +134,7 @@ class Interpolated:
         return p * self.predictable[lookup.words]
 
 
-# Jelinek-Mercer interpolation: fixed weights per order
+# Jelinek-Mercer interpolation: one weight per order, fitted by EM on held-out text
 
 
 def interpolation(counts: NGramCounts, order: int, lambdas) -> Interpolated:
@@ -190,6 +164,40 @@ def flat_lambdas(recursive) -> np.ndarray:
         remaining *= 1.0 - recursive[k - 1]
     flat[0] = remaining
     return flat
+
+
+def fit_interpolation_weights(counts, order, lookup, iterations=1000, tol=1e-9) -> np.ndarray:
+    """EM for Jelinek-Mercer weights on held-out tokens; returns flat weights (uniform, 1-gram, ...).
+
+    Each order k is a two-way choice, "use my MLE" (lambda_k) or "hand down" (1 - lambda_k), skipped when its
+    context was never seen. E-step: the posterior share of each choice per token; M-step: their ratio.
+    """
+    words, mle = lookup.words, AddK.from_counts(counts, order, 0.0)
+    uniform = mle.predictable[words] / mle.predictable.sum()
+    ml, active = [uniform], [np.ones(len(words), bool)]  # per order: (T,) MLE, (T,) context seen
+    for k in range(1, order + 1):
+        own = take(mle.counts[k], lookup.ngram_ids[k])
+        total = take(mle.totals[k], lookup.context_ids[k])
+        active.append(total > 0)
+        ml.append(np.where(total > 0, own / safe(total), 0.0))
+    lam = np.full(order + 1, 0.5)  # lam[k] for k >= 1
+    for _ in range(iterations):
+        p = [uniform]
+        for k in range(1, order + 1):
+            mixed = lam[k] * ml[k] + (1 - lam[k]) * p[k - 1]
+            p.append(np.where(active[k], mixed, p[k - 1]))
+        new, responsibility = lam.copy(), np.ones(len(words))
+        for k in range(order, 0, -1):
+            chose = np.where(active[k], responsibility * lam[k] * ml[k] / p[k], 0.0)
+            reached = np.where(active[k], responsibility, 0.0).sum()
+            if reached > 0:
+                new[k] = np.clip(chose.sum() / reached, 1e-6, 1 - 1e-6)
+            responsibility = responsibility - chose
+        converged = np.max(np.abs(new - lam)) < tol
+        lam = new
+        if converged:
+            break
+    return flat_lambdas(lam[1:])
 
 
 # Discounting: absolute discounting, Kneser-Ney and modified Kneser-Ney differ only in a and D
@@ -251,7 +259,37 @@ def modified_discounts(a: np.ndarray) -> tuple[tuple[float, float, float], bool]
     return d, False
 
 
-# ---- by name (NGramConfig's settings), and the EM fit of the interpolation weights ----------------
+# ---- stupid backoff: a score, not a distribution -------------------------------------------------
+
+
+@dataclass
+class StupidBackoff:
+    """score(w | h) = c(h w) / c(h) if h w was seen, else backoff * score(w | h')."""
+
+    order: int  # n
+    predictable: np.ndarray  # (V,) bool: words that can be predicted
+    relative: dict  # k -> (n_k,) c(h w) / c(h)
+    backoff: float  # multiplier per step down to a shorter context
+
+    @classmethod
+    def from_counts(cls, counts: NGramCounts, order: int, backoff: float) -> StupidBackoff:
+        relative = {}
+        for k in range(1, order + 1):
+            a = counts.raw_counts(k)  # (n_k,)
+            relative[k] = a / safe(context_totals(counts, k, a))[counts.orders[k].context]
+        return cls(order, counts.predictable_words(), relative, float(backoff))
+
+    def score(self, lookup: NGramLookup) -> np.ndarray:
+        """(T,) the stupid-backoff score of every token of the lookup."""
+        p = np.zeros(len(lookup.words))
+        for k in range(1, self.order + 1):  # p: the score with k-1 words of context
+            own = take(self.relative[k], lookup.ngram_ids[k])  # (T,) 0 where h w unseen
+            backed_off = np.where(lookup.has_context[k], self.backoff * p, p)
+            p = np.where(own > 0, own, backed_off)
+        return p * self.predictable[lookup.words]
+
+
+# ---- by name (NGramConfig's settings) ---------------------------------------------------------
 
 
 def build_tables(
@@ -271,37 +309,3 @@ def build_tables(
     if smoothing == "modified_kneser_ney":
         return modified_kneser_ney(counts, order)
     raise ValueError(f"Unknown smoothing {smoothing!r}; choose one of: {', '.join(SMOOTHINGS)}.")
-
-
-def fit_interpolation_weights(counts, order, lookup, iterations=1000, tol=1e-9) -> np.ndarray:
-    """EM for Jelinek-Mercer weights on held-out tokens; returns flat weights (uniform, 1-gram, ...).
-
-    Each order k is a two-way choice, "use my MLE" (lambda_k) or "hand down" (1 - lambda_k), skipped when its
-    context was never seen. E-step: the posterior share of each choice per token; M-step: their ratio.
-    """
-    words, mle = lookup.words, AddK.from_counts(counts, order, 0.0)
-    uniform = mle.predictable[words] / mle.predictable.sum()
-    ml, active = [uniform], [np.ones(len(words), bool)]  # per order: (T,) MLE, (T,) context seen
-    for k in range(1, order + 1):
-        own = take(mle.counts[k], lookup.ngram_ids[k])
-        total = take(mle.totals[k], lookup.context_ids[k])
-        active.append(total > 0)
-        ml.append(np.where(total > 0, own / safe(total), 0.0))
-    lam = np.full(order + 1, 0.5)  # lam[k] for k >= 1
-    for _ in range(iterations):
-        p = [uniform]
-        for k in range(1, order + 1):
-            mixed = lam[k] * ml[k] + (1 - lam[k]) * p[k - 1]
-            p.append(np.where(active[k], mixed, p[k - 1]))
-        new, responsibility = lam.copy(), np.ones(len(words))
-        for k in range(order, 0, -1):
-            chose = np.where(active[k], responsibility * lam[k] * ml[k] / p[k], 0.0)
-            reached = np.where(active[k], responsibility, 0.0).sum()
-            if reached > 0:
-                new[k] = np.clip(chose.sum() / reached, 1e-6, 1 - 1e-6)
-            responsibility = responsibility - chose
-        converged = np.max(np.abs(new - lam)) < tol
-        lam = new
-        if converged:
-            break
-    return flat_lambdas(lam[1:])
