@@ -13,6 +13,12 @@ the presets, the lesson's shared controls and its tabs, and hands every tab the 
 `compute` runs under a friendly error and keeps the last good result: bad input shows a message where the input
 is, and the previous result stays on screen, marked as stale. The lesson package (app/lessons/<slug>/) declares
 INTRO, PRESETS, TABS and optionally `controls(page)`; see app/lessons/README.md.
+
+Tabs are lazy: only the open tab is computed and drawn (its title is in the URL, `?<slug>.tab=`), so a class's
+first views pay for one tab, not every chart of the lesson; opening another tab reruns the page. A setting of a
+tab that is not open keeps its value (Streamlit carries a URL-bound widget's value while it is not drawn; presets
+and exports read it from the session). While one of the lesson's runs trains, every tab is drawn, so the run's
+live view keeps it going when the student looks at another tab.
 """
 
 from __future__ import annotations
@@ -103,8 +109,12 @@ class LessonPage:
                 f"The link's value for “{label}” is out of its range; the default is used instead.",
                 default,
             )
+        # Streamlit keeps a URL-bound widget's value while its tab is not drawn; persist_state does the same
+        # for a setting kept out of the URL
         if url:
             kwargs.update(URL)
+        else:
+            kwargs.setdefault("persist_state", "session")
         try:
             value = widget(*args, key=key, **kwargs)
         except StreamlitAPIException:
@@ -393,7 +403,10 @@ def run_lesson(slug: str) -> LessonPage:
     linked = link_values(page.key("tab"))
     containers = st.tabs(titles, key=page.key("tab"), **URL)
     refused_link_notice(page.key("tab"), "tab", linked)
+    live = training.lesson_has_live_run(slug)
     for container, tab in zip(containers, tabs):
+        if container.open is False and not live:
+            continue  # lazy tabs: only the open one is computed (see the docstring)
         with container:
             try:
                 tab.render(page)

@@ -13,7 +13,8 @@ others wait and see their place ("2 runs ahead of yours"), and a turn passes on 
 (default 30) when others wait. A session trains NLP_PLAYGROUND_RUNS_PER_SESSION runs at once (default 1): starting
 another pauses the older one and says so. The server holds at most NLP_PLAYGROUND_MAX_HELD runs (default 40) and
 NLP_PLAYGROUND_MAX_HELD_MB of their tensors (default 6144) and says so when it is full. A run advances only while
-its page is open (the live fragment drives it): leaving the page pauses it, coming back resumes it. The runs of a
+its page is open (the live fragment drives it; the page then draws all its tabs, so another tab of the lesson does not
+pause it): leaving the page pauses it, coming back resumes it. The runs of a
 closed tab are freed NLP_PLAYGROUND_RELEASE_AFTER_S seconds (default 60) after it disconnected.
 """
 
@@ -138,6 +139,15 @@ def _run_key(slug: str) -> str:
 
 def get_run(slug: str) -> TrainingRun | None:
     return st.session_state.get(_run_key(slug))
+
+
+def lesson_has_live_run(slug: str) -> bool:
+    """True while one of this session's runs of the lesson `slug` trains (its panel's prefix starts with the slug):
+    the page then draws every tab, so the run's live fragment keeps going while the student looks at another."""
+    return any(
+        isinstance(value, TrainingRun) and value.running and str(key).startswith(slug)
+        for key, value in st.session_state.items()
+    )
 
 
 def _bytes_of(trainer) -> int:

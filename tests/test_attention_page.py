@@ -6,7 +6,7 @@ import torch
 
 from app.lessons.attention import heads, step_through, tiny_trainer
 from models.attention_probes import extract_attention, sink_share
-from tests.test_pages import run_page
+from tests.test_pages import open_tab, reveal, run_page
 
 PAGE = "attention.py"
 ENGLISH = (
@@ -94,9 +94,13 @@ def test_default_page_draws_every_tab_without_training(smollm2):
         "Positional encodings",
         "Train a tiny transformer",
     ]
-    assert charts(at) >= 10
-    assert "attention:run" not in at.session_state  # nothing trains on load
     assert at.session_state["attention:real"]["weights"].shape[:2] == (30, 9)
+    first = charts(at)  # only the open tab is drawn; each other one when opened
+    assert first >= 4
+    drawn = first + sum(charts(open_tab(at, t.label)) for t in at.tabs[1:])
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert drawn >= 10
+    assert "attention:run" not in at.session_state  # nothing trains on load
 
 
 def test_empty_text_is_an_error_and_earlier_charts_stay(smollm2):
@@ -106,6 +110,7 @@ def test_empty_text_is_an_error_and_earlier_charts_stay(smollm2):
     assert not at.exception
     assert any("Enter some text" in e.value for e in at.error)
     assert charts(at) == before, "the earlier attention stays on screen"
+    before = charts(reveal(at, "attention.step_text"))
     at.text_input(key="attention.step_text").set_value("").run()
     assert any("short sentence" in e.value for e in at.error)
     assert charts(at) == before
@@ -121,6 +126,7 @@ def test_head_out_of_range_keeps_the_last_valid_head(smollm2):
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "heads 0–8" in errors[0] and "layer 1, head 4" in errors[0]
     assert charts(at) == before
+    open_tab(at, "One head step by step")
     assert at.session_state["attention:head-steps"]["key"][3:] == (
         1,
         4,
@@ -163,7 +169,7 @@ def test_step_trains_one_chunk_and_draws_it(smollm2):
 
 
 def test_bad_training_settings_are_a_message(smollm2):
-    at = run_page(PAGE, timeout=60)
+    at = reveal(run_page(PAGE, timeout=60), "attention.n_heads")
     at.slider(key="attention.n_heads").set_value(5).run()
     click(at, "▶ Start")
     assert any("divisible" in e.value for e in at.error)
@@ -188,7 +194,9 @@ def test_encoder_model_and_unknown_model(smollm2, minilm):
     at.selectbox(key="attention.model").set_value("minilm").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.session_state["attention:real"]["weights"].shape[:2] == (6, 12)
+    open_tab(at, "One head step by step")
     assert at.session_state["attention:head-steps"]["qkv"]["model_causal"] is False
+    open_tab(at, "Real model")
     at.selectbox(key="attention.model").set_value("hf").run()
     at.text_input(key="attention.hfid").set_value("nobody-here/not-a-model").run()
     assert not at.exception
@@ -293,7 +301,7 @@ def test_real_model_presets_land_on_their_tab_with_the_number(
     ],
 )
 def test_training_presets_land_on_the_training_tab(smollm2, preset, positional, causal):
-    at = run_page(PAGE, timeout=60)
+    at = reveal(run_page(PAGE, timeout=60), "attention.n_heads")
     at.slider(key="attention.n_heads").set_value(2).run()  # a stray value the preset resets
     click(at, preset)
     assert at.session_state["attention.tab"] == "Train a tiny transformer"
@@ -311,7 +319,7 @@ def test_old_links_keep_working(smollm2):
     at = AppTest.from_file(ENTRY, default_timeout=60)
     at.query_params.update({"at_pos": "rope", "at_nheads": "2", "at_batch": "16"})
     at.switch_page(str(PAGES_DIR / PAGE))
-    at.run()
+    reveal(at.run(), "attention.positional")  # the training tab holds these settings
     assert at.selectbox(key="attention.positional").value == "rope"
     assert at.slider(key="attention.n_heads").value == 2
     assert at.slider(key="attention.batch_size").value == 16

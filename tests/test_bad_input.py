@@ -22,7 +22,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.lessons import PAGES_DIR
-from tests.test_pages import ENTRY
+from tests.test_pages import ENTRY, open_tab, reveal, visible_keys
 
 EMPTY = ""
 ONE_WORD = "hello"
@@ -51,6 +51,7 @@ class Case:
     train: tuple = ()  # button keys pressed before the bad value (e.g. a Step, so that there is a result)
     click: tuple = ()  # button keys pressed after the bad value (e.g. a training Step)
     keep: bool = True  # the charts on screen before the bad value are all still there
+    tab: str = ""  # the tab open when the value is given (default: the one holding the setting)
 
     @property
     def id(self) -> str:
@@ -93,7 +94,14 @@ CASES = [
     Case(
         "word_embeddings", "usertext", HUGE, "the limit is 5,000,000", setup=(("corpus", "user"),)
     ),
-    Case("word_embeddings", "min_count", 10_000, "Not in the vocabulary", keep=False),
+    Case(
+        "word_embeddings",
+        "min_count",
+        10_000,
+        "Not in the vocabulary",
+        keep=False,
+        tab="One-hot vs dense",
+    ),
     Case("word_embeddings", "dim", 300, None),
     Case("word_embeddings", "window", 20, None),
     Case("word_embeddings", "lr", 0.5, None, click=("word_embeddings:step",)),
@@ -210,6 +218,7 @@ WIDGETS = (
 
 
 def widget(at: AppTest, key: str):
+    reveal(at, key)  # a lesson draws only its open tab: open the one with this setting
     for kind in WIDGETS:
         for element in at.get(kind):
             if getattr(element, "key", None) == key:
@@ -252,21 +261,25 @@ def feed(case: Case) -> tuple[AppTest, int]:
     key = f"{case.page}.{case.setting}"
     if case.url:
         query = {f"{case.page}.{name}": value for name, value in case.setup}
-        return open_page(case.page, query | {key: case.value}), 0
-    if case.setup or case.train:
+        at = open_page(case.page, query | {key: case.value})
+        return reveal(at, key), 0  # a link to another tab's setting: the message shows on that tab
+    if case.setup or case.train or case.tab:
         at = open_page(case.page)
+        if case.tab:
+            open_tab(at, case.tab)
         for name, value in case.setup:
             widget(at, f"{case.page}.{name}").set_value(value).run()
             assert not at.exception, [e.value for e in at.exception]
         for button in case.train:
-            at.button(key=button).click().run()
+            reveal(at, button).button(key=button).click().run()
             assert not at.exception, [e.value for e in at.exception]
+        reveal(at, key)
         before = charts(at)
         widget(at, key).set_value(case.value)
     else:
         shared = SHARED.get(case.page)
-        if shared is None:
-            at = open_page(case.page)
+        if shared is None or key not in visible_keys(shared.at):  # none yet, or on another tab
+            at = reveal(open_page(case.page), key)
             shared = SHARED[case.page] = Shared(at, charts(at), {})
         at, before = shared.at, shared.charts
         if shared.dirty and shared.dirty != key:
@@ -276,7 +289,7 @@ def feed(case: Case) -> tuple[AppTest, int]:
         shared.dirty = key
     at.run()
     for button in case.click:
-        at.button(key=button).click().run()
+        reveal(at, button).button(key=button).click().run()
     return at, before
 
 

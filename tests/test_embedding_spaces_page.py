@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.test_pages import open_tab, reveal
+
 ROOT = Path(__file__).resolve().parent.parent
 SLUG = "embedding_spaces"
 
@@ -30,10 +32,15 @@ def test_default_render_answers_the_analogy_and_follows_bank(smollm2, minilm):
     at = open_page()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    shown = metrics(at)
-    assert shown["man : king :: woman : ?"] == "queen"
-    assert float(shown["Same sense, layer 6"]) > float(shown["Different senses, layer 6"])
-    assert len(at.get("plotly_chart")) >= 8
+    assert metrics(at)["man : king :: woman : ?"] == "queen"
+    drawn = len(at.get("plotly_chart"))  # only the open tab is drawn; each other one when opened
+    for tab in at.tabs[1:]:
+        drawn += len(open_tab(at, tab.label).get("plotly_chart"))
+        assert not at.exception and not at.error, (tab.label, [e.value for e in at.error])
+        if tab.label == "Static vs contextual":
+            shown = metrics(at)
+            assert float(shown["Same sense, layer 6"]) > float(shown["Different senses, layer 6"])
+    assert drawn >= 8
 
 
 def test_presets_open_their_tab_with_their_number(smollm2, minilm):
@@ -45,8 +52,8 @@ def test_presets_open_their_tab_with_their_number(smollm2, minilm):
     assert float(shown["Same sense, layer 12"]) > float(shown["Different senses, layer 12"])
     click_preset(at, "Grammar as a direction: walk → walked, go → ?")
     assert at.session_state[f"{SLUG}.tab"] == "Neighbours and analogies"
-    assert at.text_input(key=f"{SLUG}.context_word").value == "bank", (
-        "a preset resets what it does not name"
+    assert at.session_state[f"{SLUG}.context_word"] == "bank", (
+        "a preset resets what it does not name (a setting of a tab that is not open)"
     )
     assert metrics(at)["walk : walked :: go : ?"] in ("goes", "went")
     click_preset(at, "430k words against trillions of tokens")
@@ -66,11 +73,13 @@ def test_bad_input_gives_a_message_and_keeps_the_last_result(smollm2, minilm):
     assert not at.exception
     assert any("'king' + 'g'" in e.value and "Close spellings" in e.value for e in at.error)
     assert len(at.get("plotly_chart")) == charts, "the earlier neighbours stay on screen"
-    at.text_input(key=f"{SLUG}.word").set_value("king")
+    at.text_input(key=f"{SLUG}.word").set_value("king").run()
+    reveal(at, f"{SLUG}.context_word")
     at.text_input(key=f"{SLUG}.context_word").set_value("banks").run()
     assert any("does not occur" in e.value for e in at.error)
     assert metrics(at)["Occurrences found"] == "6", "the last contextual result stays"
-    at.text_input(key=f"{SLUG}.context_word").set_value("bank")
+    at.text_input(key=f"{SLUG}.context_word").set_value("bank").run()
+    reveal(at, f"{SLUG}.sentences")
     at.text_area(key=f"{SLUG}.sentences").set_value("  \n ").run()
     assert any("empty" in e.value for e in at.error)
     at.text_area(key=f"{SLUG}.sentences").set_value("x\n" * 100).run()

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 import app.training as training
 from app.lessons import PAGES_DIR
-from tests.test_pages import ENTRY
+from tests.test_pages import ENTRY, open_tab, reveal
 
 
 def open_page(page: str, query: dict | None = None) -> AppTest:
@@ -30,7 +30,7 @@ def open_page(page: str, query: dict | None = None) -> AppTest:
 
 
 def click(at: AppTest, key: str) -> AppTest:
-    at.button(key=key).click().run()
+    reveal(at, key).button(key=key).click().run()  # on its tab (a lesson draws only the open one)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -202,6 +202,7 @@ def test_a_server_restart_under_an_open_tab_restores_the_urls_settings():
     assert fresh.slider(key="moe.top_k").value == 1
     assert fresh.selectbox(key="moe.router").value == "sigmoid"
     assert fresh.session_state["moe.tab"] == "Which expert"
+    open_tab(fresh, "Train live")
     assert any("Nothing trained yet" in c.value for c in fresh.caption)
     click(fresh, "moe:step")
     assert fresh.session_state["moe:run"].steps_done >= 1

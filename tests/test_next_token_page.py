@@ -3,7 +3,7 @@
 import pytest
 
 from models.sampling import encode_prompt, next_token, token_pieces
-from tests.test_pages import run_page
+from tests.test_pages import open_tab, run_page
 
 PAGE = "next_token.py"
 
@@ -29,6 +29,7 @@ def test_token_chips_are_not_read_as_markdown(smollm2):
     at.text_area(key="next_token.prompt").set_value(
         "It costs $5 and $6 for *two* `x` :red[y] <b>z"
     ).run()
+    open_tab(at, "Sample token by token")  # the chips of the prompt's tokens
     assert not at.exception and not at.error, [e.value for e in at.error]
     shown = chips(at)
     for syntax in ("$", "*", "`", ":red[", "<b>"):

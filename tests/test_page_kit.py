@@ -24,11 +24,55 @@ def texts(at) -> list[str]:
     return [m.value for m in at.markdown]
 
 
+def open_tab(at: AppTest, title: str) -> AppTest:
+    at.session_state["kitdemo.tab"] = title  # what a click on the tab does
+    if "kitdemo.tab" in at.query_params:  # to the address bar too (else its value wins)
+        at.query_params["kitdemo.tab"] = title
+    return at.run()
+
+
 def test_settings_have_one_name_from_widget_to_config_and_export():
     at = demo()
     assert not at.exception
     assert "square=9 stale=False" in texts(at)
-    assert 'settings={"n": 3, "word": "hi"}' in texts(at)  # the export: field names, no kit keys
+    open_tab(at, "Summary")
+    assert 'settings={"n": 3, "note": "", "word": "hi"}' in texts(at)  # field names, no kit keys
+
+
+def test_only_the_open_tab_is_computed():
+    """A classroom's first views pay for one tab, not all of them: the others run when opened."""
+    at = demo()
+    assert "square=9 stale=False" in texts(at)
+    assert not any(t.startswith("settings=") for t in texts(at)), "the Summary tab was computed"
+    open_tab(at, "Summary")
+    assert any(t.startswith("settings=") for t in texts(at))
+    assert "square=9 stale=False" not in texts(at)
+
+
+def test_a_setting_of_a_closed_tab_keeps_its_value_and_stays_in_the_export():
+    at = open_tab(demo(), "Summary")
+    at.text_input(key="kitdemo.note").set_value("kept").run()
+    open_tab(at, "Square")
+    assert at.session_state["kitdemo.note"] == "kept"  # Streamlit keeps a bound widget's value
+    open_tab(at, "Summary")
+    assert at.text_input(key="kitdemo.note").value == "kept"
+    assert 'settings={"n": 3, "note": "kept", "word": "hi"}' in texts(at)
+
+
+def test_a_live_run_draws_every_tab():
+    """A run that trains keeps its live view going while the student looks at another tab."""
+    from app.training import TrainingRun
+
+    at = demo()
+    at.session_state["kitdemo:run"] = TrainingRun(
+        trainer=None, total_steps=10, settings={}, running=True
+    )
+    at.run()
+    shown = texts(at)
+    assert "square=9 stale=False" in shown and any(t.startswith("settings=") for t in shown)
+    at.session_state["kitdemo:run"].running = False
+    at.run()
+    assert not any(t.startswith("settings=") for t in texts(at))
 
 
 def test_bad_value_is_the_configs_message_and_the_last_result_stays():
@@ -46,12 +90,15 @@ def test_bad_value_is_the_configs_message_and_the_last_result_stays():
 
 
 def test_preset_sets_full_state_and_opens_its_tab():
-    at = demo()
+    at = open_tab(demo(), "Summary")
+    at.text_input(key="kitdemo.note").set_value("stray note").run()
+    open_tab(at, "Square")  # the note's tab is closed when the preset is pressed
     at.text_input(key="kitdemo.word").set_value("stray").run()
     at.button(key="kitdemo:preset-Big").click().run()
     assert at.number_input(key="kitdemo.n").value == 5
     assert at.text_input(key="kitdemo.word").value == "hi", "a preset resets what it does not name"
     assert at.session_state["kitdemo.tab"] == "Summary"
+    assert at.text_input(key="kitdemo.note").value == "", "a closed tab's setting is reset too"
 
 
 def test_old_links_keep_working():

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.lessons.rlhf import PRESETS, clip_tab, grpo_tab, lm_tab, sandbox_tab
 from models.policy_gradient import grpo_advantages
+from tests.test_pages import open_tab, reveal
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +44,14 @@ def test_default_render(page):
     assert not page.error, errors(page)
     assert page.title[0].value.endswith("Policy gradients and PPO clipping")
     assert metric(page, "Flat for A > 0") == "1.20"
-    assert len(page.get("plotly_chart")) >= 3  # clip curves, heatmap, GRPO groups; nothing trained
+    assert (
+        len(page.get("plotly_chart")) >= 2
+    )  # clip curves and heatmap (only the open tab is drawn)
+    assert (
+        len(open_tab(page, grpo_tab.TITLE).get("plotly_chart")) >= 1
+    )  # GRPO groups; nothing trained
+    assert not page.exception and not page.error, errors(page)
+    open_tab(page, clip_tab.TITLE)
 
 
 def test_clip_preset_and_bad_eps_keeps_the_charts():
@@ -77,7 +85,7 @@ def test_sandbox_preset_step_trains_a_chunk():
 
 
 def test_sandbox_bad_input_is_a_message():
-    at = open_page()
+    at = reveal(open_page(), "rlhf.clip_eps")
     at.text_input(key="rlhf.clip_eps").set_value("0.2, 1.5").run()
     assert any("ε must lie in (0, 1)" in e for e in errors(at))
     at.text_input(key="rlhf.clip_eps").set_value("0.2").run()
@@ -87,7 +95,7 @@ def test_sandbox_bad_input_is_a_message():
 
 
 def test_rlhf_bad_input_is_a_message():
-    at = open_page()
+    at = reveal(open_page(), "rlhf.kl_coef")
     at.number_input(key="rlhf.kl_coef").set_value(-0.5).run()
     assert any("β cannot be negative" in e for e in errors(at))
     at.number_input(key="rlhf.kl_coef").set_value(0.05).run()
@@ -97,7 +105,7 @@ def test_rlhf_bad_input_is_a_message():
 
 
 def test_dpo_step_and_bad_beta():
-    at = open_page()
+    at = reveal(open_page(), "rlhf-dpo:step")
     at.button(key="rlhf-dpo:step").click().run()
     assert not at.exception and not at.error, errors(at)
     loss = float(metric(at, "DPO loss"))
@@ -132,7 +140,9 @@ def tiny_smollm2(tiny_lm, monkeypatch):
 
 
 def small_lm_settings(at: AppTest) -> AppTest:
-    at.text_area(key="rlhf.prompts").set_value("The movie was\nMy day\nThis book").run()
+    reveal(at, "rlhf.prompts").text_area(key="rlhf.prompts").set_value(
+        "The movie was\nMy day\nThis book"
+    ).run()
     at.slider(key="rlhf.new_tokens").set_value(4).run()
     return at
 
@@ -163,7 +173,7 @@ def test_rlhf_nan_is_a_message_and_the_earlier_run_stays(tiny_smollm2):
 def test_grpo_tab_trains_groups_on_the_language_model(tiny_smollm2):
     at = small_lm_settings(open_page())
     assert "rlhf-grpo:run" not in at.session_state  # nothing trains on load
-    at.slider(key="rlhf.lm_group").set_value(3).run()
+    reveal(at, "rlhf.lm_group").slider(key="rlhf.lm_group").set_value(3).run()
     at.slider(key="rlhf.lm_group_prompts").set_value(2).run()
     at.button(key="rlhf-grpo:step").click().run()
     assert not at.exception and not at.error, errors(at)

@@ -271,6 +271,9 @@ def test_one_session_never_sees_another_sessions_text():
     alice = AppTest.from_string(SCRIPT, default_timeout=30).run()
     bob = AppTest.from_string(SCRIPT, default_timeout=30).run()
     alice.text_input(key="kitdemo.word").set_value("alice-private-words").run()
+    for at in (alice, bob):  # the tab that shows the settings
+        at.session_state["kitdemo.tab"] = "Summary"
+    alice.run()
     assert not alice.exception
     assert any("alice-private-words" in m.value for m in alice.markdown)
     bob.run()

@@ -11,7 +11,7 @@ from app.lessons.word_embeddings import corpus_stats, evaluation, trainer, vecto
 from models.corpora import load_corpus
 from models.word2vec import Word2VecConfig
 from models.word2vec_engine import Word2VecTrainer
-from tests.test_pages import ENTRY, run_page
+from tests.test_pages import ENTRY, open_tab, run_page
 
 PAGE = "word_embeddings.py"
 TOY_DEMO = "Lecture demo: toy world analogies"
@@ -97,7 +97,13 @@ def test_default_render_is_quick_and_trains_nothing():
     assert time.perf_counter() - start < 10, "a cached rerun must be fast"
     assert not at.exception and not at.error and not at.warning, errors(at)
     assert [t.label for t in at.tabs] == views_tabs()
-    assert charts(at) == [
+    assert at.number_input(key="word_embeddings.dim").min == 1  # a dimension of 0 cannot be typed
+    shown, infos = charts(at), [i.value for i in at.info]  # only the open tab is drawn
+    for title in views_tabs()[1:]:  # each other one when opened
+        open_tab(at, title)
+        assert not at.exception and not at.error and not at.warning, (title, errors(at))
+        shown, infos = shown + charts(at), infos + [i.value for i in at.info]
+    assert shown == [
         "w2v-zipf",
         "w2v-subsampling",
         "w2v-onehot-cosines",
@@ -105,8 +111,7 @@ def test_default_render_is_quick_and_trains_nothing():
         "w2v-example",
     ]
     assert "word_embeddings:run" not in at.session_state  # nothing trains on load
-    assert any("Train first" in i.value for i in at.info)
-    assert at.number_input(key="word_embeddings.dim").min == 1  # a dimension of 0 cannot be typed
+    assert any("Train first" in i for i in infos)
     # the example before training: zero output vectors, every loss term log 2
     explanation = at.session_state["word_embeddings:explain"][0]
     np.testing.assert_allclose(explanation["loss_terms"][~explanation["skipped"]], np.log(2))
@@ -154,13 +159,16 @@ def test_step_trains_one_chunk_and_draws_the_live_view():
     run = at.session_state["word_embeddings:run"]
     assert run.steps_done >= 1 and run.settings["corpus"] == "toy" and run.history
     assert 0 < run.history[-1]["epochs"] < 2
-    shown = charts(at)
-    for name in ["w2v-loss", "w2v-projection", "w2v-dense-cosines", "w2v-scores"]:
-        assert name in shown
     assert len(neighbours_shown(at)) == 10
     assert not at.error, errors(at)
-    labels = [m.label for m in at.metric]
-    assert "Epoch" in labels and "Our training time" in labels
+    assert "Epoch" in [m.label for m in at.metric]
+    shown = charts(at)
+    for title in ("One-hot vs dense", "Evaluate"):  # the run drawn by the other tabs too
+        shown += charts(open_tab(at, title))
+        assert not at.error, errors(at)
+    assert "Our training time" in [m.label for m in at.metric]
+    for name in ["w2v-loss", "w2v-projection", "w2v-dense-cosines", "w2v-scores"]:
+        assert name in shown
 
 
 def test_training_to_the_end_solves_toy_analogies():
@@ -170,6 +178,7 @@ def test_training_to_the_end_solves_toy_analogies():
         click(at, "⏭ Step")
         run = at.session_state["word_embeddings:run"]
     assert run.trainer.done
+    open_tab(at, "Evaluate")
     entry = at.session_state["word_embeddings:evals"][run.run_id]
     analogies = entry["scores"]["analogies"]
     assert entry["scores"]["analogy_set"] == "toy" and analogies["coverage"] == 1.0
@@ -227,7 +236,7 @@ def test_empty_user_text_keeps_the_last_corpus_on_screen():
 
 
 def test_negative_sampling_example_and_a_bad_word():
-    at = click(run_page(PAGE, timeout=60), TOY_DEMO)
+    at = open_tab(click(run_page(PAGE, timeout=60), TOY_DEMO), "Negative sampling")
     click(at, "🎲 A real pair from the corpus")
     centre = at.text_input(key="word_embeddings.centre").value
     assert centre and at.text_input(key="word_embeddings.context").value
@@ -250,7 +259,7 @@ def test_tsne_is_computed_when_training_is_paused():
 
 
 def test_gensim_comparison_on_the_toy_world():
-    at = toy_run(steps=1)
+    at = open_tab(toy_run(steps=1), "Evaluate")
     click(at, "Train gensim with the same settings")
     assert not at.error, errors(at)
     labels = [m.label for m in at.metric]
@@ -317,6 +326,7 @@ def test_every_step_on_a_small_text_trains_a_batch():
     text = "The quick brown fox jumps over the lazy dog. " * 300
     at.text_area(key="word_embeddings.usertext").set_value(text).run()
     at.number_input(key="word_embeddings.min_count").set_value(1).run()
+    open_tab(at, "Train live")
     for _ in range(3):
         click(at, "⏭ Step")
     history = at.session_state["word_embeddings:run"].history
@@ -390,8 +400,10 @@ def test_skipgram_and_cbow_both_work_at_the_presets_rates():
 
 def test_query_words_follow_the_corpus():
     at = run_page(PAGE, timeout=60)
-    assert at.text_input(key="word_embeddings.query").value == "january"
+    assert at.session_state["word_embeddings.query"] == "january"  # on a tab not open yet
     at.selectbox(key="word_embeddings.corpus").set_value("toy").run()
+    assert at.session_state["word_embeddings.query"] == "king"
+    open_tab(at, "Train live")
     assert at.text_input(key="word_embeddings.query").value == "king"
     assert at.text_input(key="word_embeddings.a").value == "man"
 
