@@ -3,7 +3,10 @@ the bytes a run holds counted like torch counts them, the table's limits, what e
 once per server, and the load tool run on a few sessions (slow)."""
 
 import math
+import os
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -178,3 +181,32 @@ def test_load_tool_on_two_sessions(tmp_path):
     assert report["rss_peak_mib"] >= report["open_start"]["rss_mib"] > 50
     assert "| server CPU-seconds per page opened |" in report["table"]
     assert (tmp_path / "load.json").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads RSS from Linux's /proc")
+def test_freed_memory_goes_back_to_the_operating_system():
+    """glibc keeps freed heap memory; the pruner's trim hands it back (a class leaves, the RSS falls)."""
+    import ctypes.util
+
+    from app.classroom import return_memory_to_os
+
+    if "libc.so" not in str(ctypes.util.find_library("c")):
+        pytest.skip("not glibc")
+
+    def rss_mb() -> float:
+        return (
+            int(Path("/proc/self/statm").read_text().split()[1])
+            * os.sysconf("SC_PAGE_SIZE")
+            / 2**20
+        )
+
+    return_memory_to_os()
+    arrays = [
+        np.ones(8000) for _ in range(4000)
+    ]  # 64 KB each (below the mmap threshold): 256 MB of heap
+    del arrays[
+        :-1
+    ]  # all but the last: the top of the heap stays in use, so free() alone returns nothing
+    held = rss_mb()
+    assert return_memory_to_os()
+    assert rss_mb() < held - 150, (held, rss_mb())
