@@ -222,7 +222,7 @@ def _rlhf_rows(quick: bool, device: str) -> list[dict]:
     from models.rlhf import RLHFConfig, RLHFTrainer
 
     model, tokenizer = load_model("smollm2", device=device)
-    rounds = 1 if quick else 3
+    rounds = 1 if quick else 5
     rows = []
     for method in ("ppo", "grpo"):
         kwargs = dict(prompts=("The movie was", "My day"), new_tokens=4) if quick else {}
