@@ -246,8 +246,11 @@ def _rlhf_rows(quick: bool, device: str) -> list[dict]:
         except ImportError as exc:  # TRL is a dev dependency: time ours alone and say why
             trainer = RLHFTrainer(model, tokenizer, config, device)
             ours = [_time_ours(trainer, device) for _ in range(rounds + 1)][1:]
-            theirs, versus = None, f"no TRL row ({exc}; pip install -r requirements-dev.txt)"
-            note = f"{shape}; median of {rounds} iteration(s) after a warm-up; {versus}"
+            theirs, versus = None, "no TRL row: trl is not installed"
+            note = (
+                f"{shape}; median of {rounds} iteration(s) after a warm-up; {versus} ({exc}); "
+                "pip install -r requirements-dev.txt for the side-by-side rows"
+            )
         keys = [("total_s", "total, wall")] + [(k, k[:-2]) for k in PHASES]
         if device == "cpu":
             keys.insert(1, ("cpu_s", "total, CPU time"))
