@@ -195,14 +195,21 @@ class RunTable:
         with self._lock:
             self._prune()
 
-    def start_pruning(self, every_s: float = 10.0) -> threading.Thread:
-        """Prune every `every_s` seconds in a daemon thread (no Streamlit calls) while this table exists."""
+    def start_pruning(self, every_s: float = 10.0, collect_every: int = 6) -> threading.Thread:
+        """Prune every `every_s` seconds in a daemon thread (no Streamlit calls) while this table exists, and hand
+        freed memory back to the OS. Every `collect_every` checks (a minute) it also runs a full garbage
+        collection: the server does not collect after every page (.streamlit/config.toml, runner.postScriptGC),
+        which cost ~0.4 CPU-s per page once torch and the models are loaded."""
         table = weakref.ref(self)
 
         def loop():
+            tick = 0
             while (current := table()) is not None:
                 current.prune()
                 del current
+                tick += 1
+                if tick % collect_every == 0:
+                    gc.collect()
                 return_memory_to_os()
                 time.sleep(every_s)
 

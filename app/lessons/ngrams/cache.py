@@ -24,6 +24,14 @@ def order_curves(key: str, _data: Data, k: float, discount: float) -> dict:
     return perplexity_by_order(_data.counts, _data.heldout_lookup, k=k, discount=discount)
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def models(key: str, _data: Data, config: NGramConfig, k: float, discount: float) -> dict:
+    """Every smoothing of these counts and settings, built once per server and shared read-only (the models
+    only score; a page run no longer rebuilds seven of them)."""
+    lambdas = order_curves(key, _data, k, discount)["lambdas"]
+    return counting.build_models(_data, config, lambdas)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def hyper_curves(key: str, _data: Data, order: int) -> dict:
     return counting.hyperparameter_curves(_data, order)

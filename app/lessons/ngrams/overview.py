@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app.lessons.ngrams import cache
-from app.lessons.ngrams.data import MAX_ORDER, Data, Smoothed, build_models
+from app.lessons.ngrams.data import MAX_ORDER, Data, Smoothed
 from app.lessons.ngrams.labels import TITLES, number
 from models.ngram import NGramConfig
 
@@ -11,7 +11,7 @@ from models.ngram import NGramConfig
 def smooth(data: Data, config: NGramConfig) -> Smoothed:
     """Every smoothing of the last valid counts and settings."""
     curves = cache.order_curves(data.key, data, config.k, config.discount)
-    models = build_models(data, config, curves["lambdas"])
+    models = cache.models(data.key, data, config, config.k, config.discount)
     perplexity = curves["perplexity"].get(config.smoothing, [None] * MAX_ORDER)[config.order - 1]
     return Smoothed(
         data=data,
