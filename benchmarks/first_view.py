@@ -51,13 +51,11 @@ def wait_idle(page, timeout_s: float = 120) -> None:
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
-def _visit(proc, context, url: str, close_context: bool) -> float:
-    """Server CPU-seconds for one visit: a new tab (a new Streamlit session) opening `url`, until idle with its
-    first visible chart, plus a second. A fresh context fetches the app's static files too; a kept one has them
-    cached, as a student's browser does after the first page."""
-    page = context.new_page()
+def _cost(proc, page, act) -> float:
+    """Server CPU-seconds of `act()` (a page load or a click), until the page is idle with its first visible chart
+    (or none: a page whose first tab trains first), plus a second; then the tab is closed."""
     before = rss_and_cpu(proc.pid)[1]
-    page.goto(url)
+    act()
     wait_idle(page)
     try:
         page.locator(VISIBLE_CHART).first.wait_for(timeout=5000)
@@ -66,32 +64,33 @@ def _visit(proc, context, url: str, close_context: bool) -> float:
     time.sleep(1.0)
     cost = rss_and_cpu(proc.pid)[1] - before
     page.close()
+    time.sleep(1.0)
+    return cost
+
+
+def _visit(proc, context, url: str, close_context: bool) -> float:
+    """A new tab (a new Streamlit session) opening `url`. A fresh context fetches the app's static files too; a
+    kept one has them cached, as a student's browser does after the first page."""
+    page = context.new_page()
+    cost = _cost(proc, page, lambda: page.goto(url))
     if close_context:
         context.close()
-    time.sleep(1.0)
     return cost
 
 
 def _switch(proc, context, home: str, slug: str) -> float:
-    """Server CPU-seconds for a student who has the app open (on the home page) and clicks the lesson in the
-    sidebar: the same session switches page, no new session and no static files."""
+    """A student who has the app open (on the home page) clicks the lesson in the sidebar: the same session
+    switches page, no new session and no static files."""
     page = context.new_page()
     page.goto(home)
     wait_idle(page)
     time.sleep(1.0)
-    before = rss_and_cpu(proc.pid)[1]
-    page.locator(f"[data-testid='stSidebarNav'] a[href$='/{slug}']").first.click()
-    page.wait_for_url(f"**/{slug}*")
-    wait_idle(page)
-    try:
-        page.locator(VISIBLE_CHART).first.wait_for(timeout=5000)
-    except Exception:  # noqa: BLE001 - a page whose first tab trains first has no chart
-        pass
-    time.sleep(1.0)
-    cost = rss_and_cpu(proc.pid)[1] - before
-    page.close()
-    time.sleep(1.0)
-    return cost
+
+    def click():
+        page.locator(f"[data-testid='stSidebarNav'] a[href$='/{slug}']").first.click()
+        page.wait_for_url(f"**/{slug}*")
+
+    return _cost(proc, page, click)
 
 
 def main(argv: list[str] | None = None) -> list[tuple]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import copy
 import statistics
-import time
 
 import torch
 from peft import LoraConfig, get_peft_model
 
+from benchmarks.timing import once
 from models.lora import inject_lora, merge_lora
 from models.registry import random_smollm2
 
@@ -32,18 +32,8 @@ def _time_interleaved(fns: list, device: str, repeats: int) -> list[float]:
     times = [[] for _ in fns]
     for _ in range(repeats):
         for i, fn in enumerate(fns):
-            times[i].append(_once(fn, device))
+            times[i].append(once(fn, device))
     return [statistics.median(t) for t in times]
-
-
-def _once(fn, device: str) -> float:
-    if device == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    fn()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
 
 
 def _row(task, ours, reference, unit, note):

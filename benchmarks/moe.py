@@ -9,33 +9,23 @@
 from __future__ import annotations
 
 import statistics
-import time
 
 import torch
 
+from benchmarks.timing import once
 from models.moe import BalanceComparison, MoEConfig, MoELayer
-
-
-def _once(fn, device: str) -> float:
-    if device == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    fn()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
 
 
 def _time(fn, device: str, repeats: int) -> float:
     """Median seconds of fn() after one warm-up call."""
     fn()
-    return statistics.median(_once(fn, device) for _ in range(repeats))
+    return statistics.median(once(fn, device) for _ in range(repeats))
 
 
 def _time_pair(ours, theirs, device: str, repeats: int) -> tuple[float, float]:
     """Median seconds of each, measured alternately so that a busy machine slows both alike."""
     ours(), theirs()
-    pairs = [(_once(ours, device), _once(theirs, device)) for _ in range(repeats)]
+    pairs = [(once(ours, device), once(theirs, device)) for _ in range(repeats)]
     return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
 
 
