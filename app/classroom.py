@@ -12,6 +12,9 @@ No Streamlit here (testable alone); app/training.py keeps one of each per server
   (for a reconnect); its runs are released (trainer dropped, memory freed) once it has been disconnected for
   `release_after_s`, or as soon as the server has forgotten it. `start_pruning` checks every few seconds, so
   memory comes back after the class leaves even when nobody opens a page.
+- `SessionReaper`: a closed tab's whole session (its session state: results, figures, uploads) is forgotten once it
+  has been disconnected for `after_s`, not when Streamlit's reconnect window of about two minutes ends. The pruner
+  runs it on every check, and collects garbage on the check after it closed any.
 - `return_memory_to_os`: glibc keeps freed heap memory for reuse, so without it a server's RSS stays at its peak
   long after the sessions that used it are gone; the pruner hands it back on every check.
 """
@@ -124,6 +127,35 @@ class RunQueue:
                     del self._waiting[lane][run_id]
 
 
+# ---------------------------------------------------------------------------------------------- closed tabs
+class SessionReaper:
+    def __init__(
+        self,
+        list_disconnected: Callable[
+            [], list[str] | None
+        ],  # ids of disconnected sessions (None: unknown)
+        close: Callable[[str], bool],  # forget one; True when done (or scheduled)
+        after_s: float = 60.0,  # a session disconnected this long is forgotten
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.list_disconnected, self.close = list_disconnected, close
+        self.after_s, self.clock = after_s, clock
+        self._since: dict[str, float] = {}  # session id -> first seen disconnected
+
+    def reap(self) -> int:
+        """Close the sessions disconnected for longer than `after_s`; the number closed."""
+        now, ids = self.clock(), self.list_disconnected()
+        if ids is None:
+            return 0
+        self._since = {sid: self._since.get(sid, now) for sid in ids}  # reconnected ones drop out
+        closed = 0
+        for sid, since in list(self._since.items()):
+            if now - since > self.after_s and self.close(sid):
+                del self._since[sid]
+                closed += 1
+        return closed
+
+
 # ---------------------------------------------------------------------------------------------- held runs
 def tensor_bytes(obj, skip: set[int] | frozenset = frozenset(), depth: int = 4) -> int:
     """Bytes of the distinct tensors and arrays reachable from `obj` (modules, optimisers, lists, dicts,
@@ -195,21 +227,30 @@ class RunTable:
         with self._lock:
             self._prune()
 
-    def start_pruning(self, every_s: float = 10.0, collect_every: int = 6) -> threading.Thread:
-        """Prune every `every_s` seconds in a daemon thread (no Streamlit calls) while this table exists, and hand
-        freed memory back to the OS. Every `collect_every` checks (a minute) it also runs a full garbage
-        collection: the server does not collect after every page (.streamlit/config.toml, runner.postScriptGC),
-        which cost ~0.4 CPU-s per page once torch and the models are loaded."""
+    def start_pruning(
+        self,
+        every_s: float = 10.0,
+        collect_every: int = 6,
+        reaper: SessionReaper | None = None,
+    ) -> threading.Thread:
+        """Prune every `every_s` seconds in a daemon thread while this table exists, forget closed tabs' sessions
+        (`reaper`), and hand freed memory back to the OS. Every `collect_every` checks (a minute), and on the check
+        after sessions were closed, it also runs a full garbage collection: the server does not collect after every
+        page (.streamlit/config.toml, runner.postScriptGC), which cost ~0.4 CPU-s per page once torch and the
+        models are loaded."""
         table = weakref.ref(self)
 
         def loop():
-            tick = 0
+            tick, closed = 0, 0
             while (current := table()) is not None:
                 current.prune()
                 del current
                 tick += 1
-                if tick % collect_every == 0:
+                if (
+                    closed or tick % collect_every == 0
+                ):  # closed sessions: shut down on the event loop by now
                     gc.collect()
+                closed = reaper.reap() if reaper is not None else 0
                 return_memory_to_os()
                 time.sleep(every_s)
 

@@ -5,6 +5,10 @@ Sessions (`session_id()`, `session_status(session_id)`): the training kit keeps 
 every session holds (to cap them) and must free the runs of sessions that are gone. Streamlit keeps a disconnected
 session for a couple of minutes so that a reconnecting tab resumes it, then forgets it; no public call says which.
 
+   `disconnected_sessions()` and `close_session(session_id)` let the kit forget a closed tab's session (its
+   session state: results, figures, uploads) after NLP_PLAYGROUND_RELEASE_AFTER_S rather than when Streamlit's
+   reconnect window ends, so a class's memory comes back within a minute of it leaving.
+
 1. `is_control_flow(exc)`: `st.rerun()` and `st.stop()` raise exceptions that our "bad input becomes a message"
    handler must let through. Streamlit exports no public base class for them.
 2. `leave_automatic_pages_mode()`: the design keeps page files in `pages/`. On a server's very first session a
@@ -58,6 +62,53 @@ def session_status(session_id_: str) -> str | None:
     if manager is None or not hasattr(manager, "get_session_info"):
         return None  # a session manager we do not know: do not guess
     return "disconnected" if manager.get_session_info(session_id_) is not None else "gone"
+
+
+def _session_manager():
+    try:
+        from streamlit.runtime import Runtime
+    except ImportError:  # pragma: no cover
+        return None, None
+    if not Runtime.exists():
+        return None, None
+    runtime = Runtime.instance()
+    manager = getattr(runtime, "_session_mgr", None)
+    if manager is None or not hasattr(manager, "list_sessions"):
+        return runtime, None  # a session manager we do not know: do not guess
+    return runtime, manager
+
+
+def disconnected_sessions() -> list[str] | None:
+    """Ids of the sessions the server keeps only for a reconnect (their tab closed or lost its connection); None
+    when that cannot be told (no server, or a session manager this adapter does not know)."""
+    runtime, manager = _session_manager()
+    if manager is None:
+        return None
+    return [
+        info.session.id
+        for info in manager.list_sessions()
+        if not runtime.is_active_session(info.session.id)
+    ]
+
+
+def close_session(session_id_: str) -> bool:
+    """Forget a disconnected session now: Streamlit shuts it down and drops its state, as it would when its
+    reconnect window (about two minutes) ends. A tab that reconnects later gets a new session, rebuilt from its URL.
+    `Runtime.close_session` must run on the server's event loop, so it is scheduled there. True when scheduled."""
+    runtime, manager = _session_manager()
+    if manager is None or runtime.is_active_session(session_id_):
+        return False
+    objects = getattr(runtime, "_async_objs", None)  # None until the server's event loop runs
+    loop = getattr(objects, "eventloop", None)
+    if loop is None or loop.is_closed():
+        return False
+
+    def close_if_still_disconnected() -> None:  # the tab may have come back meanwhile
+        if not runtime.is_active_session(session_id_):
+            runtime.close_session(session_id_)
+
+    loop.call_soon_threadsafe(close_if_still_disconnected)
+    return True
 
 
 def leave_automatic_pages_mode() -> bool:

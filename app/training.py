@@ -14,8 +14,9 @@ others wait and see their place ("2 runs ahead of yours"), and a turn passes on 
 another pauses the older one and says so. The server holds at most NLP_PLAYGROUND_MAX_HELD runs (default 40) and
 NLP_PLAYGROUND_MAX_HELD_MB of their tensors (default 6144) and says so when it is full. A run advances only while
 its page is open (the live fragment drives it; the page then draws all its tabs, so another tab of the lesson does not
-pause it): leaving the page pauses it, coming back resumes it. The runs of a
-closed tab are freed NLP_PLAYGROUND_RELEASE_AFTER_S seconds (default 60) after it disconnected.
+pause it): leaving the page pauses it, coming back resumes it. A closed tab's session, its runs with it, is forgotten
+NLP_PLAYGROUND_RELEASE_AFTER_S seconds (default 40) after it disconnected (Streamlit alone keeps it about two
+minutes), and the freed memory goes back to the operating system within the pruner's next 10-second check.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.logger import get_logger
 
-from app.classroom import SHARED_STORAGE, RunQueue, RunTable, tensor_bytes
+from app.classroom import SHARED_STORAGE, RunQueue, RunTable, SessionReaper, tensor_bytes
 from app.lecture import clear_pins, pin, pinned, settings_diff, short_settings
-from app.streamlit_compat import session_id, session_status
+from app.streamlit_compat import close_session, disconnected_sessions, session_id, session_status
 from models.device import free_memory, is_out_of_memory
+
+_LOG = get_logger(__name__)
 
 
 def _env(name: str, default: float) -> float:
@@ -53,7 +57,9 @@ MAX_HELD_MB = _env("NLP_PLAYGROUND_MAX_HELD_MB", 6144)  # their tensors together
 TURN_SECONDS = _env(
     "NLP_PLAYGROUND_TURN_SECONDS", 30
 )  # a turn passes on after this when others wait
-RELEASE_AFTER_S = _env("NLP_PLAYGROUND_RELEASE_AFTER_S", 60)  # a closed tab's runs are freed after
+RELEASE_AFTER_S = _env(
+    "NLP_PLAYGROUND_RELEASE_AFTER_S", 40
+)  # a closed tab's session and runs go after
 STALE_SECONDS = 10.0  # a run that stopped asking for turns (page left, tab closed) leaves the queue
 
 
@@ -118,8 +124,16 @@ def run_table() -> RunTable:
         on_drop=run_queue().release,
         release_after_s=RELEASE_AFTER_S,
     )
-    table.start_pruning()
+    table.start_pruning(reaper=SessionReaper(disconnected_sessions, _forget, RELEASE_AFTER_S))
     return table
+
+
+def _forget(session: str) -> bool:
+    """Forget a closed tab's session (the reaper calls this), and say so in the server's log."""
+    if not close_session(session):
+        return False
+    _LOG.info("forgot a closed tab's session, disconnected for over %.0f s", RELEASE_AFTER_S)
+    return True
 
 
 def lane(device: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from app.classroom import RunQueue, RunTable, ServerFullError, tensor_bytes
+from app.classroom import RunQueue, RunTable, ServerFullError, SessionReaper, tensor_bytes
 
 
 # ------------------------------------------------------------------------------------------- the queue
@@ -146,15 +146,62 @@ def test_shared_results_are_bounded_per_function():
 
 # ------------------------------------------------------------------------------------------- sessions
 def test_session_id_and_status_inside_and_outside_a_server():
-    from app.streamlit_compat import session_id, session_status
+    from app.streamlit_compat import (
+        close_session,
+        disconnected_sessions,
+        session_id,
+        session_status,
+    )
 
     assert session_id() is None  # not in a script run
     assert session_status("no-such-session") is None  # no server here: cannot be told
+    assert disconnected_sessions() is None and close_session("no-such-session") is False
     at = AppTest.from_string(
         "import streamlit as st\nfrom app.streamlit_compat import session_id\n"
         "st.session_state['sid'] = session_id()"
     ).run()
     assert isinstance(at.session_state["sid"], str) and at.session_state["sid"]
+
+
+def test_closed_tabs_sessions_are_forgotten_after_a_while():
+    now = [0.0]
+    disconnected: list[str] | None = ["a", "b"]
+    closed = []
+
+    def close(sid):
+        closed.append(sid)
+        return sid != "stuck"  # a session that cannot be closed is tried again on the next check
+
+    reaper = SessionReaper(lambda: disconnected, close, after_s=40, clock=lambda: now[0])
+    assert reaper.reap() == 0  # first seen disconnected now
+    now[0] = 30.0
+    disconnected = ["a", "b", "c", "stuck"]  # c and stuck are new
+    assert reaper.reap() == 0 and closed == []
+    now[0] = 41.0
+    disconnected = [
+        "a",
+        "c",
+        "stuck",
+    ]  # b came back (reconnected): its clock starts again if it leaves
+    assert reaper.reap() == 1 and closed == ["a"]
+    now[0] = 72.0
+    disconnected = ["b", "c", "stuck"]
+    assert reaper.reap() == 1 and closed == ["a", "c", "stuck"]
+    now[0] = 200.0
+    disconnected = None  # cannot be told: nothing is closed
+    assert reaper.reap() == 0
+    disconnected = ["b", "stuck"]  # b left again at 72: over 40 s ago now
+    assert reaper.reap() == 1 and closed[-2:] == ["b", "stuck"]
+
+
+def test_the_pruner_forgets_closed_sessions():
+    import threading
+
+    closed = threading.Event()
+    reaper = SessionReaper(lambda: ["gone"], lambda _sid: closed.set() or True, after_s=-1)
+    table = RunTable(max_runs=1, max_bytes=1)
+    table.start_pruning(every_s=0.01, reaper=reaper)
+    assert closed.wait(5), "the pruner did not run the reaper"
 
 
 # ------------------------------------------------------------------------------------------- the load tool
@@ -181,6 +228,37 @@ def test_load_tool_on_two_sessions(tmp_path):
     assert report["rss_peak_mib"] >= report["open_start"]["rss_mib"] > 50
     assert "| server CPU-seconds per page opened |" in report["table"]
     assert (tmp_path / "load.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_closed_tabs_session_is_forgotten_on_a_real_server():
+    """A real server with a 1 s release time: a tab opens the app and closes; its session is closed well before
+    Streamlit's own two-minute reconnect window ends (the server's log says so)."""
+    import time
+
+    from benchmarks import load
+
+    if not Path(load.CHROMIUM).exists():
+        pytest.skip("needs Chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    server = load.start_server(load.free_port(), env={"NLP_PLAYGROUND_RELEASE_AFTER_S": "1"})
+    port = server.args[server.args.index("--server.port") + 1]
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=load.CHROMIUM, args=load.BROWSER_ARGS)
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+            page.wait_for_selector("[data-testid='stSidebar']", timeout=120_000)
+            page.get_by_text("Running on").first.wait_for(timeout=120_000)  # the kit's sidebar ran
+            context.close()
+            browser.close()
+        time.sleep(25)  # 1 s disconnected, then the pruner's next checks (every 10 s)
+    finally:
+        load.stop_server(server)
+    log = server.stderr.read()
+    assert "forgot a closed tab's session" in log, log[-2000:]
 
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads RSS from Linux's /proc")

@@ -49,3 +49,20 @@ def test_automatic_pages_mode_flag_still_exists():
     finally:
         PagesManager.uses_pages_directory = before
     assert st  # streamlit imported for the AppTest scripts
+
+
+def test_closing_a_disconnected_session_still_has_its_hooks():
+    """close_session schedules Runtime.close_session on the server's event loop (Runtime._async_objs.eventloop);
+    disconnected_sessions lists the session manager's sessions less the active ones."""
+    import inspect
+
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.runtime import AsyncObjects
+    from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
+
+    assert callable(Runtime.close_session) and callable(Runtime.is_active_session)
+    assert "self._async_objs" in inspect.getsource(Runtime.__init__)
+    assert "eventloop" in AsyncObjects._fields
+    for name in ("list_sessions", "list_active_sessions", "get_session_info"):
+        assert callable(getattr(WebsocketSessionManager, name)), name
+    assert "_session_mgr" in inspect.getsource(Runtime.__init__)
