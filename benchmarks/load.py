@@ -15,6 +15,9 @@ visit to each lesson, unless --cold), then runs three phases against it:
    finished, still waiting in the queue.
 3. close: every context closes; the server's memory is sampled for --settle seconds.
 
+With --classes N the three phases run N times against the same server: what the first class leaves in memory for
+good (caches that every later class reuses) is told apart from what each class leaves (state never released).
+
 Errors: pages that failed to load or draw a chart, Streamlit exceptions (tracebacks) on a page, uncaught browser
 errors. Server memory (RSS) is sampled every 0.5 s throughout (psutil, else /proc); GPU memory (nvidia-smi) where
 present. The browsers share this machine's CPUs: on a small machine end-to-end times say more about the browsers
@@ -231,6 +234,9 @@ async def open_lesson(browser, url: str, student: Student, timeout_s: float):
     """Open the lesson; time the first chart and the complete first view (the script idle, a title drawn)."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
+    page.set_default_timeout(
+        timeout_s * 1000
+    )  # clicks too: 30 browsers on 2 cores are slow to answer
     page.on("pageerror", lambda exc: student.errors.append(f"browser: {str(exc)[:200]}"))
     start = time.perf_counter()
     try:
@@ -342,7 +348,6 @@ async def classroom(args, url: str, sampler: Sampler) -> dict:
     from app.lessons import available_lessons
 
     slugs = args.lessons or [item.slug for item in available_lessons()]
-    students = [Student(i, slugs[i % len(slugs)]) for i in range(args.sessions)]
     report: dict = {"sessions": args.sessions, "lessons": slugs}
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
@@ -354,27 +359,41 @@ async def classroom(args, url: str, sampler: Sampler) -> dict:
             for slug in slugs:
                 context, _page = await open_lesson(browser, url, Student(-1, slug), args.timeout)
                 await context.close()
-        report["open_start"] = before = sampler.mark("open_start")
-        opened = await asyncio.gather(
-            *(open_lesson(browser, url, s, args.timeout) for s in students)
-        )
-        report["open_end"] = after = sampler.mark("open_end")
-        report["server_cpu_s_per_page"] = (after["cpu_s"] - before["cpu_s"]) / len(students)
-        if not args.no_train:
-            await asyncio.gather(
-                *(
-                    train(page, s, args.run_seconds, args.timeout)
-                    for s, (_ctx, page) in zip(students, opened)
-                )
-            )
-        report["train_end"] = sampler.mark("train_end")
-        for context, _page in opened:
-            await context.close()
         await browser.close()
+        report.update(await one_class(pw, args, url, sampler, slugs))
+        # the same class again on the same server: what the first left behind (caches every later class reuses)
+        # is told apart from what each class leaves (per-session state that was never released)
+        report["later_classes"] = [
+            await one_class(pw, args, url, sampler, slugs) for _ in range(args.classes - 1)
+        ]
+    report["runs_held_after_settle"] = await runs_held(url, args.timeout)
+    return report
+
+
+async def one_class(pw, args, url: str, sampler: Sampler, slugs: list[str]) -> dict:
+    """Every student opens a lesson at once, trains, and closes the tab; then the server is left alone to settle."""
+    students = [Student(i, slugs[i % len(slugs)]) for i in range(args.sessions)]
+    report: dict = {}
+    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+    start = sampler.now()
+    report["open_start"] = before = sampler.mark("open_start")
+    opened = await asyncio.gather(*(open_lesson(browser, url, s, args.timeout) for s in students))
+    report["open_end"] = after = sampler.mark("open_end")
+    report["server_cpu_s_per_page"] = (after["cpu_s"] - before["cpu_s"]) / len(students)
+    if not args.no_train:
+        await asyncio.gather(
+            *(
+                train(page, s, args.run_seconds, args.timeout)
+                for s, (_ctx, page) in zip(students, opened)
+            )
+        )
+    report["train_end"] = sampler.mark("train_end")
+    for context, _page in opened:
+        await context.close()
+    await browser.close()
     report["closed"] = sampler.mark("closed")
     await asyncio.sleep(args.settle)
     report["settled"] = sampler.mark("settled")
-    report["runs_held_after_settle"] = await runs_held(url, args.timeout)
     firsts = [s.first_chart_s for s in students if s.first_chart_s is not None]
     views = [s.first_view_s for s in students if s.first_view_s is not None]
     report.update(
@@ -389,12 +408,23 @@ async def classroom(args, url: str, sampler: Sampler) -> dict:
         runs_finished=sum(s.finished for s in students),
         runs_that_waited=sum(s.waited_in_queue for s in students),
         training_sessions=sum(s.trains for s in students),
-        rss_peak_mib=sampler.peak(),
+        rss_peak_mib=sampler.peak(start),
+        rss_after_close_mib=[
+            (round(t - report["closed"]["t"]), round(r))
+            for t, r in sampler.samples[::10]
+            if t >= report["closed"]["t"]
+        ],
         gpu_peak_mib=max(sampler.gpu) if sampler.gpu else None,
-        rss_timeline_mib=[(round(t, 1), round(r)) for t, r in sampler.samples[:: max(1, 10)]],
+        rss_timeline_mib=[(round(t, 1), round(r)) for t, r in sampler.samples[::10] if t >= start],
         students=[asdict(s) for s in students],
     )
     return report
+
+
+def _within_a_minute(report: dict) -> str:
+    """RSS 60 s after the tabs closed (the first sample at or after it)."""
+    after = [rss for t, rss in report["rss_after_close_mib"] if t >= 60]
+    return f"{after[0]:.0f}" if after else "—"
 
 
 def table(report: dict, command: str) -> str:
@@ -427,6 +457,18 @@ def table(report: dict, command: str) -> str:
             f"{report['closed']['rss_mib']:.0f} / {report['settled']['rss_mib']:.0f} MiB",
         ),
         (
+            "server RSS 60 s after the tabs closed",
+            f"{_within_a_minute(report)} MiB",
+        ),
+        *(
+            (
+                f"class {k} on the same server: errors; RSS before / peak / 60 s after close / settled",
+                f"{later['errors']}; {later['open_start']['rss_mib']:.0f} / {later['rss_peak_mib']:.0f} / "
+                f"{_within_a_minute(later)} / {later['settled']['rss_mib']:.0f} MiB",
+            )
+            for k, later in enumerate(report.get("later_classes", []), start=2)
+        ),
+        (
             "runs still held after settling (a new visitor's sidebar)",
             str(report["runs_held_after_settle"]),
         ),
@@ -453,6 +495,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--timeout", type=float, default=180, help="per page load, seconds")
     parser.add_argument("--cold", action="store_true", help="no warm-up visit of each lesson")
     parser.add_argument("--no-train", action="store_true", help="open pages only")
+    parser.add_argument(
+        "--classes", type=int, default=1, help="run the class this many times on one server"
+    )
     parser.add_argument("--json", type=Path, help="also write the full report here")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
