@@ -274,7 +274,8 @@ async def open_lesson(browser, url: str, student: Student, timeout_s: float):
 async def train(page, student: Student, run_seconds: float, timeout_s: float) -> None:
     slug = student.lesson
     try:
-        presets = page.locator(f"[class*='{css_key(slug + ':preset-')}'] button")
+        # each preset's container holds a hidden copy of its button too: count the visible ones only
+        presets = page.locator(f"[class*='{css_key(slug + ':preset-')}'] button:visible")
         if (count := await presets.count()) > 0:
             button = presets.nth(student.index // 7 % count)  # spread the students over the presets
             student.preset = (await button.inner_text()).strip()
