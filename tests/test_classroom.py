@@ -218,6 +218,7 @@ def test_load_tool_on_two_sessions(tmp_path):
     pytest.importorskip("playwright")
     report = load.main(
         ["--sessions", "2", "--run-seconds", "10", "--settle", "3", "--timeout", "120", "--cold"]
+        + ["--classes", "2"]
         + ["--json", str(tmp_path / "load.json")]
     )
     assert report["sessions"] == 2 and len(report["students"]) == 2
@@ -227,6 +228,9 @@ def test_load_tool_on_two_sessions(tmp_path):
     assert report["server_cpu_s_per_page"] > 0
     assert report["rss_peak_mib"] >= report["open_start"]["rss_mib"] > 50
     assert "| server CPU-seconds per page opened |" in report["table"]
+    (second,) = report["later_classes"]  # the same class again on the same server
+    assert len(second["students"]) == 2 and second["settled"]["rss_mib"] > 50
+    assert "class 2 on the same server" in report["table"]
     assert (tmp_path / "load.json").exists()
 
 
