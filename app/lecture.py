@@ -62,13 +62,20 @@ pio.templates.default = "plotly_white"
 PRESENTER_FONT = 18  # px: chart text on a projector (ticks and legends included; the goal is >= 16)
 
 
-def style_figure(fig):
+def style_figure(fig, presenter: bool | None = None):
     """House style for charts; in presenter mode every text in the chart (ticks, legend, colour bars, titles
-    of axes and annotations) grows to PRESENTER_FONT, also where a builder set a smaller size."""
+    of axes and annotations) grows to PRESENTER_FONT, also where a builder set a smaller size.
+
+    A figure shared by every session (`app.page.shared_figure`) was styled once, for its presenter mode, and
+    is never changed again: it is returned as it is."""
+    if presenter is None:
+        presenter = presenter_mode()
+    if getattr(fig, "_shared_style", None) == presenter:
+        return fig
     fig.update_layout(
         margin=dict(l=10, r=10, t=40, b=10)
     )  # template: plotly_white, the default set above
-    if presenter_mode():
+    if presenter:
         size = PRESENTER_FONT
         fig.update_layout(font=dict(size=size), legend=dict(font=dict(size=size)))
         fig.update_xaxes(tickfont=dict(size=size), title_font=dict(size=size))
@@ -99,10 +106,13 @@ def show_chart(
 
 
 def export_buttons(data: pd.DataFrame, name: str, slug: str = "") -> None:
+    """CSV and settings-JSON downloads, written when clicked (a callable: the server writes no file that nobody
+    downloads, ~5-25 ms per chart on every view)."""
     col_csv, col_json, _ = st.columns([1, 1, 1])
+    snapshot = settings(slug)  # the settings now: the callables run later, on another thread
     col_csv.download_button(
         "⬇ data (CSV)",
-        data.to_csv(index=False).encode("utf-8"),
+        lambda: csv_bytes(data),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"{slug}:csv-{name}",
@@ -110,12 +120,16 @@ def export_buttons(data: pd.DataFrame, name: str, slug: str = "") -> None:
     )
     col_json.download_button(
         "⬇ settings (JSON)",
-        json.dumps(settings(slug), indent=2).encode("utf-8"),
+        lambda: json.dumps(snapshot, indent=2).encode("utf-8"),
         file_name=f"{name}-settings.json",
         mime="application/json",
         key=f"{slug}:json-{name}",
         on_click="ignore",
     )
+
+
+def csv_bytes(data: pd.DataFrame) -> bytes:
+    return data.to_csv(index=False).encode("utf-8")
 
 
 MAX_PINS = 4

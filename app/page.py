@@ -9,6 +9,7 @@ the presets, the lesson's shared controls and its tabs, and hands every tab the 
     page.chart(figure, frame, "scores")                   # PNG, CSV and settings-JSON export
     page.train(factory, total_steps, render)              # the live-training kit
     figure = page.shared(figures.overview, "wiki", 3)     # computed once per server for these arguments
+    fig, frame = page.shared_figure(figures.curves, eps)  # built and styled once per server, read-only
 
 `compute` runs under a friendly error and keeps the last good result: bad input shows a message where the input
 is, and the previous result stays on screen, marked as stale. The lesson package (app/lessons/<slug>/) declares
@@ -187,6 +188,10 @@ class LessonPage:
         """`fn(*args, **kwargs)` computed once per server for these arguments; see `shared` below."""
         return shared(fn, *args, read_only=read_only, **kwargs)
 
+    def shared_figure(self, builder: Callable, *args, **kwargs) -> Any:
+        """`builder(*args, **kwargs)`'s figures built and styled once per server; see `shared_figure` below."""
+        return shared_figure(builder, *args, **kwargs)
+
     def result(self, name: str, default: Any = None) -> Any:
         return st.session_state.get(self.state_key(name), default)
 
@@ -248,6 +253,38 @@ def shared(fn: Callable, *args, read_only: bool = False, **kwargs) -> Any:
             (fn, read_only), cache(max_entries=SHARED_ENTRIES, show_spinner=False)(fn)
         )
     return cached(*args, **kwargs)
+
+
+_STYLED: dict[Callable, Callable] = {}
+
+
+def shared_figure(builder: Callable, *args, **kwargs) -> Any:
+    """What `builder(*args, **kwargs)` returns (a plotly figure, or a tuple, list or dict holding figures and
+    tables), built once per server for these arguments and the presenter mode, its figures in the house style
+    (`lecture.style_figure`): a student's first view draws it with no figure building at all.
+
+    Every session gets the same objects (`shared(..., read_only=True)`): hand them to `page.chart` (which leaves a
+    shared figure as it is) and change nothing. The same rules for the arguments as `shared`; data that the
+    settings already name (a shared trace, a model) may ride along as keyword arguments named with a leading
+    underscore, which are not hashed.
+    """
+    styled = _STYLED.get(builder)
+    if styled is None:
+
+        def styled(presenter: bool, *args, **kwargs):
+            built = builder(*args, **kwargs)
+            items = built.values() if isinstance(built, dict) else built
+            for item in items if isinstance(built, (tuple, list, dict)) else [built]:
+                if hasattr(item, "update_layout"):  # a plotly figure
+                    lecture.style_figure(item, presenter)
+                    item._shared_style = presenter  # style_figure leaves it alone from now on
+            return built
+
+        # one cache per builder: Streamlit names a cache by the function's module, name and source
+        styled.__module__ = builder.__module__
+        styled.__qualname__ = f"{builder.__qualname__}.<styled>"
+        styled = _STYLED.setdefault(builder, styled)
+    return shared(styled, presenter_mode(), *args, read_only=True, **kwargs)
 
 
 _VALUE_WIDGETS = {

@@ -116,3 +116,46 @@ def test_presenter_mode_folds_the_intro_and_the_presets():
     assert at.get("popover")[0].proto.popover.label == "🎬 Lecture demos"
     at.button(key="kitdemo:preset-Big").click().run()
     assert at.number_input(key="kitdemo.n").value == 5
+
+
+SHARED_FIGURE = """
+import streamlit as st
+from app.page import shared_figure
+from app.lecture import show_chart
+from tests.kit_demo import charts
+fig, frame = shared_figure(charts.square_chart, N)
+before = fig.to_plotly_json()
+show_chart(fig, frame, "square", "kitdemo")
+st.session_state["figure"] = fig
+st.session_state["unchanged"] = fig.to_plotly_json() == before
+"""
+
+
+def shared_figure_session(n: int, presenter: bool = False) -> AppTest:
+    at = AppTest.from_string(SHARED_FIGURE.replace("N", str(n)), default_timeout=30)
+    at.session_state["presenter"] = presenter
+    return at.run()
+
+
+def test_a_shared_figure_is_built_and_styled_once_per_server_and_never_changed():
+    """What every student's first view draws is built once: the same figure object for every session, in the
+    house style, and drawing it changes nothing (a presenter's larger fonts are a figure of their own)."""
+    from tests.kit_demo import charts
+
+    n = 1000 + len(charts.BUILDS)  # arguments no other test used: this server has not built it yet
+    first, second = shared_figure_session(n), shared_figure_session(n)
+    assert not first.exception and not second.exception
+    assert charts.BUILDS.count(n) == 1
+    figure = first.session_state["figure"]
+    assert second.session_state["figure"] is figure
+    assert first.session_state["unchanged"] and second.session_state["unchanged"]
+    assert figure.layout.margin.t == 40 and figure.layout.font.size is None  # the house style
+    assert '"t":40' in first.get("plotly_chart")[0].proto.spec
+    assert [b.label for b in first.get("download_button")] == ["⬇ data (CSV)", "⬇ settings (JSON)"]
+
+    presenter = shared_figure_session(n, presenter=True)
+    assert not presenter.exception and charts.BUILDS.count(n) == 2
+    large = presenter.session_state["figure"]
+    assert large is not figure and large.layout.font.size == 18
+    assert figure.layout.font.size is None  # the students' figure kept its size
+    assert shared_figure_session(n).session_state["figure"] is figure

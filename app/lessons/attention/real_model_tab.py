@@ -80,13 +80,15 @@ def trace(page: LessonPage, model, tokenizer, model_name: str) -> dict:
         else f"{len(tokenizer(text)['input_ids']) if text.strip() else 0} tokens of your text"
     )
     with st.spinner(f"Running {model_name} on {what}: every layer's attention…", show_time=True):
-        if source == "random" or text == DEFAULT_TEXT:  # what every student's first view computes
+        # what every student's first view computes is shared: its figures too (see `build`)
+        shared = source == "random" or text == DEFAULT_TEXT
+        if shared:
             result = page.shared(
                 attention_of, *key, _model=model, _tokenizer=tokenizer, read_only=True
             )
         else:  # a student's own text stays in their session
             result = attention_of(*key, _model=model, _tokenizer=tokenizer)
-    return {"key": key, "model": model_name, **result}
+    return {"key": key, "model": model_name, "shared": shared, **result}
 
 
 def attention_of(model_name: str, device: str, source: str, text, _model, _tokenizer) -> dict:
@@ -164,13 +166,61 @@ def render(page: LessonPage) -> None:
     induction = page.result("induction")
     if induction is not None and induction[0] == real["model"]:
         head_measures["induction"] = induction[1]
+    # the measures' cache key: the trace's, and whether the induction map is in (deterministic per model)
+    measures_key = (*real["key"], "induction" in head_measures)
 
-    every_head(page, real, layer, head, head_measures)
+    every_head(page, real, layer, head, head_measures, measures_key)
     one_head(page, real, layer, head, int(page.value("query", -1)))
-    what_each_head_does(page, real, layer, head, head_measures)
+    what_each_head_does(page, real, layer, head, head_measures, measures_key)
 
 
-def every_head(page: LessonPage, real: dict, layer: int, head: int, head_measures: dict) -> None:
+def build(page: LessonPage, real: dict, builder, key: tuple, *settings, **data):
+    """builder(key, *settings, **data): once per server for a shared trace (the default text or the
+    induction test, named by `key`; data in `_`-named arguments, not hashed), else in the session."""
+    if real.get("shared"):
+        return page.shared_figure(builder, key, *settings, **data)
+    return builder(key, *settings, **data)
+
+
+def mosaic_chart(key: tuple, layer: int, head: int, _real: dict):
+    n_tokens = _real["weights"].shape[2]
+    title = f"Attention of every head ({n_tokens} tokens)"
+    return heads.mosaic_figure(_real["thumbs"], (layer, head), title)
+
+
+def measures_table(key: tuple, _head_measures: dict):
+    return measures.measures_frame(_head_measures)
+
+
+def one_head_charts(key: tuple, layer: int, head: int, query: int, _real: dict) -> tuple:
+    """The chosen head's heatmap, its table and its head view (query already in range)."""
+    tokens = _real["tokens"]
+    matrix = _real["weights"][layer, head].float().numpy()
+    shown = min(len(matrix), HEAD_VIEW_TOKENS)
+    heatmap = heads.head_heatmap(matrix, tokens, f"Layer {layer}, head {head}: attention weights")
+    lines = heads.token_lines_figure(
+        matrix[:shown, :shown],
+        tokens[:shown],
+        query,
+        f"Query {query}: {token_label(tokens[query])!s}",
+    )
+    return heatmap, heads.head_frame(matrix, tokens), lines
+
+
+def head_roles_charts(key: tuple, layer: int, head: int, _real: dict, _head_measures: dict):
+    """The per-head measure maps, the heads that stand out, and the layer's attention by offset."""
+    offsets, by_offset = _real["offsets"], _real["by_offset"]
+    return (
+        measures.head_maps_figure(_head_measures, (layer, head)),
+        measures.top_heads(measures.measures_frame(_head_measures)),
+        measures.offset_figure(offsets, by_offset[layer], layer, head),
+        measures.offset_frame(offsets, by_offset[layer]),
+    )
+
+
+def every_head(
+    page: LessonPage, real: dict, layer: int, head: int, head_measures: dict, measures_key: tuple
+) -> None:
     n_layers, n_heads, n_tokens, _ = real["weights"].shape
     st.subheader(f"Every head at a glance: {real['model']}, {n_layers} layers × {n_heads} heads")
     st.markdown(
@@ -180,19 +230,15 @@ def every_head(page: LessonPage, real: dict, layer: int, head: int, head_measure
         "The outlined tile is the head shown below; hover a tile for its layer and head."
     )
     page.chart(
-        heads.mosaic_figure(
-            real["thumbs"], (layer, head), f"Attention of every head ({n_tokens} tokens)"
-        ),
-        measures.measures_frame(head_measures),
+        build(page, real, mosaic_chart, real["key"], layer, head, _real=real),
+        build(page, real, measures_table, measures_key, _head_measures=head_measures),
         "attention-all-heads",
     )
 
 
 def one_head(page: LessonPage, real: dict, layer: int, head: int, query_in: int) -> None:
-    tokens, weights = real["tokens"], real["weights"]
-    n_tokens = weights.shape[2]
+    n_tokens = real["weights"].shape[2]
     st.subheader(f"Layer {layer}, head {head}")
-    matrix = weights[layer, head].float().numpy()
     shown = min(n_tokens, HEAD_VIEW_TOKENS)
     query = shown - 1 if query_in < 0 else int(query_in)
     if query >= shown:
@@ -201,6 +247,8 @@ def one_head(page: LessonPage, real: dict, layer: int, head: int, query_in: int)
             f"Showing the last one, {shown - 1}."
         )
         query = shown - 1
+    heatmap, frame, lines = build(page, real, one_head_charts, real["key"], layer, head, query,
+                                  _real=real)  # fmt: skip
     left, right = st.columns([3, 2])
     with left:
         st.caption(
@@ -211,31 +259,18 @@ def one_head(page: LessonPage, real: dict, layer: int, head: int, query_in: int)
                 else ""
             )
         )
-        page.chart(
-            heads.head_heatmap(matrix, tokens, f"Layer {layer}, head {head}: attention weights"),
-            heads.head_frame(matrix, tokens),
-            "attention-one-head",
-        )
+        page.chart(heatmap, frame, "attention-one-head")
     with right:
         st.caption(
             "The head view (as in BertViz): queries on the left, keys on the right; faint lines "
             "are all weights above 0.02, the coloured lines the chosen query's attention."
             + (f" First {shown} tokens shown." if n_tokens > shown else "")
         )
-        page.chart(
-            heads.token_lines_figure(
-                matrix[:shown, :shown],
-                tokens[:shown],
-                query,
-                f"Query {query}: {token_label(tokens[query])!s}",
-            ),
-            None,
-            "attention-head-view",
-        )
+        page.chart(lines, None, "attention-head-view")
 
 
 def what_each_head_does(
-    page: LessonPage, real: dict, layer: int, head: int, head_measures: dict
+    page: LessonPage, real: dict, layer: int, head: int, head_measures: dict, measures_key: tuple
 ) -> None:
     st.subheader("What each head does")
     st.markdown(
@@ -246,20 +281,19 @@ def what_each_head_does(
         f"{INDUCTION_LENGTH} random tokens repeated twice, not on your text: attention from a "
         "token of the second copy to the token after its first occurrence."
     )
+    maps, top, by_offset, by_offset_frame = build(
+        page, real, head_roles_charts, measures_key, layer, head, _real=real,
+        _head_measures=head_measures,
+    )  # fmt: skip
     page.chart(
-        measures.head_maps_figure(head_measures, (layer, head)),
-        measures.measures_frame(head_measures),
+        maps,
+        build(page, real, measures_table, measures_key, _head_measures=head_measures),
         "attention-head-measures",
     )
     m_left, m_right = st.columns([2, 3])
     with m_left:
         st.markdown("**Heads that stand out** (layer, head, value)")
-        for line in measures.top_heads(measures.measures_frame(head_measures)):
+        for line in top:
             st.markdown(f"- {line}")
     with m_right:
-        offsets, by_offset = real["offsets"], real["by_offset"]
-        page.chart(
-            measures.offset_figure(offsets, by_offset[layer], layer, head),
-            measures.offset_frame(offsets, by_offset[layer]),
-            "attention-by-offset",
-        )
+        page.chart(by_offset, by_offset_frame, "attention-by-offset")

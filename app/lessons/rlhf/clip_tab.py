@@ -32,11 +32,11 @@ def render(page: LessonPage) -> None:
         return
     left, right = st.columns([3, 1])
     with left:
-        fig, frame = figures.clipped_curves(eps)
+        fig, frame = page.shared_figure(figures.clipped_curves, eps)  # once per server and ε
         page.chart(fig, frame, "clipped-curves")
     with right:
         st.metric("Flat for A > 0 when r >", f"{1 + eps:.2f}")
         st.metric("Flat for A < 0 when r <", f"{1 - eps:.2f}")
         st.caption("Between the two the objective is r·A, exactly the unclipped surrogate.")
-    fig, frame = figures.clipped_heatmap(eps)
+    fig, frame = page.shared_figure(figures.clipped_heatmap, eps)
     page.chart(fig, frame, "clipped-heatmap")
