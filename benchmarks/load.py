@@ -11,8 +11,8 @@ visit to each lesson, unless --cold), then runs three phases against it:
    waits for its first chart. Reported: time to first chart (median, p95) and the server's CPU-seconds per page
    opened (the figure a real classroom feels, where the browsers run on the students' machines).
 2. train: each session clicks one of its lesson's presets (spread over them), then, where the lesson trains live,
-   the kit's ▶ Start button (key "<slug>:start") and waits up to --run-seconds for "done". Reported: runs started,
-   finished, still waiting in the queue.
+   the kit's ▶ Start button (key "<slug>:start"; tabs are lazy, so it opens the lesson's tabs in turn to find it)
+   and waits up to --run-seconds for "done". Reported: runs started, finished, still waiting in the queue.
 3. close: every context closes; the server's memory is sampled for --settle seconds.
 
 With --classes N the three phases run N times against the same server: what the first class leaves in memory for
@@ -271,6 +271,14 @@ async def open_lesson(browser, url: str, student: Student, timeout_s: float):
     return context, page
 
 
+async def _appears(locator, timeout_s: float) -> bool:
+    try:
+        await locator.wait_for(state="visible", timeout=timeout_s * 1000)
+        return True
+    except Exception:  # noqa: BLE001 - playwright's TimeoutError: not there
+        return False
+
+
 async def train(page, student: Student, run_seconds: float, timeout_s: float) -> None:
     slug = student.lesson
     try:
@@ -280,17 +288,17 @@ async def train(page, student: Student, run_seconds: float, timeout_s: float) ->
             button = presets.nth(student.index // 7 % count)  # spread the students over the presets
             student.preset = (await button.inner_text()).strip()
             await click_and_wait(page, button, timeout_s)
-        start = page.locator(f".{css_key(slug + ':start')} button")
-        try:  # a lesson that trains live shows the kit's Start button (in one of its tabs)
-            await start.first.wait_for(state="attached", timeout=20_000)
-        except Exception:  # noqa: BLE001 - no Start button: a lesson without live training
-            return
-        student.trains = True
-        if not await start.is_visible():  # the panel is on another tab: find it
+        start = page.locator(f".{css_key(slug + ':start')} button:visible").first
+        # a lesson that trains live shows the kit's Start button on one of its tabs; tabs are lazy (a closed tab
+        # is not drawn), so look on the open one, then open the others in turn, as a student would
+        if not await _appears(start, 5):
             for tab in await page.locator("[role='tab']").all():
                 await click_and_wait(page, tab, timeout_s)
-                if await start.is_visible():
+                if await _appears(start, 2):
                     break
+            else:
+                return  # no Start on any tab: a lesson without live training
+        student.trains = True
         if "Start" not in await start.inner_text():
             return
         await start.click()
