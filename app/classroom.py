@@ -12,7 +12,7 @@ No Streamlit here (testable alone); app/training.py keeps one of each per server
   (for a reconnect); its runs are released (trainer dropped, memory freed) once it has been disconnected for
   `release_after_s`, or as soon as the server has forgotten it. `start_pruning` checks every few seconds, so
   memory comes back after the class leaves even when nobody opens a page. It first freezes what the server has
-  loaded so far (`gc.freeze`), so that its collections scan only what sessions made since.
+  loaded so far (`gc.freeze`, once per process), so that its collections scan only what sessions made since.
 - `SessionReaper`: a closed tab's whole session (its session state: results, figures, uploads) is forgotten once it
   has been disconnected for `after_s`, not when Streamlit's reconnect window of about two minutes ends. The pruner
   runs it on every check, and collects garbage on the check after it closed any.
@@ -56,6 +56,19 @@ def return_memory_to_os() -> bool:
     ):  # macOS, Windows, musl: their allocators return memory themselves, or this cannot help
         return False
     return bool(libc.malloc_trim(0))
+
+
+_FROZEN = threading.Event()
+
+
+def freeze_what_is_loaded() -> None:
+    """Once per process: leave everything loaded so far (torch, transformers, plotly, Streamlit: ~300k objects,
+    never garbage) out of every later garbage collection, which then costs milliseconds instead of 0.15-0.4 s.
+    Called when the server's table of runs is made, in its first page's sidebar, before any run exists: objects
+    frozen here are never collected, so a session's runs must not be among them."""
+    if not _FROZEN.is_set():
+        _FROZEN.set()
+        gc.freeze()
 
 
 class ServerFullError(ValueError):
@@ -239,13 +252,11 @@ class RunTable:
         after sessions were closed, it also runs a full garbage collection: the server does not collect after every
         page (.streamlit/config.toml, runner.postScriptGC), which cost ~0.4 CPU-s per page once torch and the
         models are loaded."""
+        freeze_what_is_loaded()
         table = weakref.ref(self)
 
         def loop():
             tick, closed = 0, 0
-            # what the server has imported by now (torch, transformers, plotly, Streamlit: ~300k objects) is never
-            # garbage: leave it out of every later collection, which then costs milliseconds, not ~0.15-0.4 s
-            gc.freeze()
             while (current := table()) is not None:
                 current.prune()
                 del current
