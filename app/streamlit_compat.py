@@ -46,36 +46,32 @@ def session_id() -> str | None:
     return None if ctx is None else ctx.session_id
 
 
+def _session_manager():
+    """(the server's Runtime, its session manager); None for what there is not, or for a manager we do not know."""
+    try:
+        from streamlit.runtime import Runtime
+    except ImportError:  # pragma: no cover
+        return None, None
+    if not Runtime.exists():
+        return None, None
+    runtime = Runtime.instance()
+    manager = getattr(runtime, "_session_mgr", None)
+    if not all(hasattr(manager, name) for name in ("get_session_info", "list_sessions")):
+        return runtime, None  # a session manager we do not know: do not guess
+    return runtime, manager
+
+
 def session_status(session_id_: str) -> str | None:
     """'connected'; 'disconnected' while the server keeps a closed tab's session for a reconnect (about two
     minutes); 'gone' once it has forgotten it; None when that cannot be told (no server: AppTest, a script)."""
-    try:
-        from streamlit.runtime import Runtime
-    except ImportError:  # pragma: no cover
+    runtime, manager = _session_manager()
+    if runtime is None:
         return None
-    if not Runtime.exists():
-        return None
-    runtime = Runtime.instance()
     if runtime.is_active_session(session_id_):
         return "connected"
-    manager = getattr(runtime, "_session_mgr", None)
-    if manager is None or not hasattr(manager, "get_session_info"):
+    if manager is None:
         return None  # a session manager we do not know: do not guess
     return "disconnected" if manager.get_session_info(session_id_) is not None else "gone"
-
-
-def _session_manager():
-    try:
-        from streamlit.runtime import Runtime
-    except ImportError:  # pragma: no cover
-        return None, None
-    if not Runtime.exists():
-        return None, None
-    runtime = Runtime.instance()
-    manager = getattr(runtime, "_session_mgr", None)
-    if manager is None or not hasattr(manager, "list_sessions"):
-        return runtime, None  # a session manager we do not know: do not guess
-    return runtime, manager
 
 
 def disconnected_sessions() -> list[str] | None:
