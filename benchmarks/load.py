@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -63,7 +65,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServerLog:
+    """The server's log (its stderr), read in a thread as it comes: an unread pipe fills after ~64 KiB and the
+    server then blocks on its next log line (each forgotten tab logs one)."""
+
+    def __init__(self, stream):
+        self.lines: collections.deque[tuple[float, str]] = collections.deque(maxlen=20_000)
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append((time.time(), line.rstrip("\n")))
+
+    def text(self) -> str:
+        return "\n".join(line for _t, line in self.lines)
+
+    def collections_cpu_s(self, since: float = 0.0, until: float = float("inf")) -> list[float]:
+        """CPU-seconds of the pruner's logged garbage collections (app/training.py logs those over 50 ms)."""
+        found = []
+        for stamp, line in list(self.lines):
+            if since <= stamp <= until and (match := _GC_LINE.search(line)):
+                found.append(float(match.group(1)) / 1000)
+        return found
+
+
+_GC_LINE = re.compile(r"garbage collection: (\d+) ms CPU")
+
+
 def start_server(port: int, env: dict | None = None) -> subprocess.Popen:
+    """`streamlit run` on 127.0.0.1:`port`, once it answers its health check; its log is `proc.log` (ServerLog)."""
     command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py"]
     command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
@@ -71,10 +102,12 @@ def start_server(port: int, env: dict | None = None) -> subprocess.Popen:
     proc = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
+    proc.log = ServerLog(proc.stderr)
     deadline = time.time() + 90
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("streamlit exited: " + (proc.stderr.read() if proc.stderr else ""))
+            time.sleep(0.5)  # the reader thread takes the last lines
+            raise RuntimeError("streamlit exited: " + proc.log.text())
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
                 return proc
