@@ -227,6 +227,7 @@ class Student:
     finished: bool = False
     waited_in_queue: bool = False
     errors: list[str] = field(default_factory=list)
+    phase: str = "open"  # what the student was doing: a browser error names it (open, preset, tabs, training)
 
 
 def css_key(key: str) -> str:
@@ -270,7 +271,10 @@ async def open_lesson(browser, url: str, student: Student, timeout_s: float):
     page.set_default_timeout(
         timeout_s * 1000
     )  # clicks too: 30 browsers on 2 cores are slow to answer
-    page.on("pageerror", lambda exc: student.errors.append(f"browser: {str(exc)[:200]}"))
+    page.on(
+        "pageerror",
+        lambda exc: student.errors.append(f"browser ({student.phase}): {str(exc)[:200]}"),
+    )
     start = time.perf_counter()
     try:
         # 30 browsers on a small machine can take longer than playwright's 30 s default to load the page itself
@@ -320,11 +324,13 @@ async def train(page, student: Student, run_seconds: float, timeout_s: float) ->
         if (count := await presets.count()) > 0:
             button = presets.nth(student.index // 7 % count)  # spread the students over the presets
             student.preset = (await button.inner_text()).strip()
+            student.phase = "preset"
             await click_and_wait(page, button, timeout_s)
         start = page.locator(f".{css_key(slug + ':start')} button:visible").first
         # a lesson that trains live shows the kit's Start button on one of its tabs; tabs are lazy (a closed tab
         # is not drawn), so look on the open one, then open the others in turn, as a student would
         if not await _appears(start, 5):
+            student.phase = "tabs"
             for tab in await page.locator("[role='tab']").all():
                 await click_and_wait(page, tab, timeout_s)
                 if await _appears(start, 2):
@@ -335,7 +341,7 @@ async def train(page, student: Student, run_seconds: float, timeout_s: float) ->
         if "Start" not in await start.inner_text():
             return
         await start.click()
-        student.started = True
+        student.started, student.phase = True, "training"
         deadline = time.perf_counter() + run_seconds
         while time.perf_counter() < deadline:
             await asyncio.sleep(1.0)
@@ -511,6 +517,12 @@ def table(report: dict, command: str) -> str:
             for k, later in enumerate(report.get("later_classes", []), start=2)
         ),
         (
+            "the server's garbage collections over 50 ms (the pruner's): count, CPU-s in all",
+            "{count}, {cpu_s:.2f}".format(
+                **report.get("pruner_collections", {"count": 0, "cpu_s": 0})
+            ),
+        ),
+        (
             "runs still held after settling (a new visitor's sidebar)",
             str(report["runs_held_after_settle"]),
         ),
@@ -551,6 +563,8 @@ def main(argv: list[str] | None = None) -> dict:
             report = asyncio.run(classroom(args, f"http://127.0.0.1:{port}", sampler))
     finally:
         stop_server(server)
+    collected = server.log.collections_cpu_s()
+    report["pruner_collections"] = {"count": len(collected), "cpu_s": round(sum(collected), 2)}
     command = "python -m benchmarks.load " + " ".join(argv if argv is not None else sys.argv[1:])
     report["table"] = table(report, command.strip())
     if args.json:
