@@ -220,7 +220,10 @@ def test_every_lesson_is_imported_before_the_freeze():
             assert module.name in sys.modules, module.name
     source = Path(training.__file__).read_text()
     body = source[source.index("def run_table(") :]
-    assert body.index("import_every_lesson()") < body.index("start_pruning("), "import first, then freeze"
+    assert body.index("import_every_lesson()") < body.index("start_pruning("), (
+        "import first, then freeze"
+    )
+
 
 def test_the_pruner_collects_after_closed_sessions_at_most_once_per_gap():
     """A class leaving tab by tab closes sessions on many checks; each wants a full collection afterwards, but the
