@@ -15,7 +15,7 @@ No Streamlit here (testable alone); app/training.py keeps one of each per server
   loaded so far (`gc.freeze`, once per process), so that its collections scan only what sessions made since.
 - `SessionReaper`: a closed tab's whole session (its session state: results, figures, uploads) is forgotten once it
   has been disconnected for `after_s`, not when Streamlit's reconnect window of about two minutes ends. The pruner
-  runs it on every check, and collects garbage on a later check after it closed any (at most once per 20 s).
+  runs it on every check, and collects garbage a second after it closed any (at most once per 10 s).
 - `return_memory_to_os`: glibc keeps freed heap memory for reuse, so without it a server's RSS stays at its peak
   long after the sessions that used it are gone; the pruner hands it back on every check.
 """
@@ -246,16 +246,17 @@ class RunTable:
         every_s: float = 10.0,
         collect_every: int = 6,
         reaper: SessionReaper | None = None,
-        min_collect_gap_s: float = 20.0,
+        min_collect_gap_s: float = 10.0,
+        closing_s: float = 1.0,
         on_collect: Callable[[float, int], None] = lambda _cpu_s, _found: None,
     ) -> threading.Thread:
         """Prune every `every_s` seconds in a daemon thread while this table exists, forget closed tabs' sessions
-        (`reaper`), and hand freed memory back to the OS. Every `collect_every` checks (a minute), and after
-        sessions were closed, it also runs a full garbage collection: the server does not collect after every page
-        (.streamlit/config.toml, runner.postScriptGC), which cost ~0.4 CPU-s per page once torch and the models
+        (`reaper`), and hand freed memory back to the OS. Every `collect_every` checks (a minute), and `closing_s`
+        after it closed sessions, it also runs a full garbage collection: the server does not collect after every
+        page (.streamlit/config.toml, runner.postScriptGC), which cost ~0.4 CPU-s per page once torch and the models
         are loaded. A collection after closed sessions waits until `min_collect_gap_s` have passed since the last
-        one, so a class leaving tab by tab costs a collection every other check at most, not one per check.
-        `on_collect(cpu_s, objects_found)` hears of each (the server logs the costly ones)."""
+        one (then it comes on a later check), so collections never come closer together than that, whatever the
+        checks' interval. `on_collect(cpu_s, objects_found)` hears of each (the server logs the costly ones)."""
         freeze_what_is_loaded()
         table = weakref.ref(self)
 
@@ -265,14 +266,15 @@ class RunTable:
                 current.prune()
                 del current
                 tick += 1
+                if reaper is not None and reaper.reap():
+                    pending = True
+                    time.sleep(closing_s)  # the sessions close on the server's event loop
                 due = tick % collect_every == 0
                 if due or (pending and time.monotonic() - last_collect >= min_collect_gap_s):
                     cpu = time.thread_time()
-                    found = gc.collect()  # closed sessions: shut down on the event loop by now
+                    found = gc.collect()
                     on_collect(time.thread_time() - cpu, found)
                     pending, last_collect = False, time.monotonic()
-                if reaper is not None and reaper.reap():
-                    pending = True
                 return_memory_to_os()
                 time.sleep(every_s)
 

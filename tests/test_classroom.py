@@ -204,6 +204,26 @@ def test_the_pruner_forgets_closed_sessions():
     assert closed.wait(5), "the pruner did not run the reaper"
 
 
+def test_the_pruner_collects_soon_after_closing_sessions_not_a_check_later():
+    """Memory of closed tabs comes back `closing_s` after they are closed, not one check interval later."""
+    import threading
+
+    collected = threading.Event()
+    closes = iter([["tab"]])
+    reaper = SessionReaper(lambda: next(closes, []), lambda _sid: True, after_s=-1)
+    table = RunTable(max_runs=1, max_bytes=1)
+    table.start_pruning(
+        every_s=30.0,  # the next check is far away
+        collect_every=10**9,
+        reaper=reaper,
+        min_collect_gap_s=0.0,
+        closing_s=0.05,
+        on_collect=lambda _cpu_s, _found: collected.set(),
+    )
+    assert collected.wait(5), "no collection within 5 s of closing a session"
+    del table
+
+
 def test_every_lesson_is_imported_before_the_freeze():
     """run_table() imports every lesson's modules before its pruner freezes what is loaded: what a lesson imports
     later (its tabs, gensim, peft, ...) would be scanned by every garbage collection (~190 ms against ~30 ms)."""
@@ -240,6 +260,7 @@ def test_the_pruner_collects_after_closed_sessions_at_most_once_per_gap():
         collect_every=10**9,  # no periodic collection: only the ones after closed sessions
         reaper=reaper,
         min_collect_gap_s=0.25,
+        closing_s=0.0,
         on_collect=lambda cpu_s, found: stamps.append((time.monotonic(), cpu_s, found)),
     )
     time.sleep(1.5)
