@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> list[tuple]:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
+    COLLECTIONS.clear()
     slugs = ["(home)"] + (args.lessons or [lesson.slug for lesson in available_lessons()])
     port = free_port()
     url = f"http://127.0.0.1:{port}"

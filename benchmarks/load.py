@@ -78,6 +78,10 @@ class ServerLog:
         for line in stream:
             self.lines.append((time.time(), line.rstrip("\n")))
 
+    def finish(self, timeout_s: float = 5.0) -> None:
+        """Wait for the last lines (the stream ends when the server has exited)."""
+        self._thread.join(timeout_s)
+
     def text(self) -> str:
         return "\n".join(line for _t, line in self.lines)
 
@@ -106,7 +110,7 @@ def start_server(port: int, env: dict | None = None) -> subprocess.Popen:
     deadline = time.time() + 90
     while time.time() < deadline:
         if proc.poll() is not None:
-            time.sleep(0.5)  # the reader thread takes the last lines
+            proc.log.finish()
             raise RuntimeError("streamlit exited: " + proc.log.text())
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
@@ -124,6 +128,7 @@ def stop_server(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
+    proc.log.finish()
 
 
 def rss_and_cpu(pid: int) -> tuple[float, float]:

@@ -327,8 +327,7 @@ def test_a_closed_tabs_session_is_forgotten_on_a_real_server():
             browser.close()
         time.sleep(25)  # 1 s disconnected, then the pruner's next checks (every 10 s)
     finally:
-        load.stop_server(server)
-    time.sleep(0.5)  # the log's reader thread takes the last lines
+        load.stop_server(server)  # and reads the log to its end
     log = server.log.text()
     assert "forgot a closed tab's session" in log, log[-2000:]
 
