@@ -35,17 +35,18 @@ VISIBLE_CHART = ".js-plotly-plot >> visible=true"
 
 
 def wait_idle(page, timeout_s: float = 120) -> None:
-    """Until the page has its title and Streamlit's running indicator has been gone for half a second (the browser
-    tests use this too). The title first: on a busy machine the indicator may not have appeared yet either."""
+    """Until the page has its title and its script has stood still for a few polls: Streamlit's app root says
+    `data-test-script-state="notRunning"` and the running indicator is gone (the browser tests use this too).
+    The title first: on a busy machine the script may not have started yet either."""
     page.wait_for_selector("[data-testid='stMain'] h1", timeout=timeout_s * 1000)
-    time.sleep(1.0)
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        if page.locator("[data-testid='stStatusWidget']").count() == 0:
-            time.sleep(0.5)
-            if page.locator("[data-testid='stStatusWidget']").count() == 0:
-                return
-        time.sleep(0.5)
+    still, deadline = 0, time.time() + timeout_s
+    while still < 3 and time.time() < deadline:
+        time.sleep(0.15)
+        running = page.locator("[data-testid='stStatusWidget']").count() > 0
+        running |= (
+            page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").count() == 0
+        )
+        still = 0 if running else still + 1
 
 
 VIEWPORT = {"width": 1400, "height": 1000}

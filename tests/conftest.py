@@ -1,5 +1,15 @@
-"""Shared fixtures: offline mode, one torch thread, and a warm SmolLM2 cache for page tests."""
+"""Shared fixtures and the suite's time budget.
 
+- Offline mode and one torch thread for every test.
+- Models load once per pytest-xdist worker (session fixtures): SmolLM2, MiniLM and a tiny random Llama.
+- The browser tests get one Streamlit server and one Chromium per worker (`server`, `browser`), each server on its
+  own free port; `fresh_server` starts one that no test has used yet.
+- `plotly_figures(at)` parses the figures a page drew (compare data, not escaped JSON text: plotly 7 writes
+  non-ASCII as \\uXXXX).
+- The time budget of a test: tests/budget.py, loaded here.
+"""
+
+import json
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
@@ -10,12 +20,25 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("NLP_PLAYGROUND_MAX_RUNS", "64")
 os.environ.setdefault("NLP_PLAYGROUND_GPU_JOBS", "64")
 
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(1)  # on a shared 2-core machine one thread is usually faster
 
+pytest_plugins = ["tests.budget"]
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
+
+# ----------------------------------------------------------------------------------------------------- models
 @pytest.fixture(scope="session")
 def smollm2():
     """(model, tokenizer); the first call converts the GGUF into the user cache (~20-30 s on a CPU)."""
@@ -44,7 +67,145 @@ def tiny_lm():
     else:
         tokenizer = load_model("smollm2")[1]
     torch.manual_seed(0)
-    config = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, vocab_size=len(tokenizer), tie_word_embeddings=True,
-                         attn_implementation="eager")  # fmt: skip
+    config = LlamaConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=len(tokenizer),
+        tie_word_embeddings=True,
+        attn_implementation="eager",
+    )
     return LlamaForCausalLM(config).eval(), tokenizer
+
+
+# ----------------------------------------------------------------------------------------------------- figures
+def plotly_figures(at) -> list[dict]:
+    """Every plotly chart an AppTest page drew, parsed: {"data": [...], "layout": {...}}."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def trace_names(figure: dict) -> list[str]:
+    return [trace.get("name") or "" for trace in figure.get("data", [])]
+
+
+def figure_text(figure: dict) -> str:
+    """The figure's titles, axis titles, annotations and trace names, as one plain string."""
+    layout = figure.get("layout", {})
+
+    def title(item) -> str:
+        value = (item or {}).get("title") or ""
+        return value.get("text") or "" if isinstance(value, dict) else str(value)
+
+    parts = [title(layout)]
+    parts += [title(layout[key]) for key in layout if key.startswith(("xaxis", "yaxis"))]
+    parts += [a.get("text") or "" for a in layout.get("annotations", [])]
+    parts += trace_names(figure)
+    return "\n".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------------- browser
+def require_browser():
+    """Skip (locally) or fail (in CI, CI=true) when Chromium or Playwright is missing."""
+    missing = []
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        missing.append("chromium (apt-get install -y chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("playwright (pip install playwright)")
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail("browser test prerequisites missing in CI: " + ", ".join(missing))
+        pytest.skip("needs " + ", ".join(missing))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(timeout_s: float = 90):
+    """`streamlit run streamlit_app.py` on a free localhost port; yields its URL, stops it afterwards."""
+    port = free_port()
+    env = dict(os.environ, HF_HUB_OFFLINE="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "streamlit_app.py",
+        "--server.port",
+        str(port),
+    ]
+    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout_s
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail(f"streamlit did not start on port {port} (exit code {proc.poll()})")
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(smollm2):  # smollm2: the model cache is warm before the app loads it
+    """One server per xdist worker, shared by that worker's browser tests."""
+    require_browser()
+    yield from start_server()
+
+
+@pytest.fixture
+def fresh_server(smollm2):
+    """A server whose first request is the test's own."""
+    require_browser()
+    yield from start_server()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+    ]
+    args += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with sync_playwright() as pw:
+        executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+        browser = pw.chromium.launch(executable_path=executable, args=args)
+        yield browser
+        browser.close()
+
+
+def settle(page, timeout_s: float = 30) -> None:
+    """Until every visible plotly chart has drawn its SVG, then two animation frames (for a screenshot or for
+    measuring what is drawn), instead of a fixed sleep."""
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.js-plotly-plot')]
+                 .filter(e => e.offsetParent !== null)
+                 .every(e => e.querySelector('.main-svg'))""",
+        timeout=timeout_s * 1000,
+    )
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")

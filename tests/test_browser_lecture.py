@@ -1,7 +1,7 @@
 """Lecture-ready, measured in headless Chromium: presenter mode on a 1280x720 projector, and every preset
 landing on the tab where its point shows.
 
-Uses the server and browser of tests/test_browser.py (the same real `streamlit run`).
+Uses the server and browser of tests/conftest.py (a real `streamlit run` per worker).
 """
 
 import importlib
@@ -10,7 +10,8 @@ import time
 import pytest
 
 from app.lessons import available_lessons
-from tests.test_browser import TRAINS_FIRST, VISIBLE_CHART, _wait_until_idle, browser, server  # noqa: F401 - fixtures
+from tests.conftest import settle
+from tests.test_browser import TRAINS_FIRST, VISIBLE_CHART, _wait_until_idle
 
 pytestmark = pytest.mark.browser
 PROJECTOR = {"width": 1280, "height": 720}
@@ -26,7 +27,7 @@ def _px(page, selector: str) -> list[float]:
 
 
 @pytest.mark.parametrize("lesson", available_lessons(), ids=lambda lesson: lesson.slug)
-def test_presenter_mode_on_a_projector(server, browser, lesson):  # noqa: F811
+def test_presenter_mode_on_a_projector(server, browser, lesson):
     """Text, metrics and chart labels readable from the back of a room, and the first chart (or, on a lesson whose
     first tab trains before it draws anything, the ▶ Start button) above the fold of a 1280x720 projector."""
     page = browser.new_page(viewport=PROJECTOR)
@@ -37,7 +38,7 @@ def test_presenter_mode_on_a_projector(server, browser, lesson):  # noqa: F811
     else:
         first = page.locator(VISIBLE_CHART).first
     first.wait_for(timeout=90_000)  # the first view is drawn (a model may load first)
-    time.sleep(2)
+    settle(page)
     body = _px(page, "[data-testid='stMain'] [data-testid='stMarkdownContainer'] p")
     assert body and min(body) >= 20, f"body text {sorted(set(body))} px"
     metrics = _px(page, "[data-testid='stMain'] [data-testid='stMetricValue'] div")
@@ -72,7 +73,7 @@ def _presets():
 
 
 @pytest.mark.parametrize("slug, name, tab", list(_presets()))
-def test_preset_lands_on_its_tab(server, browser, slug, name, tab):  # noqa: F811
+def test_preset_lands_on_its_tab(server, browser, slug, name, tab):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{server}/{slug}")
     _wait_until_idle(page)
@@ -82,7 +83,7 @@ def test_preset_lands_on_its_tab(server, browser, slug, name, tab):  # noqa: F81
     _wait_until_idle(page)
     selected, deadline = None, time.time() + 60
     while selected != tab and time.time() < deadline:  # the rerun may still be drawing
-        time.sleep(0.5)
+        time.sleep(0.2)
         chosen = page.locator("[role='tab'][aria-selected='true']")
         selected = chosen.first.inner_text().strip() if chosen.count() else None
     assert selected == tab

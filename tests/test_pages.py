@@ -73,9 +73,47 @@ def test_every_page_file_is_in_the_navigation():
     assert files == set(PAGES), "a page exists that the navigation does not show (or vice versa)"
 
 
-def test_home_guards_against_the_automatic_page_list():
-    """A deep link on a fresh server runs the file directly; the guard reruns it inside our navigation."""
-    assert "require_entry_script()" in (PAGES_DIR / "home.py").read_text()
+class _Guarded(Exception):
+    pass
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_calls_the_guard_before_drawing(page, monkeypatch):
+    """A deep link on a fresh server runs the page file directly; the guard, called before the page draws
+    anything, reruns it inside our navigation (the next test). Here the guard stops the page at once."""
+    import runpy
+
+    import app.navigation
+    import app.page
+
+    def guard():
+        raise _Guarded
+
+    monkeypatch.setattr(app.navigation, "require_entry_script", guard)  # home.py's
+    monkeypatch.setattr(
+        app.page, "require_entry_script", guard
+    )  # every lesson's, through run_lesson
+    drawn = []
+    monkeypatch.setattr("streamlit.title", lambda *a, **k: drawn.append(a))
+    with pytest.raises(_Guarded):
+        runpy.run_path(str(PAGES_DIR / page), run_name="__page__")
+    assert not drawn
+
+
+def test_the_guard_leaves_automatic_pages_mode_and_runs_the_shell(monkeypatch):
+    from streamlit.runtime.pages_manager import PagesManager
+
+    import app.navigation
+    import app.shell
+
+    shells = []
+    monkeypatch.setattr(app.shell, "run_app", lambda: shells.append(1))
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", True, raising=False)
+    monkeypatch.setattr(app.navigation.st, "stop", lambda: shells.append("stop"))
+    app.navigation.require_entry_script()
+    assert shells == [1, "stop"] and PagesManager.uses_pages_directory is False
+    app.navigation.require_entry_script()  # inside our navigation: nothing to do
+    assert shells == [1, "stop"]
 
 
 @pytest.mark.parametrize("lesson", available_lessons(), ids=lambda lesson: lesson.slug)

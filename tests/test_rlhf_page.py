@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.lessons.rlhf import PRESETS, clip_tab, grpo_tab, lm_tab, sandbox_tab
 from models.policy_gradient import grpo_advantages
+from tests.conftest import figure_text, plotly_figures, trace_names
 from tests.test_pages import open_tab, reveal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,8 +155,9 @@ def test_rlhf_nan_is_a_message_and_the_earlier_run_stays(tiny_smollm2):
     run = at.session_state["rlhf-lm:run"]
     assert len(run.trainer.history) == 1
     at.button(key="rlhf-lm:pin").click().run()  # a pinned run is drawn beside the current one
-    curves = [c.proto.spec for c in at.get("plotly_chart") if "KL to the reference" in c.proto.spec]
-    assert len(curves) == 1 and "📌 1: β = 0.05, lr 0.001, ppo" in curves[0]
+    curves = [f for f in plotly_figures(at) if "KL to the reference" in figure_text(f)]
+    names = trace_names(curves[0]) if len(curves) == 1 else []
+    assert any("📌 1: β = 0.05, lr 0.001, ppo" in name for name in names), names
     tables, charts = len(at.dataframe), len(at.get("plotly_chart"))
     assert tables >= 2  # samples before and latest
     with torch.no_grad():  # what a learning rate that diverges leaves behind

@@ -1,7 +1,6 @@
 """The one adapter over Streamlit internals (app/streamlit_compat.py) still matches this Streamlit."""
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app.streamlit_compat import CONTROL_FLOW, is_control_flow, leave_automatic_pages_mode
@@ -48,7 +47,6 @@ def test_automatic_pages_mode_flag_still_exists():
         assert leave_automatic_pages_mode() is False
     finally:
         PagesManager.uses_pages_directory = before
-    assert st  # streamlit imported for the AppTest scripts
 
 
 def test_closing_a_disconnected_session_still_has_its_hooks():

@@ -310,12 +310,18 @@ def test_typed_words_are_tokenised_like_the_corpus():
     assert at.session_state["word_embeddings:analogy"][0] == ("man", "king", "woman")
 
 
-def test_nonlinear_projections_of_tiny_spaces():
-    """t-SNE with d < the drawn dimensions (PCA init impossible) and UMAP of a handful of words."""
+def test_tsne_of_a_tiny_space():
+    """t-SNE with d < the drawn dimensions (PCA init impossible)."""
     vectors = np.random.default_rng(0).random((5, 1), dtype=np.float32)
     coords, _ = vector_space.project(vectors, "tsne", 3)
     assert coords.shape == (5, 3) and np.isfinite(coords).all()
-    coords, _ = vector_space.project(vectors[:3], "umap", 2)  # spectral init needs more points
+
+
+@pytest.mark.slow  # numba compiles UMAP's kernels on a fresh machine: ~22 s of CPU alone, minutes under load
+def test_umap_of_a_tiny_space():
+    """UMAP of a handful of words (spectral init needs more points than three)."""
+    vectors = np.random.default_rng(0).random((3, 1), dtype=np.float32)
+    coords, _ = vector_space.project(vectors, "umap", 2)
     assert coords.shape == (3, 2) and np.isfinite(coords).all()
 
 
