@@ -21,8 +21,10 @@ minutes), and the freed memory goes back to the operating system within the prun
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -32,14 +34,35 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from streamlit.logger import get_logger
 
 from app.classroom import SHARED_STORAGE, RunQueue, RunTable, SessionReaper, tensor_bytes
 from app.lecture import clear_pins, pin, pinned, settings_diff, short_settings
 from app.streamlit_compat import close_session, disconnected_sessions, session_id, session_status
 from models.device import free_memory, is_out_of_memory
 
-_LOG = get_logger(__name__)
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a line is logged (a stream captured earlier, by a test, may be closed
+    by then)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+_LOG = logging.getLogger(
+    "nlp_playground.training"
+)  # the server's log: the load tool reads these lines
+if not _LOG.handlers:
+    _handler = _StderrHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    _LOG.addHandler(_handler)
+    _LOG.setLevel(logging.INFO)
+    _LOG.propagate = False
 
 
 def _env(name: str, default: float) -> float:
