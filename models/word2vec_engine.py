@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -47,6 +48,32 @@ def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scaled[big] -= 1.0 - scaled[s]  # big gave away the rest of slot s
         (small if scaled[big] < 1.0 else large).append(big)
     return np.array(accept), np.array(alias, dtype=np.int64)
+
+
+def gather(table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """table[rows] by index_select: the same values, 2-3x faster than advanced indexing on a CPU."""
+    return table.index_select(0, rows.reshape(-1)).view(*rows.shape, *table.shape[1:])
+
+
+@contextmanager
+def one_torch_thread(device: torch.device):
+    """Run this thread's CPU ops on one intra-op thread, then restore torch's setting.
+
+    A step is ~50 ops on ~10k numbers: too small to split across threads. With torch's default of
+    one thread per core, every op forks and joins them: 20% slower on a quiet 2-core machine, and
+    20-60x slower when another program keeps a core busy (each join waits for a descheduled thread).
+    Cores are used by Hogwild workers instead, one thread each. (torch's setting is per thread;
+    threads started meanwhile also take it.)
+    """
+    before = torch.get_num_threads()
+    if device.type != "cpu" or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def default_batch_size(arch: str, device_type: str) -> int:
@@ -152,7 +179,7 @@ class Word2VecTrainer:
     def _train_serial(self, n: int, deadline: float) -> tuple[torch.Tensor | float, int, int]:
         loss_sum, examples, steps = 0.0, 0, 0
         step = self._cbow_step if self.config.arch == "cbow" else self._skipgram_step
-        with torch.no_grad():
+        with torch.no_grad(), one_torch_thread(self.device):
             while steps < n and not self.done and time.perf_counter() < deadline:
                 lr, batch = self.lr, self._next_batch()
                 if batch is not None:
@@ -167,7 +194,7 @@ class Word2VecTrainer:
         step = self._cbow_step if self.config.arch == "cbow" else self._skipgram_step
 
         def work(generator: torch.Generator) -> None:
-            with torch.no_grad():
+            with torch.no_grad(), one_torch_thread(self.device):
                 while True:
                     with lock:  # taking a batch moves the shared cursor
                         if totals[2] >= n or self.done or time.perf_counter() > deadline:
@@ -260,7 +287,7 @@ class Word2VecTrainer:
             0, len(self.vocab.words), shape, generator=generator, device=self.device
         )
         coins = torch.rand(shape, generator=generator, device=self.device)
-        return torch.where(coins < self._alias_accept[slots], slots, self._alias[slots])
+        return torch.where(coins < gather(self._alias_accept, slots), slots, gather(self._alias, slots))
 
     def _step_limit(self, rows: torch.Tensor, curvatures: torch.Tensor, lr: float) -> torch.Tensor:
         """A factor in (0, 1] per contribution to `rows` so that each row's step is at most 1/L.
@@ -274,7 +301,7 @@ class Word2VecTrainer:
         """
         bound = torch.zeros(len(self.vocab.words), device=self.device)
         bound.index_add_(0, rows.reshape(-1), 0.25 * curvatures.reshape(-1))  # (V,) L per row
-        return 1.0 / (lr * bound[rows]).clamp_(min=1.0)
+        return 1.0 / (lr * gather(bound, rows)).clamp_(min=1.0)
 
     def _negative_sampling_update(
         self, hidden, words, lr: float, negatives=None
@@ -289,7 +316,7 @@ class Word2VecTrainer:
             negatives = self.sample_negatives((B, K))  # (B, K)
         targets = torch.cat([words[:, None], negatives], dim=1)  # (B, 1+K)
         used = torch.cat([torch.ones_like(words[:, None]), negatives != words[:, None]], 1).float()
-        out_vectors = F.embedding(targets, self.w_out)  # (B, 1+K, d)
+        out_vectors = gather(self.w_out, targets)  # (B, 1+K, d)
         f = torch.bmm(hidden[:, None, :], out_vectors.transpose(1, 2)).squeeze(1)  # (B, 1+K) dots
         sigmoid = torch.sigmoid(f).masked_fill_(f > MAX_EXP, 1.0).masked_fill_(f < -MAX_EXP, 0.0)
         g = (self._labels - sigmoid) * used * lr  # (B, 1+K); noise equal to the word is skipped
@@ -302,7 +329,7 @@ class Word2VecTrainer:
 
     def _skipgram_step(self, contexts, words, lr: float, negatives=None) -> torch.Tensor:
         # word2vec.c's skip-gram: the context word's input vector predicts the centre word
-        hidden = F.embedding(contexts, self.w_in)  # (B, d)
+        hidden = gather(self.w_in, contexts)  # (B, d)
         loss, error, curvatures = self._negative_sampling_update(hidden, words, lr, negatives)
         error = error * self._step_limit(contexts, curvatures, lr)[:, None]
         self.w_in.index_add_(0, contexts, error)

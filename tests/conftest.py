@@ -2,8 +2,8 @@
 
 - Offline mode and one torch thread for every test.
 - Models load once per pytest-xdist worker (session fixtures): SmolLM2, MiniLM and a tiny random Llama.
-- The browser tests get one Streamlit server and one Chromium per worker (`server`, `browser`), each server on its
-  own free port; `fresh_server` starts one that no test has used yet.
+- The browser tests share one Streamlit server across the xdist workers (`server`) and get one Chromium per worker
+  (`browser`); `fresh_server` starts one that no test has used yet.
 - `plotly_figures(at)` parses the figures a page drew (compare data, not escaped JSON text: plotly 7 writes
   non-ASCII as \\uXXXX).
 - The time budget of a test: tests/budget.py, loaded here.
@@ -127,8 +127,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(timeout_s: float = 90):
-    """`streamlit run streamlit_app.py` on a free localhost port; yields its URL, stops it afterwards."""
+def launch_server(timeout_s: float = 90) -> tuple[subprocess.Popen, str]:
+    """`streamlit run streamlit_app.py` on a free localhost port, in its own process group; (process, URL) once
+    it answers its health check."""
     port = free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     command = [
@@ -142,34 +143,93 @@ def start_server(timeout_s: float = 90):
     ]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
     proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout_s
     while True:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
+                return proc, url
         except OSError:
             if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
+                _stop(proc.pid)
                 pytest.fail(f"streamlit did not start on port {port} (exit code {proc.poll()})")
             time.sleep(0.2)
+
+
+def start_server(timeout_s: float = 90):
+    """A server for this process alone: yields its URL, stops it afterwards."""
+    proc, url = launch_server(timeout_s)
     try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc.pid)
 
 
 @pytest.fixture(scope="session")
-def server(smollm2):  # smollm2: the model cache is warm before the app loads it
-    """One server per xdist worker, shared by that worker's browser tests."""
+def server(smollm2, tmp_path_factory, worker_id):
+    """One server for the whole run, shared by every xdist worker's browser tests (as a class shares one): the
+    first worker that needs it starts it, the last one to finish stops it. Without xdist, this process's own."""
     require_browser()
-    yield from start_server()
+    if worker_id == "master":
+        yield from start_server()
+        return
+    import filelock
+
+    root = tmp_path_factory.getbasetemp().parent  # shared by the workers of this run
+    lock, state_file = filelock.FileLock(root / "server.lock"), root / "server.json"
+    with lock:
+        state = json.loads(state_file.read_text()) if state_file.exists() else None
+        if state is None or not _alive(state["pid"]):
+            proc, url = launch_server()
+            state = {"pid": proc.pid, "url": url, "users": 0}
+        state["users"] += 1
+        state_file.write_text(json.dumps(state))
+    try:
+        yield state["url"]
+    finally:
+        with lock:
+            state = json.loads(state_file.read_text())
+            state["users"] -= 1
+            if state["users"] == 0:
+                _stop(state["pid"])
+                state_file.unlink()
+            else:
+                state_file.write_text(json.dumps(state))
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, dead but not yet reaped by the worker that started it, is not)."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z")
+
+
+def _stop(pid: int) -> None:
+    import signal
+
+    try:
+        os.killpg(pid, signal.SIGTERM)  # the server leads its own process group
+    except OSError:
+        return
+    deadline = time.time() + 10
+    while _alive(pid) and time.time() < deadline:
+        try:
+            os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
 
 
 @pytest.fixture

@@ -66,17 +66,41 @@ def test_presenter_mode_on_a_projector(server, browser, lesson):
 
 
 def _presets():
+    """One test per preset; a lesson's presets run on one worker (`xdist_group`), in one browser tab, one after
+    another, as a lecturer clicks them: each lands on its tab from wherever the previous one left the page."""
     for lesson in available_lessons():
         package = importlib.import_module(lesson.package)
         for name, preset in getattr(package, "PRESETS", {}).items():
-            yield pytest.param(lesson.slug, name, preset.tab, id=f"{lesson.slug}-{name[:30]}")
+            yield pytest.param(
+                lesson.slug,
+                name,
+                preset.tab,
+                id=f"{lesson.slug}-{name[:30]}",
+                marks=pytest.mark.xdist_group(f"presets-{lesson.slug}"),
+            )
+
+
+@pytest.fixture(scope="session")
+def lesson_tabs(server, browser):
+    """{slug: an open browser tab on that lesson}, opened on first use, shared by that lesson's preset tests."""
+    tabs = {}
+    yield tabs
+    for page in tabs.values():
+        page.close()
+
+
+def _lesson_tab(tabs, server, browser, slug):
+    page = tabs.get(slug)
+    if page is None or page.is_closed():
+        page = tabs[slug] = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{server}/{slug}")
+        _wait_until_idle(page)
+    return page
 
 
 @pytest.mark.parametrize("slug, name, tab", list(_presets()))
-def test_preset_lands_on_its_tab(server, browser, slug, name, tab):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server}/{slug}")
-    _wait_until_idle(page)
+def test_preset_lands_on_its_tab(server, browser, lesson_tabs, slug, name, tab):
+    page = _lesson_tab(lesson_tabs, server, browser, slug)
     button = page.get_by_role("button", name=name, exact=True)
     button.wait_for(timeout=60_000)  # the preset row may still be drawing
     button.click()
@@ -87,5 +111,4 @@ def test_preset_lands_on_its_tab(server, browser, slug, name, tab):
         chosen = page.locator("[role='tab'][aria-selected='true']")
         selected = chosen.first.inner_text().strip() if chosen.count() else None
     assert selected == tab
-    assert page.locator("[data-testid='stException']").count() == 0
-    page.close()
+    assert page.locator("[data-testid='stException']").count() == 0, page.inner_text("body")[:2000]

@@ -21,13 +21,23 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVED = ["app", "models", "pages", "streamlit_app.py"]  # what runs inside the server
 
 
+# developer tools under app/ that the server never imports (a test below checks): the lesson scaffold writes files
+DEV_TOOLS = {"app/lessons/scaffold.py", "app/lessons/__main__.py"}
+
+
 def served_files() -> list[Path]:
     files = []
     for name in SERVED:
         path = ROOT / name
         files += [path] if path.is_file() else sorted(path.rglob("*.py"))
     assert len(files) > 20, "the scanners must look at the app's code"
-    return files
+    return [path for path in files if str(path.relative_to(ROOT)) not in DEV_TOOLS]
+
+
+def test_served_code_never_imports_the_developer_tools():
+    for path in served_files():
+        text = path.read_text()
+        assert "lessons.scaffold" not in text and "lessons.__main__" not in text, path
 
 
 def config() -> dict:
