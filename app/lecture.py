@@ -21,7 +21,12 @@ import pandas as pd
 import plotly.io as pio
 import streamlit as st
 
-from app.sidebar import presenter_mode
+PRESENTER_KEY = "presenter"  # the sidebar's toggle, also the query parameter ?presenter=true
+
+
+def presenter_mode() -> bool:
+    return bool(st.session_state.get(PRESENTER_KEY, False))
+
 
 NOT_SETTINGS = {"tab"}  # where you look is not part of what you computed
 

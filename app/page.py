@@ -36,9 +36,10 @@ from streamlit.errors import StreamlitAPIException
 
 from app import lecture, training
 from app.errors import link_values, refused_link_notice, show_error
+from app.lecture import presenter_mode
 from app.lessons import Lesson, lesson
-from app.navigation import require_entry_script
-from app.sidebar import current_device, presenter_mode
+from app.shell import require_entry_script
+from app.sidebar import current_device
 from app.streamlit_compat import is_control_flow
 
 URL = dict(bind="query-params")

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.lecture import PRESENTER_KEY, presenter_mode
 from app.streamlit_compat import presenter_css
+from app.training import server_status
 from models.device import available_devices, device_label, memory_summary, pick_device
 
 DEVICE_KEY = "device"  # also the query parameter: ?device=cpu
-PRESENTER_KEY = "presenter"  # ?presenter=true
 
 
 def current_device() -> str:
     """The device chosen in the sidebar (auto = cuda > mps > cpu)."""
     return pick_device(st.session_state.get(DEVICE_KEY, "auto"))
-
-
-def presenter_mode() -> bool:
-    return bool(st.session_state.get(PRESENTER_KEY, False))
 
 
 def use_cpu() -> None:
@@ -29,7 +26,6 @@ def use_cpu() -> None:
 def training_caption() -> None:
     """The server's training load (counts only) and this session's own runs."""
     from app.lessons import LESSONS
-    from app.training import server_status
 
     status = server_status()
     (cpu_on, cpu_wait), (gpu_on, gpu_wait) = status["training"]["cpu"], status["training"]["gpu"]

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app.lessons import lessons_by_section
-from app.navigation import require_entry_script
+from app.shell import require_entry_script
 from app.sidebar import current_device
 from models.device import device_label
 

@@ -83,13 +83,13 @@ def test_every_page_calls_the_guard_before_drawing(page, monkeypatch):
     anything, reruns it inside our navigation (the next test). Here the guard stops the page at once."""
     import runpy
 
-    import app.navigation
     import app.page
+    import app.shell
 
     def guard():
         raise _Guarded
 
-    monkeypatch.setattr(app.navigation, "require_entry_script", guard)  # home.py's
+    monkeypatch.setattr(app.shell, "require_entry_script", guard)  # home.py's
     monkeypatch.setattr(
         app.page, "require_entry_script", guard
     )  # every lesson's, through run_lesson
@@ -103,16 +103,15 @@ def test_every_page_calls_the_guard_before_drawing(page, monkeypatch):
 def test_the_guard_leaves_automatic_pages_mode_and_runs_the_shell(monkeypatch):
     from streamlit.runtime.pages_manager import PagesManager
 
-    import app.navigation
     import app.shell
 
     shells = []
     monkeypatch.setattr(app.shell, "run_app", lambda: shells.append(1))
     monkeypatch.setattr(PagesManager, "uses_pages_directory", True, raising=False)
-    monkeypatch.setattr(app.navigation.st, "stop", lambda: shells.append("stop"))
-    app.navigation.require_entry_script()
+    monkeypatch.setattr(app.shell.st, "stop", lambda: shells.append("stop"))
+    app.shell.require_entry_script()
     assert shells == [1, "stop"] and PagesManager.uses_pages_directory is False
-    app.navigation.require_entry_script()  # inside our navigation: nothing to do
+    app.shell.require_entry_script()  # inside our navigation: nothing to do
     assert shells == [1, "stop"]
 
 

@@ -47,8 +47,15 @@ def lesson_entry(slug: str, title: str, icon: str, section: str, lecture: str, s
     )
 
 
-def new_lesson(slug: str, title: str, lecture: str, section: str = SECTIONS[0], icon: str = "🧩",
-               summary: str = "", root: Path = ROOT) -> list[Path]:  # fmt: skip
+def new_lesson(
+    slug: str,
+    title: str,
+    lecture: str,
+    section: str = SECTIONS[0],
+    icon: str = "🧩",
+    summary: str = "",
+    root: Path = ROOT,
+) -> list[Path]:
     """Write the lesson's files under `root`; returns them. Refuses a taken slug or an existing file."""
     if not SLUG.match(slug):
         raise ValueError(
@@ -86,10 +93,13 @@ def new_lesson(slug: str, title: str, lecture: str, section: str = SECTIONS[0], 
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.lessons", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    commands = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    command_line = argparse.ArgumentParser(
+        prog="python -m app.lessons",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = command_line.add_subparsers(dest="command", required=True)
     new = commands.add_parser("new", help="scaffold a lesson")
     new.add_argument(
         "slug", help="one lowercase word: page file, URL path, package, settings prefix"
@@ -100,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     new.add_argument("--icon", default="🧩")
     new.add_argument("--summary", default="", help="the Home card's promise")
     new.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return command_line
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         written = new_lesson(
             args.slug, args.title, args.lecture, args.section, args.icon, args.summary, args.root

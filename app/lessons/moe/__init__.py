@@ -60,11 +60,6 @@ PRESETS = {
 TABS = [train_tab, routing_tab, router_tab, cost_tab]
 RENAMED = {}
 
-TRAIN_SETTINGS = [
-    "n_experts", "top_k", "router", "n_shared", "use_capacity", "capacity_factor",
-    "aux_loss_coef", "bias_update_rate", "steps", "corpus", "user_text",
-]  # fmt: skip
-
 
 @dataclass
 class Setup:

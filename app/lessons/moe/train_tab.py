@@ -10,11 +10,12 @@ from app.page import LessonPage
 from models.moe import BalanceComparison
 
 TITLE = "Train live"
+# the settings recorded with each run (page.train's `settings`), this tab's and the shared ones
+TRAIN_SETTINGS = ["n_experts", "top_k", "router", "n_shared", "use_capacity", "capacity_factor"]
+TRAIN_SETTINGS += ["aux_loss_coef", "bias_update_rate", "steps", "corpus", "user_text"]
 
 
 def render(page: LessonPage) -> None:
-    from app.lessons.moe import TRAIN_SETTINGS
-
     setup = page.data
     c = setup.config
     st.caption(
