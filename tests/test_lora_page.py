@@ -116,6 +116,10 @@ def test_rank_as_regulariser_is_u_shaped(page):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 30: the preset's optimiser lives on a lazy tab not yet drawn, so it trains with Adam",
+)
 def test_alpha_tab_compares_scales(page):
     at = preset(page, "Fixed α: higher rank learns slower (rsLoRA)")
     assert at.session_state["lora.tab"] == "α and r"
@@ -154,8 +158,9 @@ def test_smollm2_step_trains_and_bad_targets_keep_the_run(page):
 
 @pytest.mark.slow
 def test_merge_tab_merged_equals_unmerged(page):
-    at = page
-    at.selectbox(key="lora:merge-run").set_value("r=2").run()
+    """An adapter with a random B (no other test's trained run needed: xdist spreads this module's tests)."""
+    at = reveal(page, "lora:merge-run")
+    at.selectbox(key="lora:merge-run").set_value("untrained adapter (random B)").run()
     button(at, "lora:merge-go").click().run()
     assert not at.exception
     assert not [e.value for e in at.error if "Merging" in e.value]

@@ -123,7 +123,7 @@ def test_presets_name_their_tabs():
 
 @pytest.mark.slow
 def test_rlhf_step_on_smollm2(smollm2):
-    at = open_page()
+    at = reveal(open_page(), "rlhf.prompts")
     at.text_area(key="rlhf.prompts").set_value("The movie was\nMy day").run()
     at.slider(key="rlhf.new_tokens").set_value(4).run()
     at.button(key="rlhf-lm:step").click().run(timeout=300)
