@@ -7,13 +7,11 @@ Lessons use `LessonPage.compute` (app/page.py), which shows the message and keep
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
 import streamlit as st
 
 from app.sidebar import current_device, use_cpu
-from app.streamlit_compat import is_control_flow
 from models.device import free_memory, is_out_of_memory
 
 log = logging.getLogger("nlp_playground")
@@ -66,14 +64,3 @@ def refused_link_notice(key: str, label: str, linked: list[str]) -> None:
         del st.session_state[note_key]
         return
     st.warning(note[0], icon="🔗")
-
-
-@contextlib.contextmanager
-def friendly_errors(what: str = ""):
-    """Run a block; any exception becomes an st.error message instead of a traceback."""
-    try:
-        yield
-    except Exception as exc:  # noqa: BLE001 - the point is to catch everything
-        if is_control_flow(exc):  # st.rerun() / st.stop()
-            raise
-        show_error(exc, what)

@@ -32,7 +32,6 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from app import lecture, training
 from app.errors import link_values, refused_link_notice, show_error
@@ -94,36 +93,18 @@ class LessonPage:
         label = args[0] if args and isinstance(args[0], str) else name
         DEFAULTS.setdefault(self.slug, {})[name] = default
         linked = link_values(key) if url else []
-        old = None
         own_default = _give_default(
             widget, args, kwargs, default
         )  # on every run: one widget identity
-        if key not in st.session_state:
-            old = st.session_state.get(self.state_key("old-link"), {}).pop(name, None)
-            if old is not None:
-                st.session_state[key] = _from_url(old, default)
-            elif not own_default:
-                st.session_state[key] = default
-        elif st.session_state.get(self.state_key("bad-link")) == name:
-            st.session_state[key] = default  # the old link's value was refused: the default instead
-            del st.session_state[self.state_key("bad-link")]
-            st.session_state[f"link-refused:{key}"] = (
-                f"The link's value for “{label}” is out of its range; the default is used instead.",
-                default,
-            )
+        if key not in st.session_state and not own_default:
+            st.session_state[key] = default
         # Streamlit keeps a URL-bound widget's value while its tab is not drawn; persist_state does the same
         # for a setting kept out of the URL
         if url:
             kwargs.update(URL)
         else:
             kwargs.setdefault("persist_state", "session")
-        try:
-            value = widget(*args, key=key, **kwargs)
-        except StreamlitAPIException:
-            if old is None:
-                raise
-            st.session_state[self.state_key("bad-link")] = name  # e.g. out of the widget's range
-            st.rerun()
+        value = widget(*args, key=key, **kwargs)
         max_chars = kwargs.get("max_chars")
         if (
             max_chars and isinstance(value, str) and len(value) >= max_chars
@@ -337,7 +318,7 @@ def _like_default(value: Any, f) -> Any:
     return value
 
 
-# ---------------------------------------------------------------------- presets and old links
+# ---------------------------------------------------------------------- presets
 def apply_preset(slug: str, preset: Preset) -> None:
     """on_click: every setting the preset does not name back to its default, the named ones set, its tab opened.
 
@@ -366,32 +347,6 @@ def presets_bar(slug: str, presets: Mapping[str, Preset], per_row: int = 3) -> N
             )
 
 
-def translate_old_links(lesson_: Lesson, renamed: Mapping[str, str]) -> None:
-    """Old links (`?ng_order=3`, `?we_neg=15`) keep working: their values seed today's settings (see widget)."""
-    if not lesson_.old_prefix:
-        return
-    old_values = st.session_state.setdefault(f"{lesson_.slug}:old-link", {})
-    for old in [k for k in st.query_params if k.startswith(lesson_.old_prefix)]:
-        name = old.removeprefix(lesson_.old_prefix)
-        values = st.query_params.get_all(old)
-        del st.query_params[old]
-        old_values[renamed.get(name, name)] = values if len(values) > 1 else values[0]
-
-
-def _from_url(text: str | list[str], default: Any) -> Any:
-    """A query-string value as the type of the setting's default."""
-    if isinstance(default, bool):
-        return str(text).lower() in ("true", "1", "yes", "on")
-    if isinstance(default, (list, tuple)):
-        return list(text) if isinstance(text, list) else [text]
-    if isinstance(default, (int, float)) and not isinstance(text, list):
-        try:
-            return type(default)(float(text)) if isinstance(default, int) else float(text)
-        except ValueError:
-            return default
-    return text
-
-
 # ---------------------------------------------------------------------- the page
 def _presenter_header(page: LessonPage, package, presets: dict, controls) -> Any:
     """On a projector the first chart matters most: the intro, the presets and the shared settings fold into one
@@ -414,7 +369,6 @@ def run_lesson(slug: str) -> LessonPage:
     require_entry_script()
     spec = lesson(slug)
     package = importlib.import_module(spec.package)
-    translate_old_links(spec, getattr(package, "RENAMED", {}))
     page = LessonPage(spec, current_device())
 
     st.title(f"{spec.icon} {spec.title}")

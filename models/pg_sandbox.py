@@ -255,11 +255,3 @@ class SandboxTrainer:
         certain = self.seed_entropy[name] < 0.05  # (S,) the policy no longer explores
         bad = rewards.mean(0) < self.task.best_reward - 0.1
         return (bad & certain).float().mean().item()
-
-    def ratio_outside(self, name: str) -> float:
-        """Share of the last iteration's ratios outside [1 - ε, 1 + ε] (ε of the run, 0.2 if unclipped)."""
-        eps = self._clip_eps(name) or 0.2
-        if not self.ratios[name]:
-            return 0.0
-        all_ratios = torch.cat(self.ratios[name])
-        return ((all_ratios - 1).abs() > eps).float().mean().item()

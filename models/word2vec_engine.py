@@ -220,7 +220,7 @@ class Word2VecTrainer:
     def _next_batch(self):
         """The next batch of examples as tensors, or None at an epoch's end or after a dry block."""
         if self._epoch is None:  # new epoch: drop frequent words at random, draw every window size
-            keep = self._rand(len(self._ids)) < self._keep[self._ids]
+            keep = self._rand(len(self._ids)) < gather(self._keep, self._ids)
             ids, sentence_ids = self._ids[keep], self._sentence_ids[keep]
             windows = torch.randint(
                 1, self.config.window + 1, ids.shape, generator=self._generator, device=self.device
@@ -252,24 +252,26 @@ class Word2VecTrainer:
         ids, sentence_ids, windows, order = self._epoch
         n, block = len(ids), max(self.batch_size, 1 << 17)
         centres = order[self._centres_done : self._centres_done + block]  # (M,)
-        neighbours = centres[:, None] + self._offsets[None, :]  # (M, 2W)
+        neighbours = centres[:, None] + self._offsets  # (M, 2W)
         inside = (neighbours >= 0) & (neighbours < n)
-        neighbours = neighbours.clamp(0, n - 1)
+        neighbours.clamp_(0, n - 1)
         valid = (
             inside
-            & (sentence_ids[neighbours] == sentence_ids[centres][:, None])
-            & (self._offsets.abs()[None, :] <= windows[centres][:, None])
+            & (gather(sentence_ids, neighbours) == gather(sentence_ids, centres)[:, None])
+            & (self._offsets.abs() <= gather(windows, centres)[:, None])
         )  # (M, 2W): context slots inside the sentence and the centre's window
-        if self.config.arch == "skipgram":
-            rows, cols = valid.nonzero(as_tuple=True)  # (P,) pairs, each centre's together
-            self._buffer = (ids[neighbours[rows, cols]], ids[centres[rows]])
-            self._buffer_size = len(rows)
+        if self.config.arch == "skipgram":  # (P,) pairs, each centre's together
+            words = gather(ids, centres).repeat_interleave(valid.sum(1))
+            self._buffer = (gather(ids, neighbours.masked_select(valid)), words)
+            self._buffer_size = len(words)
         else:  # CBOW: one example per centre that has a context; its context words stored flat
             has_context = valid.any(dim=1)
             valid, neighbours, centres = (t[has_context] for t in (valid, neighbours, centres))
-            rows, cols = valid.nonzero(as_tuple=True)  # (P,) context slots, each centre's together
-            starts = torch.cumsum(valid.sum(1), 0) - valid.sum(1)  # (M',) first slot of each centre
-            self._buffer = (ids[neighbours[rows, cols]], rows, starts, ids[centres])
+            counts = valid.sum(1)  # (M',) context words of each centre
+            rows = torch.arange(len(centres), device=self.device).repeat_interleave(counts)  # (P,)
+            starts = torch.cumsum(counts, 0) - counts  # (M',) first slot of each centre
+            contexts = gather(ids, neighbours.masked_select(valid))  # (P,)
+            self._buffer = (contexts, rows, starts, gather(ids, centres))
             self._slot_starts = np.append(starts.cpu().numpy(), len(rows))  # (M'+1,) on the host
             self._buffer_size = len(centres)
         self._centres_done, self._buffer_centres = self._centres_done + len(centres), len(centres)
@@ -287,7 +289,9 @@ class Word2VecTrainer:
             0, len(self.vocab.words), shape, generator=generator, device=self.device
         )
         coins = torch.rand(shape, generator=generator, device=self.device)
-        return torch.where(coins < gather(self._alias_accept, slots), slots, gather(self._alias, slots))
+        return torch.where(
+            coins < gather(self._alias_accept, slots), slots, gather(self._alias, slots)
+        )
 
     def _step_limit(self, rows: torch.Tensor, curvatures: torch.Tensor, lr: float) -> torch.Tensor:
         """A factor in (0, 1] per contribution to `rows` so that each row's step is at most 1/L.

@@ -310,16 +310,22 @@ def test_training_presets_land_on_the_training_tab(smollm2, preset, positional, 
     assert at.slider(key="attention.n_heads").value == 4
 
 
-def test_old_links_keep_working(smollm2):
+def test_a_link_sets_the_training_tabs_settings(smollm2):
     from streamlit.testing.v1 import AppTest
 
     from app.lessons import PAGES_DIR
     from tests.test_pages import ENTRY
 
     at = AppTest.from_file(ENTRY, default_timeout=60)
-    at.query_params.update({"at_pos": "rope", "at_nheads": "2", "at_batch": "16"})
+    # a select box's value travels as its label, as the address bar shows it; a shared link names the tab too
+    link = {
+        "attention.positional": "RoPE (rotates q, k)",
+        "attention.n_heads": "2",
+        "attention.batch_size": "16",
+    }
+    at.query_params.update(link | {"attention.tab": "Train a tiny transformer"})
     at.switch_page(str(PAGES_DIR / PAGE))
-    reveal(at.run(), "attention.positional")  # the training tab holds these settings
+    at.run()
     assert at.selectbox(key="attention.positional").value == "rope"
     assert at.slider(key="attention.n_heads").value == 2
     assert at.slider(key="attention.batch_size").value == 16

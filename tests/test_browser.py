@@ -86,14 +86,14 @@ def test_lesson_page_in_chromium(server, browser, lesson):
 
 def test_url_state_reproduces_the_view(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server}/next_token?nt_topk=5&nt_temp=0.5")
+    page.goto(f"{server}/next_token?next_token.top_k=5&next_token.temperature=0.5")
     _wait_until_idle(page)
     page.locator(VISIBLE_CHART).first.wait_for(timeout=60_000)
     body = page.inner_text("body")
     assert "Tokens that can be sampled" in body
     metric = page.locator("[data-testid='stMetricValue']").first.inner_text()
     assert metric.strip() == "5"
-    page.goto(f"{server}/next_token?next_token.top_k=3&next_token.temperature=0.5")  # today's names
+    page.goto(f"{server}/next_token?next_token.top_k=3&next_token.temperature=0.5")
     _wait_until_idle(page)
     page.locator(VISIBLE_CHART).first.wait_for(timeout=60_000)
     metric = page.locator("[data-testid='stMetricValue']").first.inner_text()

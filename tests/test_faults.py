@@ -1,8 +1,8 @@
 """Faults (issue 12): each is a message, and the app stays usable.
 
 Already covered elsewhere, not repeated here: out of memory inside the kit's `advance` and inside
-`friendly_errors` (tests/test_training_kit.py::test_out_of_memory_in_a_chunk_stops_the_run_with_a_message,
-::test_friendly_errors_turn_out_of_memory_into_a_message); an unknown Hugging Face id (tests/test_pages.py::
+`page.compute` (tests/test_training_kit.py::test_out_of_memory_in_a_chunk_stops_the_run_with_a_message,
+::test_out_of_memory_in_page_compute_is_a_message); an unknown Hugging Face id (tests/test_pages.py::
 test_unknown_model_id_is_a_message_not_a_traceback) and ids refused before any lookup (tests/test_security.py); a run
 freed while its tab was closed (tests/test_training_kit.py::test_a_run_freed_while_its_tab_was_closed_says_so...).
 Here the same faults are met on the real lesson pages, plus the ones no test covered.

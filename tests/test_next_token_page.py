@@ -39,8 +39,8 @@ def test_token_chips_are_not_read_as_markdown(smollm2):
 
 @pytest.mark.parametrize(
     "key, value",
-    [("nt_temp", "0"), ("nt_topk", "-5"), ("nt_topp", "7"), ("nt_seed", "x")]  # old links
-    + [("next_token.temperature", "0"), ("next_token.top_k", "-5"), ("next_token.seed", "x")],
+    [("next_token.temperature", "0"), ("next_token.top_k", "-5"), ("next_token.top_p", "7")]
+    + [("next_token.seed", "x")],
 )
 def test_impossible_url_values_fall_back_to_defaults(key, value, smollm2):
     from streamlit.testing.v1 import AppTest

@@ -187,22 +187,22 @@ def test_min_count_sweep_draws_its_curve():
 
 
 def test_url_reproduces_the_view_and_bad_url_values_are_messages():
-    at = run_with_url(ng_smoothing="add-k", ng_order="2", ng_context="new")
+    at = run_with_url(**{"ngrams.smoothing": "add-k", "ngrams.order": "2", "ngrams.context": "new"})
     assert not at.exception and not at.error
     assert (
         at.selectbox(key="ngrams.smoothing").value == "add_k"
         and at.slider(key="ngrams.order").value == 2
     )
     assert "york" in at.dataframe[0].value["next word"].tolist()
-    at = run_with_url(ng_order="9", ng_k="0")  # out of the slider's range; k = 0 is not allowed
+    at = run_with_url(**{"ngrams.order": "9", "ngrams.k": "0"})  # out of the widgets' ranges
     assert not at.exception
     assert at.slider(key="ngrams.order").value == 3
-    assert any("k (the add-k pseudo-count) must be above 0" in e.value for e in at.error)
+    assert any("“Order n” to “9”, which it cannot take here" in w.value for w in at.warning)
 
 
 def test_thousands_of_extra_next_words_are_capped():
     extra = " ".join(f"w{i}" for i in range(500))
-    at = run_with_url(ng_extra=extra)
+    at = run_with_url(**{"ngrams.extra": extra})
     assert not at.exception and not at.error
     assert any("first 20 of the 500 extra words" in i.value for i in at.info)
     assert len(at.dataframe[0].value) <= 30 + 20

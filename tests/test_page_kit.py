@@ -1,5 +1,5 @@
 """The lesson kit (app/page.py) on a demo lesson: one name per setting, configs validated once, the last good
-result kept and marked stale, presets that reset what they do not name, old links translated."""
+result kept and marked stale, presets that reset what they do not name, links that set settings."""
 
 from streamlit.testing.v1 import AppTest
 
@@ -7,7 +7,7 @@ SCRIPT = """
 import app.lessons as registry
 if not any(item.slug == "kitdemo" for item in registry.LESSONS):
     registry.LESSONS.append(registry.Lesson(
-        "kitdemo", "Kit demo", "🧪", "Foundations", "-", "-", old_prefix="kd_",
+        "kitdemo", "Kit demo", "🧪", "Foundations", "-", "-",
         package_name="tests.kit_demo"))
 from app.page import run_lesson
 run_lesson("kitdemo")
@@ -101,8 +101,8 @@ def test_preset_sets_full_state_and_opens_its_tab():
     assert at.text_input(key="kitdemo.note").value == "", "a closed tab's setting is reset too"
 
 
-def test_old_links_keep_working():
-    at = demo(kd_number="2")
+def test_a_link_sets_a_setting():
+    at = demo(**{"kitdemo.n": "2"})
     assert at.number_input(key="kitdemo.n").value == 2
     assert "square=4 stale=False" in texts(at)
 

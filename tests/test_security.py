@@ -270,7 +270,7 @@ SCRIPT = """
 import app.lessons as registry
 if not any(item.slug == "kitdemo" for item in registry.LESSONS):
     registry.LESSONS.append(registry.Lesson(
-        "kitdemo", "Kit demo", "🧪", "Foundations", "-", "-", old_prefix="kd_",
+        "kitdemo", "Kit demo", "🧪", "Foundations", "-", "-",
         package_name="tests.kit_demo"))
 from app.page import run_lesson
 run_lesson("kitdemo")

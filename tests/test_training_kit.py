@@ -93,15 +93,18 @@ def oom_app():
     import streamlit as st
     import torch
 
-    from app.errors import friendly_errors
+    from app.lessons import lesson
+    from app.page import LessonPage
+
+    def hungry():
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
 
     st.session_state["device"] = "cuda"
-    with friendly_errors("Training"):
-        raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
+    LessonPage(lesson("moe"), "cuda").compute("loss", "Training", hungry)
     st.write("still alive")
 
 
-def test_friendly_errors_turn_out_of_memory_into_a_message():
+def test_out_of_memory_in_page_compute_is_a_message():
     at = AppTest.from_function(oom_app, default_timeout=10).run()
     assert not at.exception
     assert "ran out of memory" in at.error[0].value

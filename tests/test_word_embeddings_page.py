@@ -420,9 +420,11 @@ def test_stale_neighbours_are_marked():
     assert any("stale" in m.value for m in at.markdown)
 
 
-def test_old_links_keep_working():
+def test_a_link_sets_the_settings():
     at = AppTest.from_file(ENTRY, default_timeout=60)
-    at.query_params.update({"we_neg": "15", "we_alpha": "0.5"})
+    at.query_params.update(
+        {"word_embeddings.negatives": "15", "word_embeddings.ns_exponent": "0.5"}
+    )
     at.switch_page(str(PAGES_DIR / PAGE))
     at.run()
     assert at.slider(key="word_embeddings.negatives").value == 15

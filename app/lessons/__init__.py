@@ -25,9 +25,6 @@ class Lesson:
     section: str  # one of SECTIONS
     lecture: str
     summary: str  # the Home card's promise: what you will see
-    old_prefix: str = (
-        ""  # settings prefix of old links (e.g. "ng_"), translated so they keep working
-    )
     package_name: str = (
         ""  # where its tabs live; empty = app.lessons.<slug> (tests point elsewhere)
     )
@@ -54,7 +51,6 @@ LESSONS = [
         "Lectures 3 and 9",
         "Type a prompt and watch SmolLM2's next-token distribution; see which tokens survive "
         "temperature, top-k and top-p, and sample a continuation token by token.",
-        old_prefix="nt_",
     ),
     Lesson(
         "word_embeddings",
@@ -64,7 +60,6 @@ LESSONS = [
         "Lecture 2",
         "Train word2vec live (skip-gram or CBOW with negative sampling), watch words cluster, "
         "solve analogies and compare with gensim.",
-        old_prefix="we_",
     ),
     Lesson(
         "ngrams",
@@ -74,7 +69,6 @@ LESSONS = [
         "Lecture 3",
         "Count-based language models: why zero counts break them, how smoothing moves mass to "
         "the unseen, and perplexity across orders.",
-        old_prefix="ng_",
     ),
     Lesson(
         "attention",
@@ -84,9 +78,7 @@ LESSONS = [
         "Lecture 5",
         "Queries, keys and values step by step, every head of a real model, positional encodings, "
         "and a tiny transformer trained live.",
-        old_prefix="at_",
     ),
-    # The next lessons (a lesson is listed only once its page file exists):
     Lesson(
         "embedding_spaces",
         "Pretrained embedding spaces",
@@ -143,7 +135,8 @@ def lesson(slug: str) -> Lesson:
 
 
 def available_lessons() -> list[Lesson]:
-    """Lessons whose page file exists (so there are never placeholder pages)."""
+    """Lessons with a page file: every lesson of the course (tests/test_pages.py checks), not a test's own
+    lesson registered without one (tests/kit_demo)."""
     return [item for item in LESSONS if item.page_path.exists()]
 
 

@@ -21,7 +21,6 @@ class DemoConfig:
 INTRO = "A demo lesson."
 PRESETS = {"Big": Preset("n at its largest", summary_tab.TITLE, {"n": 5})}
 TABS = [square_tab, summary_tab]
-RENAMED = {"number": "n"}
 
 
 def controls(page: LessonPage):

@@ -83,17 +83,3 @@ PRESETS = {
     ),
 }
 TABS = [real_model_tab, step_through_tab, positional_tab, training_tab]
-RENAMED = {  # old links (?at_pos=rope) still work
-    "pos": "positional",
-    "dmodel": "d_model",
-    "nheads": "n_heads",
-    "nlayers": "n_layers",
-    "batch": "batch_size",
-    "block": "block_size",
-    "nsymbols": "n_symbols",
-    "steptext": "step_text",
-    "steprow": "step_row",
-    "temp": "temperature",
-    "npos": "n_positions",
-    "aheads": "alibi_heads",
-}

@@ -27,18 +27,10 @@ SINK_TEXT = (
 SOURCES = {"text": "Your text", "random": "Repeated random tokens (induction test)"}
 
 
-def seed_from_old_link(page: LessonPage, name: str) -> None:
-    """A control drawn by a shared picker (not page.widget) still takes its value from an old link."""
-    old = st.session_state.get(page.state_key("old-link"), {}).pop(name, None)
-    if old is not None and page.key(name) not in st.session_state:
-        st.session_state[page.key(name)] = old
-
-
 def controls(page: LessonPage) -> tuple[str, bool]:
     """The model, the input and the head; returns (model name or id, allow download)."""
     c_model, c_text, c_head = st.columns([2, 3, 2])
     with c_model:
-        seed_from_old_link(page, "model")
         model_name, allow_download = model_picker(page.slug + ".")
         page.widget(st.radio, "source", "Input", list(SOURCES), default="text",
                     format_func=SOURCES.get)  # fmt: skip

@@ -27,11 +27,6 @@ def alpha_rank_curves(config: SandboxConfig, steps: int, every: int = 5) -> dict
     return curves
 
 
-def steps_to_reach(frame: pd.DataFrame, threshold: float) -> pd.Series:
-    reached = frame[frame["value"] < threshold].groupby("run")["step"].min()
-    return reached.reindex(sorted(frame["run"].unique(), key=figures._run_order))
-
-
 def render(page: LessonPage) -> None:
     st.markdown(
         "LoRA multiplies B·A by **α/r**, so at a **fixed α** a higher rank's update is scaled down, and with "

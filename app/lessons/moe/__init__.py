@@ -58,7 +58,6 @@ PRESETS = {
     ),
 }
 TABS = [train_tab, routing_tab, router_tab, cost_tab]
-RENAMED = {}
 
 
 @dataclass

@@ -45,7 +45,6 @@ PRESETS = {  # full state: settings not named go back to their defaults; each op
     ),
 }
 TABS = [distribution_tab, sample_tab]
-RENAMED = {"temp": "temperature", "topk": "top_k", "topp": "top_p"}  # old `?nt_<name>=` links
 
 
 def controls(page: LessonPage):

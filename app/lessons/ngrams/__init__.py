@@ -78,7 +78,6 @@ TABS = [
     generate_tab,
     vocabulary_tab,
 ]
-RENAMED = {"logy": "log_y"}  # old `?ng_<name>=` links: {"old": "new"}
 
 
 def controls(page: LessonPage):
@@ -100,7 +99,7 @@ def controls(page: LessonPage):
     )
     order_col, smoothing_col, k_col, d_col = st.columns([2, 3, 1, 1])
     page.widget(order_col.slider, "order", "Order n", 1, MAX_ORDER, default=3)
-    _accept_menu_names(page)  # old links name the smoothing as the menu does ("add-k")
+    _accept_menu_names(page)  # a link may name the smoothing as the menu does ("add-k")
     page.widget(
         smoothing_col.selectbox,
         "smoothing",
@@ -170,8 +169,5 @@ def summary(page: LessonPage, smoothed) -> None:
 
 
 def _accept_menu_names(page: LessonPage) -> None:
-    old_link = st.session_state.get(page.state_key("old-link"), {})
-    if old_link.get("smoothing") in CHOICES:
-        old_link["smoothing"] = CHOICES[old_link["smoothing"]]
     if page.value("smoothing") in CHOICES:
         st.session_state[page.key("smoothing")] = CHOICES[page.value("smoothing")]

@@ -51,4 +51,3 @@ PRESETS = {
     ),
 }
 TABS = [clip_tab, sandbox_tab, lm_tab, grpo_tab, dpo_tab]
-RENAMED = {}

@@ -68,17 +68,6 @@ PRESETS = {
     ),
 }
 TABS = [corpus_tab, onehot_tab, negative_sampling_tab, train_tab, compare_tab, evaluate_tab]
-RENAMED = {  # old links (?we_neg=15) still work
-    "neg": "negatives",
-    "alpha": "ns_exponent",
-    "sample": "subsample",
-    "mincount": "min_count",
-    "batch": "batch_size",
-    "proj": "projection",
-    "3d": "three_d",
-    "topn": "top_n",
-    "noiseseed": "noise_seed",
-}
 
 
 @dataclass
