@@ -20,9 +20,7 @@ from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 TOP = ["requirements-dev.txt", "requirements-nodeps.txt"]
-NO_DEPS = {
-    "requirements-nodeps.txt"
-}  # installed with --no-deps: its packages' own dependencies are not pulled
+NO_DEPS = {"requirements-nodeps.txt"}  # installed with --no-deps: its packages' own dependencies are not pulled
 
 
 def _norm(name: str) -> str:
@@ -44,9 +42,7 @@ def closure() -> dict[str, str]:
     """{normalised name: installed version} of the requirements and everything they need here."""
     pinned, todo = {}, []
     for name in TOP:
-        todo += [
-            (Requirement(line), name not in NO_DEPS) for line in requirement_lines(ROOT / name)
-        ]
+        todo += [(Requirement(line), name not in NO_DEPS) for line in requirement_lines(ROOT / name)]
     env = default_environment()
     while todo:
         req, follow = todo.pop()

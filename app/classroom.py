@@ -33,16 +33,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-SHARED_STORAGE: set[int] = (
-    set()
-)  # data pointers of the shared read-only models: not counted per run
+SHARED_STORAGE: set[int] = set()  # data pointers of the shared read-only models: not counted per run
 
 
 def share_storage(model: torch.nn.Module) -> None:
     """Mark a shared (cache_resource) model's tensors: a run that uses it read-only is not charged for them."""
-    SHARED_STORAGE.update(
-        t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())
-    )
+    SHARED_STORAGE.update(t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers()))
 
 
 def return_memory_to_os() -> bool:
@@ -51,9 +47,7 @@ def return_memory_to_os() -> bool:
     elsewhere nothing happens. True when memory was returned."""
     try:
         libc = ctypes.CDLL("libc.so.6")
-    except (
-        OSError
-    ):  # macOS, Windows, musl: their allocators return memory themselves, or this cannot help
+    except OSError:  # macOS, Windows, musl: their allocators return memory themselves, or this cannot help
         return False
     return bool(libc.malloc_trim(0))
 
@@ -145,9 +139,7 @@ class RunQueue:
 class SessionReaper:
     def __init__(
         self,
-        list_disconnected: Callable[
-            [], list[str] | None
-        ],  # ids of disconnected sessions (None: unknown)
+        list_disconnected: Callable[[], list[str] | None],  # ids of disconnected sessions (None: unknown)
         close: Callable[[str], bool],  # forget one; True when done (or scheduled)
         after_s: float = 60.0,  # a session disconnected this long is forgotten
         clock: Callable[[], float] = time.monotonic,
@@ -211,9 +203,7 @@ def tensor_bytes(obj, skip: set[int] | frozenset = frozenset(), depth: int = 4) 
 @dataclass
 class _Held:
     owner: str  # the holding session's own token (one per session state)
-    session_id: (
-        str | None
-    )  # Streamlit's id of that session, to ask the server whether it still exists
+    session_id: str | None  # Streamlit's id of that session, to ask the server whether it still exists
     ref: weakref.ref
     run_id: str  # the queue's name for it
     nbytes: int
@@ -312,9 +302,7 @@ class RunTable:
             old = self._held.get((owner, slug))
             if old is not None and old.ref() is not run:
                 self.on_drop(old.run_id)
-            self._held[(owner, slug)] = _Held(
-                owner, session_id, weakref.ref(run), run.run_id, nbytes
-            )
+            self._held[(owner, slug)] = _Held(owner, session_id, weakref.ref(run), run.run_id, nbytes)
 
     def update_bytes(self, owner: str, slug: str, nbytes: int) -> None:
         with self._lock:
@@ -342,9 +330,7 @@ class RunTable:
 
     def _fits(self, owner: str, slug: str, nbytes: int) -> bool:
         others = [h for key, h in self._held.items() if key != (owner, slug)]
-        return (
-            len(others) < self.max_runs and sum(h.nbytes for h in others) + nbytes <= self.max_bytes
-        )
+        return len(others) < self.max_runs and sum(h.nbytes for h in others) + nbytes <= self.max_bytes
 
     def _total_bytes(self) -> int:
         return sum(h.nbytes for h in self._held.values())
@@ -370,8 +356,6 @@ class RunTable:
             if gone:
                 del self._held[key]
                 self.on_drop(held.run_id)
-                if (
-                    run is not None
-                ):  # unreachable by any tab: free its model now, not at the next GC
+                if run is not None:  # unreachable by any tab: free its model now, not at the next GC
                     run.running = False
                     run.trainer = None

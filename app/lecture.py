@@ -41,9 +41,7 @@ def settings(slug: str) -> dict[str, Any]:
             value = st.session_state[key]
             if isinstance(value, (str, int, float, bool)) or value is None:
                 out[name] = value
-            elif isinstance(value, (list, tuple)) and all(
-                isinstance(v, (str, int, float)) for v in value
-            ):
+            elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
                 out[name] = list(value)
     return out
 
@@ -77,18 +75,14 @@ def style_figure(fig, presenter: bool | None = None):
         presenter = presenter_mode()
     if getattr(fig, "_shared_style", None) == presenter:
         return fig
-    fig.update_layout(
-        margin=dict(l=10, r=10, t=40, b=10)
-    )  # template: plotly_white, the default set above
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10))  # template: plotly_white, the default set above
     if presenter:
         size = PRESENTER_FONT
         fig.update_layout(font=dict(size=size), legend=dict(font=dict(size=size)))
         fig.update_xaxes(tickfont=dict(size=size), title_font=dict(size=size))
         fig.update_yaxes(tickfont=dict(size=size), title_font=dict(size=size))
         fig.update_annotations(font_size=size)
-        fig.update_traces(
-            colorbar=dict(tickfont=dict(size=size)), selector=lambda t: "colorbar" in t
-        )
+        fig.update_traces(colorbar=dict(tickfont=dict(size=size)), selector=lambda t: "colorbar" in t)
         if fig.layout.scene is not None:  # 3-D projections
             for axis in ("xaxis", "yaxis", "zaxis"):
                 fig.layout.scene[axis].tickfont = dict(size=size)
@@ -103,9 +97,7 @@ def show_chart(
     key: str | None = None,
 ) -> None:
     """Draw a chart with PNG export (toolbar camera), plus its data as CSV and the settings as JSON."""
-    st.plotly_chart(
-        style_figure(fig), width="stretch", config=plotly_config(name), key=key or f"chart-{name}"
-    )
+    st.plotly_chart(style_figure(fig), width="stretch", config=plotly_config(name), key=key or f"chart-{name}")
     if data is not None:
         export_buttons(data, name, slug)
 
@@ -140,9 +132,7 @@ def csv_bytes(data: pd.DataFrame) -> bytes:
 MAX_PINS = 4
 
 
-def pin(
-    slug: str, label: str, payload: Any, pinned_settings: Mapping[str, Any] | None = None
-) -> None:
+def pin(slug: str, label: str, payload: Any, pinned_settings: Mapping[str, Any] | None = None) -> None:
     """Keep a named snapshot (results + the settings that made them) to compare later; at most 4 per lesson."""
     pins = st.session_state.setdefault(f"{slug}:pins", [])
     snapshot = dict(settings(slug) if pinned_settings is None else pinned_settings)

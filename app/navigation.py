@@ -14,7 +14,6 @@ def build_navigation():
     nav = {"": [home]}
     for section, lessons in lessons_by_section().items():
         nav[section] = [
-            st.Page(str(item.page_path), title=item.title, icon=item.icon, url_path=item.slug)
-            for item in lessons
+            st.Page(str(item.page_path), title=item.title, icon=item.icon, url_path=item.slug) for item in lessons
         ]
     return st.navigation(nav, position="sidebar")

@@ -42,12 +42,8 @@ from app.sidebar import current_device
 from app.streamlit_compat import is_control_flow
 
 URL = dict(bind="query-params")
-SHARED_ENTRIES = int(
-    os.environ.get("NLP_PLAYGROUND_SHARED_ENTRIES", "32")
-)  # per function, per server
-DEFAULTS: dict[
-    str, dict[str, Any]
-] = {}  # {slug: {setting: default}}, recorded by LessonPage.widget
+SHARED_ENTRIES = int(os.environ.get("NLP_PLAYGROUND_SHARED_ENTRIES", "32"))  # per function, per server
+DEFAULTS: dict[str, dict[str, Any]] = {}  # {slug: {setting: default}}, recorded by LessonPage.widget
 
 
 @dataclass(frozen=True)
@@ -59,9 +55,7 @@ class Preset:
 
     shows: str  # one sentence: what the audience will see
     tab: str  # the title of the tab where that is visible
-    values: Mapping[str, Any] = field(
-        default_factory=dict
-    )  # {setting name: value}, names without prefix
+    values: Mapping[str, Any] = field(default_factory=dict)  # {setting name: value}, names without prefix
 
 
 class LessonPage:
@@ -93,9 +87,7 @@ class LessonPage:
         label = args[0] if args and isinstance(args[0], str) else name
         DEFAULTS.setdefault(self.slug, {})[name] = default
         linked = link_values(key) if url else []
-        own_default = _give_default(
-            widget, args, kwargs, default
-        )  # on every run: one widget identity
+        own_default = _give_default(widget, args, kwargs, default)  # on every run: one widget identity
         if key not in st.session_state and not own_default:
             st.session_state[key] = default
         # Streamlit keeps a URL-bound widget's value while its tab is not drawn; persist_state does the same
@@ -106,12 +98,8 @@ class LessonPage:
             kwargs.setdefault("persist_state", "session")
         value = widget(*args, key=key, **kwargs)
         max_chars = kwargs.get("max_chars")
-        if (
-            max_chars and isinstance(value, str) and len(value) >= max_chars
-        ):  # Streamlit cuts silently
-            st.warning(
-                f"“{label}” takes at most {max_chars:,} characters: longer text is cut there."
-            )
+        if max_chars and isinstance(value, str) and len(value) >= max_chars:  # Streamlit cuts silently
+            st.warning(f"“{label}” takes at most {max_chars:,} characters: longer text is cut there.")
         if url:
             refused_link_notice(key, label, linked)
         return value
@@ -201,9 +189,7 @@ class LessonPage:
     # ------------------------------------------------------------------ output
     def chart(self, fig, data=None, name: str = "chart", key: str | None = None) -> None:
         """A plotly chart with PNG export, plus its data as CSV and the settings as JSON."""
-        lecture.show_chart(
-            fig, data, f"{self.slug}-{name}", self.slug, key=key or self.state_key(f"chart-{name}")
-        )
+        lecture.show_chart(fig, data, f"{self.slug}-{name}", self.slug, key=key or self.state_key(f"chart-{name}"))
 
     def train(self, factory: Callable[[], Any], total_steps: int, render, **kwargs):
         """The live-training kit (Start / Pause / Step / Reset / Pin) for this lesson's run."""
@@ -231,9 +217,7 @@ def shared(fn: Callable, *args, read_only: bool = False, **kwargs) -> Any:
     cached = _SHARED.get((fn, read_only))
     if cached is None:
         cache = st.cache_resource if read_only else st.cache_data
-        cached = _SHARED.setdefault(
-            (fn, read_only), cache(max_entries=SHARED_ENTRIES, show_spinner=False)(fn)
-        )
+        cached = _SHARED.setdefault((fn, read_only), cache(max_entries=SHARED_ENTRIES, show_spinner=False)(fn))
     return cached(*args, **kwargs)
 
 
@@ -293,9 +277,7 @@ def _give_default(widget: Callable, args: tuple, kwargs: dict, default: Any) -> 
     elif kind == "multiselect":
         kwargs["default"] = default
     elif kind in ("selectbox", "radio"):
-        options = list(
-            kwargs["options"] if "options" in kwargs else args[1] if len(args) > 1 else []
-        )
+        options = list(kwargs["options"] if "options" in kwargs else args[1] if len(args) > 1 else [])
         if default not in options:
             return False
         kwargs["index"] = options.index(default)
@@ -384,9 +366,7 @@ def run_lesson(slug: str) -> LessonPage:
         st.info("Pick valid settings above; the lesson appears here.")
         return page
     summary = getattr(package, "summary", None)
-    if (
-        summary is not None
-    ):  # what every tab shares on screen (metrics), drawn from what `controls` returned
+    if summary is not None:  # what every tab shares on screen (metrics), drawn from what `controls` returned
         summary(page, page.data)
     tabs = package.TABS
     titles = [tab.TITLE for tab in tabs]

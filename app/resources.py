@@ -35,9 +35,7 @@ def private_copy(model):
 
 
 def load_shared_model(name: str, device: str, allow_download: bool = False):
-    with st.spinner(
-        f"Loading {name} on {device} (the first SmolLM2 load converts it: up to ~30 s)…"
-    ):
+    with st.spinner(f"Loading {name} on {device} (the first SmolLM2 load converts it: up to ~30 s)…"):
         return shared_model(name, device, allow_download)
 
 
@@ -59,9 +57,7 @@ def model_picker(prefix: str, kinds: tuple[str, ...] = ("causal", "encoder")) ->
     titles = {m.name: m.title for m in infos}
     titles["hf"] = "A Hugging Face model id…"
     linked = link_values(f"{prefix}model")
-    choice = st.selectbox(
-        "Model", options, format_func=titles.get, key=f"{prefix}model", bind="query-params"
-    )
+    choice = st.selectbox("Model", options, format_func=titles.get, key=f"{prefix}model", bind="query-params")
     refused_link_notice(f"{prefix}model", "Model", linked)
     if choice != "hf":
         info = next(m for m in infos if m.name == choice)
@@ -78,9 +74,7 @@ def model_picker(prefix: str, kinds: tuple[str, ...] = ("causal", "encoder")) ->
     return model_id, allow
 
 
-def corpus_picker(
-    prefix: str, default: str = "wiki", allow_user_text: bool = True
-) -> tuple[str, list]:
+def corpus_picker(prefix: str, default: str = "wiki", allow_user_text: bool = True) -> tuple[str, list]:
     """A corpus selector (named corpora + the user's own text); returns (label, tokenised sentences).
 
     Raises ValueError with a clear message for empty, binary or oversized user text.
@@ -98,9 +92,7 @@ def corpus_picker(
         format_func=titles.get,
         key=f"{prefix}corpus",
         bind="query-params",
-        help="Not listed: " + "; ".join(f"{c.title} ({c.how_to_get})" for c in missing)
-        if missing
-        else None,
+        help="Not listed: " + "; ".join(f"{c.title} ({c.how_to_get})" for c in missing) if missing else None,
     )
     refused_link_notice(f"{prefix}corpus", "Corpus", linked)
     if choice != "user":

@@ -44,10 +44,7 @@ def training_caption() -> None:
             state = "waiting for a turn" if run.waiting is not None else "training"
         else:
             state = "paused"
-        lines.append(
-            f"Your run in {titles.get(slug, slug)}: {state}, step {run.steps_done:,} of "
-            f"{run.total_steps:,}"
-        )
+        lines.append(f"Your run in {titles.get(slug, slug)}: {state}, step {run.steps_done:,} of {run.total_steps:,}")
     st.caption("  \n".join(lines))
 
 

@@ -80,11 +80,7 @@ def disconnected_sessions() -> list[str] | None:
     runtime, manager = _session_manager()
     if manager is None:
         return None
-    return [
-        info.session.id
-        for info in manager.list_sessions()
-        if not runtime.is_active_session(info.session.id)
-    ]
+    return [info.session.id for info in manager.list_sessions() if not runtime.is_active_session(info.session.id)]
 
 
 def close_session(session_id_: str) -> bool:

@@ -54,9 +54,7 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-_LOG = logging.getLogger(
-    "nlp_playground.training"
-)  # the server's log: the load tool reads these lines
+_LOG = logging.getLogger("nlp_playground.training")  # the server's log: the load tool reads these lines
 if not _LOG.handlers:
     _handler = _StderrHandler()
     _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -77,12 +75,8 @@ MAX_GPU_JOBS = max(1, int(_env("NLP_PLAYGROUND_GPU_JOBS", 2)))  # GPU (or MPS) r
 RUNS_PER_SESSION = max(1, int(_env("NLP_PLAYGROUND_RUNS_PER_SESSION", 1)))  # one student, at once
 MAX_HELD_RUNS = max(1, int(_env("NLP_PLAYGROUND_MAX_HELD", 40)))  # runs kept in memory, server-wide
 MAX_HELD_MB = _env("NLP_PLAYGROUND_MAX_HELD_MB", 6144)  # their tensors together, MiB
-TURN_SECONDS = _env(
-    "NLP_PLAYGROUND_TURN_SECONDS", 30
-)  # a turn passes on after this when others wait
-RELEASE_AFTER_S = _env(
-    "NLP_PLAYGROUND_RELEASE_AFTER_S", 40
-)  # a closed tab's session and runs go after
+TURN_SECONDS = _env("NLP_PLAYGROUND_TURN_SECONDS", 30)  # a turn passes on after this when others wait
+RELEASE_AFTER_S = _env("NLP_PLAYGROUND_RELEASE_AFTER_S", 40)  # a closed tab's session and runs go after
 STALE_SECONDS = 10.0  # a run that stopped asking for turns (page left, tab closed) leaves the queue
 
 
@@ -149,9 +143,7 @@ def run_table() -> RunTable:
         on_drop=run_queue().release,
         release_after_s=RELEASE_AFTER_S,
     )
-    table.start_pruning(
-        reaper=SessionReaper(disconnected_sessions, _forget, RELEASE_AFTER_S), on_collect=_collected
-    )
+    table.start_pruning(reaper=SessionReaper(disconnected_sessions, _forget, RELEASE_AFTER_S), on_collect=_collected)
     return table
 
 
@@ -268,9 +260,7 @@ def advance(run: TrainingRun, chunk_seconds: float = 0.3) -> None:
     row.update({k: float(v) for k, v in (metrics or {}).items() if isinstance(v, (int, float))})
     run.history.append(row)
     blown = [k for k, v in row.items() if k.endswith("loss") and not math.isfinite(v)]
-    if (
-        blown
-    ):  # NaN or inf: every later step would be too; stop and say why (the curve so far stays)
+    if blown:  # NaN or inf: every later step would be too; stop and say why (the curve so far stays)
         run.running = False
         _release(run)
         run.error = (
@@ -334,12 +324,7 @@ def _start(
 ) -> None:
     run = get_run(prefix)
     st.session_state.pop(f"{prefix}:notice", None)
-    if (
-        run is not None
-        and run.settings == settings
-        and not run.finished
-        and run.trainer is not None
-    ):
+    if run is not None and run.settings == settings and not run.finished and run.trainer is not None:
         _keep_session_cap(prefix)
         run.running = True  # resume
         run.last_tick = None
@@ -419,9 +404,7 @@ def training_panel(
     running = run is not None and run.running
     args = (prefix, factory, total_steps, settings, device, label)
     cols = st.columns(5)
-    resume = (
-        run is not None and run.settings == settings and not run.finished and run.steps_done > 0
-    )
+    resume = run is not None and run.settings == settings and not run.finished and run.steps_done > 0
     cols[0].button(
         "⏸ Pause" if running else ("▶ Resume" if resume else "▶ Start"),
         key=f"{prefix}:start",
@@ -439,9 +422,7 @@ def training_panel(
         disabled=running,
         help="Run one chunk of training",
     )
-    cols[2].button(
-        "↺ Reset", key=f"{prefix}:reset", width="stretch", on_click=_reset, args=(prefix,)
-    )
+    cols[2].button("↺ Reset", key=f"{prefix}:reset", width="stretch", on_click=_reset, args=(prefix,))
     cols[3].button(
         "📌 Pin run",
         key=f"{prefix}:pin",
@@ -493,11 +474,7 @@ def _live_body(prefix: str, render: Callable[[TrainingRun], None], chunk_seconds
     steps = f"{run.steps_done:,}" if run.finished else f"{run.steps_done:,} / {run.total_steps:,}"
     text = (
         f"step {steps} · {run.elapsed_s:.1f} s of training"
-        + (
-            ""
-            if run.finished
-            else (" · estimating the time left" if eta is None else f" · about {eta:.0f} s left")
-        )
+        + ("" if run.finished else (" · estimating the time left" if eta is None else f" · about {eta:.0f} s left"))
         + (" · done" if run.finished else "")
     )
     st.progress(run.progress, text=text)
@@ -534,11 +511,7 @@ def queue_message(run: TrainingRun) -> str:
     gpu = lane(run.device) == "gpu"
     capacity = MAX_GPU_JOBS if gpu else MAX_RUNS
     training, _waiting = run_queue().counts(lane(run.device))
-    ahead = (
-        "yours is next"
-        if not run.waiting
-        else f"{run.waiting} run{'s' if run.waiting > 1 else ''} ahead of yours"
-    )
+    ahead = "yours is next" if not run.waiting else f"{run.waiting} run{'s' if run.waiting > 1 else ''} ahead of yours"
     return (
         f"⏳ Waiting for a turn: {ahead}. The server trains {capacity} "
         f"run{'s' if capacity > 1 else ''} at a time"
@@ -553,9 +526,7 @@ def server_status() -> dict:
     mine = {
         key.removesuffix(":run"): st.session_state[key]
         for key in list(st.session_state.keys())
-        if isinstance(key, str)
-        and key.endswith(":run")
-        and isinstance(st.session_state[key], TrainingRun)
+        if isinstance(key, str) and key.endswith(":run") and isinstance(st.session_state[key], TrainingRun)
     }
     return {
         "training": {lane_: run_queue().counts(lane_) for lane_ in ("cpu", "gpu")},
@@ -576,12 +547,8 @@ def metric_chart(
         frame = pin_["payload"]
         if isinstance(frame, pd.DataFrame) and metric in frame:
             diff = settings_diff(pin_["settings"], run.settings if run else {})
-            name = f"📌 {pin_['label']}" + (
-                f" ({short_settings({k: v[0] for k, v in diff.items()})})" if diff else ""
-            )
-            fig.add_scatter(
-                x=frame[x], y=frame[metric], mode="lines", name=name[:80], line=dict(dash="dot")
-            )
+            name = f"📌 {pin_['label']}" + (f" ({short_settings({k: v[0] for k, v in diff.items()})})" if diff else "")
+            fig.add_scatter(x=frame[x], y=frame[metric], mode="lines", name=name[:80], line=dict(dash="dot"))
     if run is not None and run.history:
         frame = run.history_frame()
         if metric in frame:

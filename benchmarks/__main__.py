@@ -34,22 +34,16 @@ def _fmt(value, unit: str = "") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small inputs, for a smoke run")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or mps")
-    parser.add_argument(
-        "--only", nargs="*", default=None, help="lessons to run: " + ", ".join(LESSONS)
-    )
+    parser.add_argument("--only", nargs="*", default=None, help="lessons to run: " + ", ".join(LESSONS))
     args = parser.parse_args(argv)
 
     import torch
 
     print(f"# Benchmarks ({'quick' if args.quick else 'full'}), device={args.device}")
-    gpu = (
-        torch.cuda.get_device_name(0) if args.device == "cuda" and torch.cuda.is_available() else ""
-    )
+    gpu = torch.cuda.get_device_name(0) if args.device == "cuda" and torch.cuda.is_available() else ""
     print(
         f"python {platform.python_version()}, torch {torch.__version__}, {platform.machine()}, "
         f"{torch.get_num_threads()} torch threads {gpu}\n"

@@ -59,12 +59,8 @@ def _attention_rows(batch, seq_len, d_model, n_heads, device: str, repeats: int)
     shape = f"B={batch} T={seq_len} C={d_model} H={n_heads}"
     head_dim = d_model // n_heads
     q, k, v = (torch.randn(batch, n_heads, seq_len, head_dim, device=device) for _ in range(3))
-    ours = median_seconds(
-        lambda: scaled_dot_product_attention(q, k, v, causal=True), device, repeats
-    )
-    fused = median_seconds(
-        lambda: nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True), device, repeats
-    )
+    ours = median_seconds(lambda: scaled_dot_product_attention(q, k, v, causal=True), device, repeats)
+    fused = median_seconds(lambda: nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True), device, repeats)
     sdpa_note = "ours also returns the weights; reference: fused F.scaled_dot_product_attention"
 
     mha = MultiHeadAttention(d_model, n_heads).to(device).eval()
@@ -127,9 +123,7 @@ def _extraction_row(quick: bool, device: str) -> dict:
 
 def _training_row(quick: bool, device: str) -> dict:
     task = make_task("reverse", length=8, n_symbols=10)
-    trainer = TinyTrainer(
-        TinyTransformerConfig(positional="learned", causal=False), task, device=device
-    )
+    trainer = TinyTrainer(TinyTransformerConfig(positional="learned", causal=False), task, device=device)
     steps = 20 if quick else 100
     seconds = median_seconds(lambda: trainer.train_steps(steps), device, 1 if quick else 3) / steps
     accuracy = trainer.evaluate()["accuracy"]
@@ -143,9 +137,7 @@ def _training_row(quick: bool, device: str) -> dict:
 
 
 def run(quick: bool = False, device: str = "cpu") -> list[dict]:
-    sizes = (
-        [(8, 128, 256, 8)] if quick else [(8, 128, 256, 8), (4, 512, 512, 8), (1, 1024, 768, 12)]
-    )
+    sizes = [(8, 128, 256, 8)] if quick else [(8, 128, 256, 8), (4, 512, 512, 8), (1, 1024, 768, 12)]
     rows = []
     for size in sizes:
         rows += _attention_rows(*size, device=device, repeats=3 if quick else 10)

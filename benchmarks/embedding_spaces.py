@@ -47,9 +47,7 @@ def _row(task, ours, reference, unit, note):
 
 def _space_rows(quick: bool, device: str) -> list[dict]:
     model, tokenizer = load_model("smollm2", device=device)
-    build = median_seconds(
-        lambda: TokenEmbeddingSpace.from_model(model, tokenizer), device, 1 if quick else 3
-    )
+    build = median_seconds(lambda: TokenEmbeddingSpace.from_model(model, tokenizer), device, 1 if quick else 3)
     space = TokenEmbeddingSpace.from_model(model, tokenizer, name="SmolLM2")
     start = time.perf_counter()
     reference = space.to_gensim()
@@ -65,14 +63,10 @@ def _space_rows(quick: bool, device: str) -> list[dict]:
         )
     ]
     same = all(
-        [w for w, _ in space.most_similar(w, k=10)]
-        == [w for w, _ in reference.most_similar(w, topn=10)]
-        for w in WORDS
+        [w for w, _ in space.most_similar(w, k=10)] == [w for w, _ in reference.most_similar(w, topn=10)] for w in WORDS
     )
     ours = median_seconds(lambda: [space.most_similar(w, k=10) for w in WORDS]) / len(WORDS)
-    theirs = median_seconds(lambda: [reference.most_similar(w, topn=10) for w in WORDS]) / len(
-        WORDS
-    )
+    theirs = median_seconds(lambda: [reference.most_similar(w, topn=10) for w in WORDS]) / len(WORDS)
     rows.append(
         _row(
             "most_similar, top 10, one word",
@@ -87,13 +81,9 @@ def _space_rows(quick: bool, device: str) -> list[dict]:
         == [w for w, _ in reference.most_similar(positive=[b, c], negative=[a], topn=5)]
         for a, b, c in ANALOGIES
     )
-    ours = median_seconds(lambda: [space.analogy(a, b, c, k=5) for a, b, c in ANALOGIES]) / len(
-        ANALOGIES
-    )
+    ours = median_seconds(lambda: [space.analogy(a, b, c, k=5) for a, b, c in ANALOGIES]) / len(ANALOGIES)
     theirs = median_seconds(
-        lambda: [
-            reference.most_similar(positive=[b, c], negative=[a], topn=5) for a, b, c in ANALOGIES
-        ]
+        lambda: [reference.most_similar(positive=[b, c], negative=[a], topn=5) for a, b, c in ANALOGIES]
     ) / len(ANALOGIES)
     rows.append(
         _row(
@@ -111,9 +101,7 @@ def _space_rows(quick: bool, device: str) -> list[dict]:
         ours_eval = evaluate_analogies(space, "google", restrict_vocab=30_000)
         ours = time.perf_counter() - start
         start = time.perf_counter()
-        score, _ = reference.evaluate_word_analogies(
-            datapath("questions-words.txt"), restrict_vocab=30_000
-        )
+        score, _ = reference.evaluate_word_analogies(datapath("questions-words.txt"), restrict_vocab=30_000)
         theirs = time.perf_counter() - start
         rows.append(
             _row(

@@ -43,9 +43,7 @@ def wait_idle(page, timeout_s: float = 120) -> None:
     while still < 3 and time.time() < deadline:
         time.sleep(0.15)
         running = page.locator("[data-testid='stStatusWidget']").count() > 0
-        running |= (
-            page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").count() == 0
-        )
+        running |= page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").count() == 0
         still = 0 if running else still + 1
 
 
@@ -122,8 +120,7 @@ def main(argv: list[str] | None = None) -> list[tuple]:
                 target = url if slug == "(home)" else f"{url}/{slug}"
                 costs = [_visit(proc, browser.new_context(viewport=VIEWPORT), target, True)]
                 costs += [
-                    _visit(proc, browser.new_context(viewport=VIEWPORT), target, True)
-                    for _ in range(args.visits)
+                    _visit(proc, browser.new_context(viewport=VIEWPORT), target, True) for _ in range(args.visits)
                 ]
                 warm_tab = [_visit(proc, cached, target, False) for _ in range(args.visits)]
                 switch = (

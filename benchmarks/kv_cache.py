@@ -31,9 +31,7 @@ def _model(device: str):
 
 def _ids(tokenizer, length: int) -> list[int]:
     if tokenizer is None:
-        return torch.randint(
-            0, 49152, (length,), generator=torch.Generator().manual_seed(0)
-        ).tolist()
+        return torch.randint(0, 49152, (length,), generator=torch.Generator().manual_seed(0)).tolist()
     from models.corpora import load_corpus_text
 
     return tokenizer(load_corpus_text("wiki")[: length * 8])["input_ids"][:length]
@@ -121,8 +119,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
                 result.tokens_per_second,
                 full.tokens_per_second,
                 "tokens/s",
-                f"{where}; goal ratio >= 0.9; perplexity {result.perplexity:.2f} vs full "
-                f"{full.perplexity:.2f}",
+                f"{where}; goal ratio >= 0.9; perplexity {result.perplexity:.2f} vs full {full.perplexity:.2f}",
             )
         )
         batched = run_with_budget(
@@ -174,23 +171,16 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
             f"{name}, {device}; goal under ~30 s on a CPU",
         )
     )
-    if (
-        tokenizer is not None
-    ):  # the needle tab's default grid (2 lengths x 2 depths x full + 4 policies)
+    if tokenizer is not None:  # the needle tab's default grid (2 lengths x 2 depths x full + 4 policies)
         from models.corpora import load_corpus_text
         from models.kv_needle import NeedleConfig, NeedleSearch, filler_ids
 
         needle = NeedleConfig()
         start = time.perf_counter()
-        search = NeedleSearch(
-            model, tokenizer, filler_ids(tokenizer, load_corpus_text("wiki")), needle
-        )
+        search = NeedleSearch(model, tokenizer, filler_ids(tokenizer, load_corpus_text("wiki")), needle)
         while not search.done:
             search.train_steps(8)
-        found = {
-            p: sum(r["found"] for r in search.rows if r["policy"] == p)
-            for p in search.jobs_policies
-        }
+        found = {p: sum(r["found"] for r in search.rows if r["policy"] == p) for p in search.jobs_policies}
         rows.append(
             _row(
                 f"the needle tab's default grid ({needle.runs} runs: lengths {needle.needle_lengths}, "

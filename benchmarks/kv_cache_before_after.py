@@ -53,9 +53,7 @@ def main(argv=None) -> None:
     ids = _ids(tokenizer, length)
     config = KVCacheConfig(budget=budget, n_tokens=length, chunk=1)
     after.run_with_budget(model, tokenizer, ids[:24], after.FullCache(), 24, chunk=1)  # warm-up
-    print(
-        f"{name}, {length} tokens, budget {budget}, chunk 1, torch threads {torch.get_num_threads()}"
-    )
+    print(f"{name}, {length} tokens, budget {budget}, chunk 1, torch threads {torch.get_num_threads()}")
     print(
         "| policy | before: tokens/s wall / CPU | after: wall / CPU | after, evict every "
         f"{args.every}: wall / CPU | ppl before / after / every {args.every} |"
@@ -70,9 +68,7 @@ def main(argv=None) -> None:
         for module, extra in variants:
             policy = make_policy(policy_name, config)
             start = time.perf_counter()
-            decoder = module.BudgetDecoder(
-                model, tokenizer, ids, policy, b, chunk=1, prefill=budget, **extra
-            )
+            decoder = module.BudgetDecoder(model, tokenizer, ids, policy, b, chunk=1, prefill=budget, **extra)
             decoder.train_steps(1)  # the prefill
             cpu = time.process_time()
             while not decoder.done:

@@ -103,9 +103,7 @@ def start_server(port: int, env: dict | None = None) -> subprocess.Popen:
     command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     env = dict(os.environ, HF_HUB_OFFLINE="1", **(env or {}))
-    proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     proc.log = ServerLog(proc.stderr)
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -146,9 +144,7 @@ def rss_and_cpu(pid: int) -> tuple[float, float]:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    return rss_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, (
-        int(fields[11]) + int(fields[12])
-    ) / ticks
+    return rss_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, (int(fields[11]) + int(fields[12])) / ticks
 
 
 def gpu_memory_mib(pid: int) -> float | None:
@@ -222,9 +218,7 @@ class Sampler:
 class Student:
     index: int
     lesson: str
-    first_chart_s: float | None = (
-        None  # until a chart was on the page (None: its first view has none)
-    )
+    first_chart_s: float | None = None  # until a chart was on the page (None: its first view has none)
     first_view_s: float | None = None  # until the page's script had finished its first run
     preset: str = ""
     trains: bool = False
@@ -273,9 +267,7 @@ async def open_lesson(browser, url: str, student: Student, timeout_s: float):
     """Open the lesson; time the first chart and the complete first view (the script idle, a title drawn)."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
-    page.set_default_timeout(
-        timeout_s * 1000
-    )  # clicks too: 30 browsers on 2 cores are slow to answer
+    page.set_default_timeout(timeout_s * 1000)  # clicks too: 30 browsers on 2 cores are slow to answer
     page.on(
         "pageerror",
         lambda exc: student.errors.append(f"browser ({student.phase}): {str(exc)[:200]}"),
@@ -283,9 +275,7 @@ async def open_lesson(browser, url: str, student: Student, timeout_s: float):
     start = time.perf_counter()
     try:
         # 30 browsers on a small machine can take longer than playwright's 30 s default to load the page itself
-        await page.goto(
-            f"{url}/{student.lesson}", wait_until="domcontentloaded", timeout=timeout_s * 1000
-        )
+        await page.goto(f"{url}/{student.lesson}", wait_until="domcontentloaded", timeout=timeout_s * 1000)
         idle_polls = 0
         while time.perf_counter() - start < timeout_s:
             elapsed = time.perf_counter() - start
@@ -416,9 +406,7 @@ async def classroom(args, url: str, sampler: Sampler) -> dict:
         report.update(await one_class(pw, args, url, sampler, slugs))
         # the same class again on the same server: what the first left behind (caches every later class reuses)
         # is told apart from what each class leaves (per-session state that was never released)
-        report["later_classes"] = [
-            await one_class(pw, args, url, sampler, slugs) for _ in range(args.classes - 1)
-        ]
+        report["later_classes"] = [await one_class(pw, args, url, sampler, slugs) for _ in range(args.classes - 1)]
     report["runs_held_after_settle"] = await runs_held(url, args.timeout)
     return report
 
@@ -435,10 +423,7 @@ async def one_class(pw, args, url: str, sampler: Sampler, slugs: list[str]) -> d
     report["server_cpu_s_per_page"] = (after["cpu_s"] - before["cpu_s"]) / len(students)
     if not args.no_train:
         await asyncio.gather(
-            *(
-                train(page, s, args.run_seconds, args.timeout)
-                for s, (_ctx, page) in zip(students, opened)
-            )
+            *(train(page, s, args.run_seconds, args.timeout) for s, (_ctx, page) in zip(students, opened))
         )
     report["train_end"] = sampler.mark("train_end")
     for context, _page in opened:
@@ -463,9 +448,7 @@ async def one_class(pw, args, url: str, sampler: Sampler, slugs: list[str]) -> d
         training_sessions=sum(s.trains for s in students),
         rss_peak_mib=sampler.peak(start),
         rss_after_close_mib=[
-            (round(t - report["closed"]["t"]), round(r))
-            for t, r in sampler.samples[::10]
-            if t >= report["closed"]["t"]
+            (round(t - report["closed"]["t"]), round(r)) for t, r in sampler.samples[::10] if t >= report["closed"]["t"]
         ],
         gpu_peak_mib=max(sampler.gpu) if sampler.gpu else None,
         rss_timeline_mib=[(round(t, 1), round(r)) for t, r in sampler.samples[::10] if t >= start],
@@ -523,9 +506,7 @@ def table(report: dict, command: str) -> str:
         ),
         (
             "the server's garbage collections over 50 ms (the pruner's): count, CPU-s in all",
-            "{count}, {cpu_s:.2f}".format(
-                **report.get("pruner_collections", {"count": 0, "cpu_s": 0})
-            ),
+            "{count}, {cpu_s:.2f}".format(**report.get("pruner_collections", {"count": 0, "cpu_s": 0})),
         ),
         (
             "runs still held after settling (a new visitor's sidebar)",
@@ -542,21 +523,15 @@ def table(report: dict, command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=30, help="concurrent students")
     parser.add_argument("--lessons", nargs="*", help="slugs (default: every available lesson)")
     parser.add_argument("--run-seconds", type=float, default=60, help="how long to wait for runs")
-    parser.add_argument(
-        "--settle", type=float, default=60, help="seconds of sampling after closing"
-    )
+    parser.add_argument("--settle", type=float, default=60, help="seconds of sampling after closing")
     parser.add_argument("--timeout", type=float, default=180, help="per page load, seconds")
     parser.add_argument("--cold", action="store_true", help="no warm-up visit of each lesson")
     parser.add_argument("--no-train", action="store_true", help="open pages only")
-    parser.add_argument(
-        "--classes", type=int, default=1, help="run the class this many times on one server"
-    )
+    parser.add_argument("--classes", type=int, default=1, help="run the class this many times on one server")
     parser.add_argument("--json", type=Path, help="also write the full report here")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():

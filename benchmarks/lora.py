@@ -38,9 +38,7 @@ def _time_interleaved(fns: list, device: str, repeats: int) -> list[float]:
 
 def _row(task, ours, reference, unit, note):
     ratio = reference / ours if reference is not None and ours else None
-    return dict(
-        lesson="lora", task=task, ours=ours, reference=reference, unit=unit, ratio=ratio, note=note
-    )
+    return dict(lesson="lora", task=task, ours=ours, reference=reference, unit=unit, ratio=ratio, note=note)
 
 
 def _sharing_copy(model):
@@ -71,9 +69,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
     rows = []
 
     ours = inject_lora(_sharing_copy(base), TARGETS, r=r, alpha=2 * r).train()
-    theirs = get_peft_model(
-        _sharing_copy(base), LoraConfig(r=r, lora_alpha=2 * r, target_modules=TARGETS)
-    ).train()
+    theirs = get_peft_model(_sharing_copy(base), LoraConfig(r=r, lora_alpha=2 * r, target_modules=TARGETS)).train()
     full = _sharing_copy(base).train()
     for layer in full.model.layers:
         for name in TARGETS:

@@ -31,9 +31,7 @@ def _time_pair(ours, theirs, device: str, repeats: int) -> tuple[float, float]:
 
 def _row(task, ours, reference, unit, note):
     ratio = ours / reference if reference else None  # tokens/s: higher is better
-    return dict(
-        lesson="moe", task=task, ours=ours, reference=reference, unit=unit, ratio=ratio, note=note
-    )
+    return dict(lesson="moe", task=task, ours=ours, reference=reference, unit=unit, ratio=ratio, note=note)
 
 
 def _mixtral(layer: MoELayer, device: str):
@@ -42,9 +40,12 @@ def _mixtral(layer: MoELayer, device: str):
 
     c = layer.config
     config = MixtralConfig(
-        hidden_size=c.d_model, intermediate_size=c.d_expert, num_local_experts=c.n_experts,
-        num_experts_per_tok=c.top_k, router_jitter_noise=0.0,
-    )  # fmt: skip
+        hidden_size=c.d_model,
+        intermediate_size=c.d_expert,
+        num_local_experts=c.n_experts,
+        num_experts_per_tok=c.top_k,
+        router_jitter_noise=0.0,
+    )
     block = MixtralSparseMoeBlock(config).to(device)
     with torch.no_grad():
         block.gate.weight.copy_(layer.gate.weight)
@@ -56,9 +57,7 @@ def _mixtral(layer: MoELayer, device: str):
 
 def _layer_rows(tokens, d_model, d_expert, n_experts, top_k, device, repeats) -> list[dict]:
     torch.manual_seed(0)
-    config = MoEConfig(
-        d_model=d_model, n_heads=1, d_expert=d_expert, n_experts=n_experts, top_k=top_k
-    )
+    config = MoEConfig(d_model=d_model, n_heads=1, d_expert=d_expert, n_experts=n_experts, top_k=top_k)
     layer = MoELayer(config).to(device)
     block = _mixtral(layer, device)
     x = torch.randn(1, tokens, d_model, device=device)
@@ -76,21 +75,31 @@ def _layer_rows(tokens, d_model, d_expert, n_experts, top_k, device, repeats) ->
     shape = f"N={tokens} D={d_model} F={d_expert} E={n_experts} k={top_k}"
     t_ours, t_ref = _time_pair(ours, theirs, device, repeats)
     rows = [
-        _row(f"MoE layer forward+backward, {shape}", tokens / t_ours, tokens / t_ref, "tokens/s",
-             f"reference: transformers MixtralSparseMoeBlock, same weights; max |diff| {diff:.1e}"),
-    ]  # fmt: skip
+        _row(
+            f"MoE layer forward+backward, {shape}",
+            tokens / t_ours,
+            tokens / t_ref,
+            "tokens/s",
+            f"reference: transformers MixtralSparseMoeBlock, same weights; max |diff| {diff:.1e}",
+        ),
+    ]
     with torch.inference_mode():
         t_ours, t_ref = _time_pair(lambda: layer(x), lambda: block(x), device, repeats)
-    rows.append(_row(f"MoE layer forward only, {shape}", tokens / t_ours, tokens / t_ref, "tokens/s",
-                     "inference mode"))  # fmt: skip
+    rows.append(_row(f"MoE layer forward only, {shape}", tokens / t_ours, tokens / t_ref, "tokens/s", "inference mode"))
     return rows
 
 
 def run(quick: bool = False, device: str = "cpu") -> list[dict]:
     repeats = 3 if quick else 7
-    shapes = [(2048, 128, 256, 8, 2)] if quick else [
-        (4096, 256, 512, 8, 2), (8192, 256, 256, 32, 4), (8192, 512, 256, 64, 8),
-    ]  # fmt: skip
+    shapes = (
+        [(2048, 128, 256, 8, 2)]
+        if quick
+        else [
+            (4096, 256, 512, 8, 2),
+            (8192, 256, 256, 32, 4),
+            (8192, 512, 256, 64, 8),
+        ]
+    )
     rows = []
     for shape in shapes:
         rows += _layer_rows(*shape, device=device, repeats=repeats)
@@ -100,9 +109,14 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
     comparison = BalanceComparison(text, MoEConfig(), seed=0, device=device)
     seconds = _time(lambda: comparison.train_steps(1), device, repeats)
     collapse = comparison.train_steps(5 if quick else 40)
-    rows.append(_row(
-        "lesson: one step of the three runs (none / aux / bias), default settings", seconds * 1e3, None,
-        "ms", f"after {comparison.trainers['none'].steps} steps: load CV none {collapse['none.load_cv']:.2f}, "
-        f"aux {collapse['aux.load_cv']:.2f}, bias {collapse['bias.load_cv']:.2f}",
-    ))  # fmt: skip
+    rows.append(
+        _row(
+            "lesson: one step of the three runs (none / aux / bias), default settings",
+            seconds * 1e3,
+            None,
+            "ms",
+            f"after {comparison.trainers['none'].steps} steps: load CV none {collapse['none.load_cv']:.2f}, "
+            f"aux {collapse['aux.load_cv']:.2f}, bias {collapse['bias.load_cv']:.2f}",
+        )
+    )
     return rows

@@ -31,9 +31,7 @@ def _model(device: str):
             registry.random_smollm2("cpu").save_pretrained(folder)
             _sync(device)
             start = time.perf_counter()
-            model = AutoModelForCausalLM.from_pretrained(
-                folder, dtype=torch.float32, attn_implementation="eager"
-            )
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager")
             model.eval().to(device)
             _sync(device)
             seconds = time.perf_counter() - start
@@ -61,9 +59,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
             )
         )
     n_new = 8 if quick else 32
-    prompt = list(
-        range(100, 100 + (16 if quick else 64))
-    )  # token ids; content does not change speed
+    prompt = list(range(100, 100 + (16 if quick else 64)))  # token ids; content does not change speed
     config = SamplingConfig(temperature=0.8, top_k=50, top_p=0.95, seed=0)
     ids = torch.tensor([prompt], device=device)
     with torch.no_grad():

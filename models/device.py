@@ -67,9 +67,5 @@ def free_memory() -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-    if (
-        hasattr(torch, "mps")
-        and getattr(torch.backends, "mps", None)
-        and torch.backends.mps.is_available()
-    ):
+    if hasattr(torch, "mps") and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         torch.mps.empty_cache()

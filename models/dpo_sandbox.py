@@ -44,9 +44,7 @@ def sequence_logp(table: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
 class DPOTrainer:
     def __init__(self, config: DPOConfig, device: str = "cpu"):
         self.config, self.device = config, device
-        task_config = SandboxConfig(
-            task="sequence", n_seeds=1, n_actions=config.vocab, seq_len=config.length
-        )
+        task_config = SandboxConfig(task="sequence", n_seeds=1, n_actions=config.vocab, seq_len=config.length)
         self.task = SandboxTask(task_config, device)
         gen = torch.Generator().manual_seed(config.pair_seed)
         shape = (1, config.length, config.vocab, config.vocab)

@@ -39,9 +39,7 @@ class WordNotInSpaceError(WordNotInVocabularyError):
         message = f"'{word}' is not a whole-word token of {space.name} ({len(space):,} words)"
         pieces = space.split(word)
         if len(pieces) > 1:
-            message += f": the tokenizer splits it into {len(pieces)} pieces, " + " + ".join(
-                repr(p) for p in pieces
-            )
+            message += f": the tokenizer splits it into {len(pieces)} pieces, " + " + ".join(repr(p) for p in pieces)
         close = space.close_spellings(word)
         message += f". Close spellings in the space: {', '.join(close)}." if close else "."
         KeyError.__init__(self, message)
@@ -68,9 +66,7 @@ class TokenEmbeddingSpace(KeyedVectors):
         for i, text, token in zip(ids, decoded, raw):
             if i in special or token.startswith(("##", "[")):  # continuations, [unused7]-like
                 continue
-            if (
-                leading_space
-            ):  # byte-level BPE: a word is " " + letters; "king" alone is a word piece
+            if leading_space:  # byte-level BPE: a word is " " + letters; "king" alone is a word piece
                 if not text.startswith(" "):
                     continue
                 text = text[1:]
@@ -160,9 +156,7 @@ def word_occurrences(model, tokenizer, sentences: list[str], word: str) -> Occur
             found.append((s, [tokens[t] for t in positions], positions))
             per_layer.append(states[:, positions].mean(1))  # (L+1, d)
     if not found:
-        raise ValueError(
-            f"'{word}' does not occur as a whole word in any of the {len(sentences)} sentences."
-        )
+        raise ValueError(f"'{word}' does not occur as a whole word in any of the {len(sentences)} sentences.")
     hidden = torch.stack(per_layer, dim=1).numpy()  # (L+1, N, d)
     index, pieces, positions = (list(x) for x in zip(*found))
     return Occurrences(word, sentences, index, pieces, positions, hidden)
@@ -195,9 +189,7 @@ def sense_cosines(occurrences: Occurrences, senses: list[str]) -> list[dict]:
             {
                 "layer": layer,
                 "same_sense": float(cosines[same].mean()) if same.any() else float("nan"),
-                "different_sense": float(cosines[different].mean())
-                if different.any()
-                else float("nan"),
+                "different_sense": float(cosines[different].mean()) if different.any() else float("nan"),
             }
         )
     return rows
@@ -238,9 +230,7 @@ def sentence_embeddings(
     return torch.stack(out)  # (N, d)
 
 
-def semantic_search(
-    query: torch.Tensor, corpus: torch.Tensor, k: int = 5
-) -> list[tuple[int, float]]:
+def semantic_search(query: torch.Tensor, corpus: torch.Tensor, k: int = 5) -> list[tuple[int, float]]:
     """The k rows of (M, d) unit vectors `corpus` closest to the unit vector `query` (d,): (index, cosine)."""
     scores = corpus @ query  # (M,)
     top = torch.topk(scores, min(k, len(scores)))

@@ -114,9 +114,7 @@ class BudgetResult:
     budget: int
     tokens: list[str]  # the text's tokens
     loss_per_position: np.ndarray  # (T-1,) loss of token t+1 given tokens <= t
-    kept: (
-        torch.Tensor | None
-    )  # bool (steps, layers, kv_heads, T): what each step's queries could attend to
+    kept: torch.Tensor | None  # bool (steps, layers, kv_heads, T): what each step's queries could attend to
     kept_steps: list[int]  # the last text position of each recorded step
     layer_budgets: list[int]  # per-layer budget at the last eviction (PyramidKV differs by layer)
     cache_bytes: int  # peak bytes of the cached K and V tensors, measured
@@ -150,9 +148,7 @@ class BudgetDecoder:
         if bits not in (4, 8, 16):
             raise ValueError("The cache holds 16, 8 or 4 bits per value.")
         if bits < 16 and not isinstance(policy, FullCache):
-            raise ValueError(
-                "Quantisation is shown on the full cache (KIVI's key groups need every token)."
-            )
+            raise ValueError("Quantisation is shown on the full cache (KIVI's key groups need every token).")
         self.bits = bits
         self.quantized_upto: list[int] = []  # per layer: keys before this index are quantised
         self.quant_bytes: list[int] = []  # per layer: bytes of the quantised codes and scales
@@ -168,9 +164,7 @@ class BudgetDecoder:
         if len(ids) < 2:
             raise ValueError("The text needs at least two tokens.")
         if limit and len(ids) > limit:
-            raise ValueError(
-                f"The text has {len(ids):,} tokens; this model reads at most {limit:,}."
-            )
+            raise ValueError(f"The text has {len(ids):,} tokens; this model reads at most {limit:,}.")
         self.ids = torch.tensor(ids, device=self.device)
         self.tokens = tokenizer.convert_ids_to_tokens(ids) if isinstance(text, str) else []
         self.length = len(ids)
@@ -180,9 +174,7 @@ class BudgetDecoder:
             raise ValueError("Evict every 1 or more steps.")
         self.budget, self.chunk, self.evict_every = budget, chunk, evict_every
         self.prefill = min(budget, prefill or budget)  # tokens of the first step (no eviction yet)
-        self.score_from = (
-            score_from  # positions before it get no logits (a needle search needs the end)
-        )
+        self.score_from = score_from  # positions before it get no logits (a needle search needs the end)
         sinks = getattr(policy, "sinks", 0)
         window = getattr(policy, "window", 0)
         freed = chunk * evict_every  # tokens an eviction makes room for
@@ -199,19 +191,13 @@ class BudgetDecoder:
         )
         self.window = max(window, 1)
         self.tracks_attention = isinstance(policy, H2O)  # only H2O reads the attention received
-        self.tracks_window = hasattr(
-            policy, "window"
-        )  # SnapKV, PyramidKV, R-KV read the last queries
-        self.cos, self.sin = self._cos_sin(
-            torch.arange(self.length + 1, device=self.device)
-        )  # (T+1, D)
+        self.tracks_window = hasattr(policy, "window")  # SnapKV, PyramidKV, R-KV read the last queries
+        self.cos, self.sin = self._cos_sin(torch.arange(self.length + 1, device=self.device))  # (T+1, D)
         self.cache: list[LayerCache] = []
         self.losses = torch.zeros(self.length - 1)
         self.predicted = torch.full((self.length - 1,), -1, dtype=torch.long)  # argmax next token
         self.done_tokens = 0
-        self.record_every = max(
-            1, math.ceil((self.length - self.prefill) / chunk / MAX_RECORDED_STEPS)
-        )
+        self.record_every = max(1, math.ceil((self.length - self.prefill) / chunk / MAX_RECORDED_STEPS))
         self.kept_rows: list[torch.Tensor] = []
         self.kept_steps: list[int] = []
         self.step_index = 0
@@ -249,13 +235,8 @@ class BudgetDecoder:
     def _overflows(self, c: int) -> bool:
         """Would `c` more tokens push some layer's cache past its budget? (PyramidKV's grow with the text.)"""
         if isinstance(self.policy, PyramidKV):
-            self.layer_budgets = self.policy.budgets(
-                self.budget, len(self.layers), self.done_tokens + c
-            )
-        return any(
-            layer.positions.shape[1] + c > budget
-            for layer, budget in zip(self.cache, self.layer_budgets)
-        )
+            self.layer_budgets = self.policy.budgets(self.budget, len(self.layers), self.done_tokens + c)
+        return any(layer.positions.shape[1] + c > budget for layer, budget in zip(self.cache, self.layer_budgets))
 
     def _evict(self, room: int) -> None:
         """Prune every layer to its budget - `room` (room = a step's tokens × evict_every)."""
@@ -330,9 +311,7 @@ class BudgetDecoder:
                 )
             cache = self.cache[index]
             n = cache.keys.shape[1]
-            key_positions = torch.cat(
-                [cache.positions, positions.expand(KV, c)], dim=1
-            )  # (KV, n+c)
+            key_positions = torch.cat([cache.positions, positions.expand(KV, c)], dim=1)  # (KV, n+c)
             if self.policy.rerotate:  # StreamingLLM: keys stored rotated at their slot 0..n+c-1
                 slot_cos, slot_sin = self.cos[n : n + c], self.sin[n : n + c]
                 queries, k_rot = _rope(q, slot_cos, slot_sin), _rope(k, slot_cos, slot_sin)
@@ -351,9 +330,7 @@ class BudgetDecoder:
             scores = (grouped @ keys.transpose(1, 2)).float() * attn.scaling  # (KV, group*c, n+c)
             if c > 1:  # a chunk's queries must not see its later tokens
                 hidden = key_positions[:, None, :] > positions[:, None]  # (KV, c, n+c)
-                scores = scores.view(KV, group, c, n + c).masked_fill(
-                    hidden[:, None], float("-inf")
-                )
+                scores = scores.view(KV, group, c, n + c).masked_fill(hidden[:, None], float("-inf"))
                 scores = scores.view(KV, group * c, n + c)
             weights = scores.softmax(-1)  # (KV, group*c, n+c)
             out = (weights.to(values.dtype) @ values).view(H, c, D)  # (H, c, D)
@@ -364,12 +341,8 @@ class BudgetDecoder:
                 cache.attention_sum = F.pad(cache.attention_sum, (0, c)) + received
             if self.tracks_window:
                 q_rot = _rope(q, cos, sin) if self.policy.rerotate else queries
-                cache.window_queries = torch.cat([cache.window_queries, q_rot], 1)[
-                    :, -self.window :
-                ]
-                cache.window_positions = torch.cat([cache.window_positions, positions])[
-                    -self.window :
-                ]
+                cache.window_queries = torch.cat([cache.window_queries, q_rot], 1)[:, -self.window :]
+                cache.window_positions = torch.cat([cache.window_positions, positions])[-self.window :]
         if self.bits < 16:
             self._quantize_key_groups()
         self.peak_bytes = max(self.peak_bytes, self._cache_bytes())
@@ -416,9 +389,7 @@ class BudgetDecoder:
         element = self.inner.embed_tokens.weight.element_size()
         full = cache_bytes_formula(len(self.layers), self.n_kv, self.head_dim, self.length, element)
         speed_tokens, speed_seconds = (
-            (self.decode_tokens, self.decode_seconds)
-            if self.decode_tokens
-            else (self.done_tokens, self.seconds)
+            (self.decode_tokens, self.decode_seconds) if self.decode_tokens else (self.done_tokens, self.seconds)
         )
         return BudgetResult(
             policy=self.policy.name,

@@ -41,12 +41,8 @@ def sweep_jobs(config: KVCacheConfig, budgets: list[int]) -> list[Job]:
 class PolicyComparison:
     """Runs `jobs` on the same token ids; `train_steps(n)` decodes n steps (chunks) of the current job."""
 
-    def __init__(
-        self, model, tokenizer, ids, jobs: list[Job], config: KVCacheConfig, keep_masks: bool = True
-    ):
-        self.keep_masks = (
-            keep_masks  # False: drop the kept-token masks (a sweep needs only the losses)
-        )
+    def __init__(self, model, tokenizer, ids, jobs: list[Job], config: KVCacheConfig, keep_masks: bool = True):
+        self.keep_masks = keep_masks  # False: drop the kept-token masks (a sweep needs only the losses)
         self.model, self.tokenizer, self.ids, self.config = model, tokenizer, ids, config
         self.jobs = list(jobs)
         self.results: dict[str, BudgetResult] = {}

@@ -27,9 +27,7 @@ import torch
 from models.kv_cache import POLICY_NAMES, BudgetDecoder, make_policy
 
 NEEDLE = " The secret number is {number}."
-QUESTION = (
-    " What is the secret number? The secret number is "  # ends with the space token before a number
-)
+QUESTION = " What is the secret number? The secret number is "  # ends with the space token before a number
 ANSWER = "{number}"  # digits only: the model must produce the number, not the space before it
 MAX_LENGTH = 2048  # SmolLM2's context
 
@@ -64,12 +62,7 @@ class NeedleConfig:
 
     @property
     def runs(self) -> int:
-        return (
-            len(self.needle_lengths)
-            * len(self.needle_depths)
-            * self.needle_trials
-            * (len(self.policies) + 1)
-        )
+        return len(self.needle_lengths) * len(self.needle_depths) * self.needle_trials * (len(self.policies) + 1)
 
 
 @dataclass(frozen=True)
@@ -87,9 +80,7 @@ def filler_ids(tokenizer, text: str, tokens: int = MAX_LENGTH + 1024) -> list[in
     return tokenizer(text[: tokens * 8], add_special_tokens=False)["input_ids"][:tokens]
 
 
-def build_haystack(
-    tokenizer, filler: list[int], length: int, depth: int, trial: int = 0
-) -> Haystack:
+def build_haystack(tokenizer, filler: list[int], length: int, depth: int, trial: int = 0) -> Haystack:
     """`length` tokens: the needle (a 4-digit number drawn from `trial`) at `depth` % of the filler."""
     number = random.Random(trial).randrange(1000, 10_000)
     encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
@@ -189,13 +180,9 @@ class NeedleSearch:
         self.total_steps = 0
         for length in set(config.needle_lengths):  # fail now, with the message, not mid-grid
             for policy in ["Full cache", *config.policies]:
-                decoder = make_decoder(
-                    model, tokenizer, self._haystack(length, 50, 0), policy, config
-                )
+                decoder = make_decoder(model, tokenizer, self._haystack(length, 50, 0), policy, config)
                 count = sum(1 for job in self.jobs if job[0] == policy and job[1] == length)
-                self.total_steps += count * (
-                    1 + -(-(decoder.length - decoder.prefill) // config.chunk)
-                )
+                self.total_steps += count * (1 + -(-(decoder.length - decoder.prefill) // config.chunk))
 
     def _haystack(self, length: int, depth: int, trial: int) -> Haystack:
         return build_haystack(self.tokenizer, self.filler, length, depth, trial)
@@ -221,15 +208,11 @@ class NeedleSearch:
             policy, length, depth, trial = self.jobs[self.job_index]
             if self.decoder is None:
                 self.haystack = self._haystack(length, depth, trial)
-                self.decoder = make_decoder(
-                    self.model, self.tokenizer, self.haystack, policy, self.config
-                )
+                self.decoder = make_decoder(self.model, self.tokenizer, self.haystack, policy, self.config)
                 self.held = None
             self.decoder.train_steps(1)
             if self.held is None and self.decoder.done_tokens >= self.haystack.answer.start:
-                self.held = needle_in_cache(
-                    self.decoder, self.haystack.needle
-                )  # what the question saw
+                self.held = needle_in_cache(self.decoder, self.haystack.needle)  # what the question saw
             if self.decoder.done:
                 self.rows.append(score(self.decoder, self.haystack, policy, trial, self.held))
                 self.decoder, self.job_index = None, self.job_index + 1

@@ -80,9 +80,7 @@ class StreamingLLM:
     """Attention sinks + a recent window."""
 
     sinks: int = 4  # the first tokens, always kept
-    positions: str = (
-        "cache"  # "cache": positions inside the cache (paper); "original": text positions
-    )
+    positions: str = "cache"  # "cache": positions inside the cache (paper); "original": text positions
     name: str = ""
 
     def __post_init__(self):
@@ -220,9 +218,7 @@ class RKV:
 
     def keep(self, view: LayerView, m: int, layer: int, n_layers: int) -> torch.Tensor:
         n_kv, n = view.positions.shape
-        in_window = (
-            view.positions >= view.window_positions.min()
-        )  # the same last w tokens in every head
+        in_window = view.positions >= view.window_positions.min()  # the same last w tokens in every head
         history = n - int(in_window[0].sum())  # the tokens that may be dropped come first
         if history == 0:  # the budget is all window: the most recent tokens win
             return _keep_top(view.positions.float(), m, view.positions)

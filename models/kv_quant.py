@@ -66,9 +66,7 @@ def quantize_keys(keys: torch.Tensor, bits: int, group: int = 32):
         return keys, keys.numel() * 2
     blocks = keys[:, :full].reshape(heads, full // group, group, dim)
     q = quantize(blocks, bits, axis=-2)  # statistics over the group's tokens, per channel
-    keys_hat = torch.cat(
-        [dequantize(q).reshape(heads, full, dim).to(keys.dtype), keys[:, full:]], 1
-    )
+    keys_hat = torch.cat([dequantize(q).reshape(heads, full, dim).to(keys.dtype), keys[:, full:]], 1)
     return keys_hat, q.nbytes() + keys[:, full:].numel() * 2
 
 

@@ -30,9 +30,7 @@ from torch import nn
 @dataclass
 class LoRAConfig:
     r: int = 4  # rank of the update B·A
-    alpha: float = (
-        8.0  # scale numerator: the update is multiplied by alpha / r (or alpha / sqrt(r))
-    )
+    alpha: float = 8.0  # scale numerator: the update is multiplied by alpha / r (or alpha / sqrt(r))
     dropout: float = 0.0  # dropout on the adapter's input only (the base path is untouched)
     rslora: bool = False  # rank-stabilised scale alpha / sqrt(r) instead of alpha / r
     target_modules: tuple[str, ...] = ("q_proj", "v_proj")  # names (or name endings) of the layers
@@ -108,9 +106,7 @@ class LoRALinear(nn.Module):
 
 def linear_names(model: nn.Module) -> list[str]:
     """The distinct last name parts of the model's linear layers (what target_modules can name)."""
-    names = {
-        name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, nn.Linear)
-    }
+    names = {name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, nn.Linear)}
     return sorted(n for n in names if n)
 
 
@@ -151,9 +147,7 @@ def inject_lora(
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
         base = getattr(parent, child)
-        setattr(
-            parent, child, LoRALinear(base, config.r, config.alpha, config.dropout, config.rslora)
-        )
+        setattr(parent, child, LoRALinear(base, config.r, config.alpha, config.dropout, config.rslora))
     return model
 
 

@@ -38,9 +38,7 @@ class FineTuneConfig:
     seq_len: int = 32  # tokens per training sequence
     batch_size: int = 4  # sequences per step
     heldout_sequences: int = 8  # sequences kept aside for the held-out loss
-    max_train_sequences: int = (
-        48  # training sequences taken from the text (their hidden states are cached)
-    )
+    max_train_sequences: int = 48  # training sequences taken from the text (their hidden states are cached)
     eval_every: int = 5  # steps between held-out evaluations
     seed: int = 0  # batches and adapter init
 
@@ -95,9 +93,7 @@ def _decoder_layers(model: nn.Module) -> nn.ModuleList:
     try:
         return model.model.layers
     except AttributeError as exc:
-        raise ValueError(
-            "This trainer expects a Llama-style causal LM (model.model.layers)."
-        ) from exc
+        raise ValueError("This trainer expects a Llama-style causal LM (model.model.layers).") from exc
 
 
 def _sharing_copy(model: nn.Module, clone: set[int] = frozenset()) -> nn.Module:
@@ -110,9 +106,7 @@ def _sharing_copy(model: nn.Module, clone: set[int] = frozenset()) -> nn.Module:
 def hidden_at(model: nn.Module, ids: torch.Tensor, start: int, batch: int = 16) -> torch.Tensor:
     """The input of decoder layer `start` for token ids (n, T): (n, T, C)."""
     out = []
-    body = getattr(
-        model, "model", model
-    )  # the decoder stack without the LM head: no logits to compute
+    body = getattr(model, "model", model)  # the decoder stack without the LM head: no logits to compute
     for i in range(0, len(ids), batch):
         states = body(input_ids=ids[i : i + batch], output_hidden_states=True).hidden_states
         out.append(states[start])
@@ -141,8 +135,7 @@ class LoRAFineTuner:
         missing = [t for t in c.target_modules if t not in names]
         if missing:
             raise ValueError(
-                f"No linear layer is called {', '.join(missing)}. "
-                f"The decoder layers have: {', '.join(sorted(names))}."
+                f"No linear layer is called {', '.join(missing)}. The decoder layers have: {', '.join(sorted(names))}."
             )
         width = min(min(m.weight.shape) for m in layers[-1].modules() if isinstance(m, nn.Linear))
         too_big = [r for r in (*c.ranks, c.qlora_rank) if r > width]
@@ -168,9 +161,7 @@ class LoRAFineTuner:
             self.optimizers["full"] = torch.optim.AdamW(trainable, lr=c.full_lr, weight_decay=0.0)
             self.hidden["full"] = (self.train_hidden, self.heldout_hidden)
         if c.qlora_rank:
-            quantized = fake_quantize_linears(
-                _sharing_copy(base_model, clone=set(map(id, base_model.parameters())))
-            )
+            quantized = fake_quantize_linears(_sharing_copy(base_model, clone=set(map(id, base_model.parameters()))))
             train_h = hidden_at(quantized, self.train_ids.to(device), self.start)
             heldout_h = hidden_at(quantized, self.heldout_ids.to(device), self.start)
             self._add_lora(f"QLoRA r={c.qlora_rank}", c.qlora_rank, quantized, train_h, heldout_h)
@@ -212,17 +203,13 @@ class LoRAFineTuner:
         for name, model in self.runs.items():
             model.eval()
             hidden = self.hidden[name][1]
-            losses[name] = forward_top(
-                model, hidden, self.heldout_ids.to(self.device), self.start
-            ).item()
+            losses[name] = forward_top(model, hidden, self.heldout_ids.to(self.device), self.start).item()
         return losses
 
     def train_steps(self, n: int) -> dict:
         metrics = {}
         for _ in range(n):
-            rows = torch.randint(
-                len(self.train_ids), (self.config.batch_size,), generator=self.generator
-            )
+            rows = torch.randint(len(self.train_ids), (self.config.batch_size,), generator=self.generator)
             labels = self.train_ids[rows].to(self.device)
             for name, model in self.runs.items():
                 model.train()
@@ -233,8 +220,7 @@ class LoRAFineTuner:
                 if not torch.isfinite(loss):
                     self.done = True
                     raise FloatingPointError(
-                        f"The loss of {name} became NaN/inf at step {self.step + 1}: "
-                        "lower the learning rate and reset."
+                        f"The loss of {name} became NaN/inf at step {self.step + 1}: lower the learning rate and reset."
                     )
                 self.optimizers[name].zero_grad(set_to_none=True)
                 loss.backward()
@@ -275,9 +261,7 @@ class LoRAFineTuner:
         """ΔW of every run for one target matrix of decoder layer `layer` (counted from the bottom)."""
         out = {}
         base_layers = _decoder_layers(self.base)
-        w0 = dict(base_layers[layer].named_modules())[
-            _module_path(base_layers[layer], module)
-        ].weight
+        w0 = dict(base_layers[layer].named_modules())[_module_path(base_layers[layer], module)].weight
         for name, model in self.runs.items():
             target = _decoder_layers(model)[layer]
             found = dict(target.named_modules())[_module_path(target, module)]
@@ -291,9 +275,7 @@ class LoRAFineTuner:
 
     def lora_A(self, name: str, layer: int, module: str) -> torch.Tensor:
         target = _decoder_layers(self.runs[name])[layer]
-        return (
-            dict(target.named_modules())[_module_path(target, module)].lora_A.detach().float().cpu()
-        )
+        return dict(target.named_modules())[_module_path(target, module)].lora_A.detach().float().cpu()
 
     @torch.no_grad()
     def sample(self, name: str | None, prompt: str, max_new_tokens: int = 24) -> str:

@@ -99,8 +99,7 @@ class SandboxTrainer:
             self.runs["full"] = _FullUpdate(self.w0).to(device)
         optimizer = torch.optim.Adam if c.optimizer == "adam" else torch.optim.SGD
         self.optimizers = {
-            name: optimizer([p for p in m.parameters() if p.requires_grad], lr=c.lr)
-            for name, m in self.runs.items()
+            name: optimizer([p for p in m.parameters() if p.requires_grad], lr=c.lr) for name, m in self.runs.items()
         }
         self.step = 0
         self.done = False

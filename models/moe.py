@@ -46,9 +46,7 @@ class MoEConfig:
     router: str = "softmax"  # one of ROUTERS
     capacity_factor: float | None = None  # None: no limit; else C = ceil(factor * N * k / E)
     balance: str = "none"  # one of BALANCES: nothing, the auxiliary loss, or the selection bias
-    aux_loss_coef: float = (
-        1e-2  # weight of the auxiliary loss (summed over layers) when balance="aux"
-    )
+    aux_loss_coef: float = 1e-2  # weight of the auxiliary loss (summed over layers) when balance="aux"
     bias_update_rate: float = 1e-2  # γ of the bias update (DeepSeek-V3: 1e-3 over far more steps)
     n_shared: int = 0  # shared experts every token passes through (DeepSeekMoE)
     router_init_std: float = 0.02  # std of the router's initial weights (near-even loads at step 0)
@@ -61,9 +59,7 @@ class MoEConfig:
         if self.router not in ROUTERS:
             raise ValueError(f"Unknown router {self.router!r}; choose one of {', '.join(ROUTERS)}.")
         if self.balance not in BALANCES:
-            raise ValueError(
-                f"Unknown balancing {self.balance!r}; choose one of {', '.join(BALANCES)}."
-            )
+            raise ValueError(f"Unknown balancing {self.balance!r}; choose one of {', '.join(BALANCES)}.")
         if self.n_experts < 2:
             raise ValueError("With one expert there is nothing to route: use at least 2 experts.")
         if not 1 <= self.top_k <= self.n_experts:
@@ -78,13 +74,9 @@ class MoEConfig:
         if self.aux_loss_coef < 0:
             raise ValueError("The auxiliary-loss coefficient must be 0 or more (Switch used 0.01).")
         if self.n_shared < 0 or self.d_expert < 1 or self.n_layers < 1 or self.context < 2:
-            raise ValueError(
-                "Shared experts ≥ 0, expert width ≥ 1, layers ≥ 1 and context ≥ 2, please."
-            )
+            raise ValueError("Shared experts ≥ 0, expert width ≥ 1, layers ≥ 1 and context ≥ 2, please.")
         if self.d_model % self.n_heads:
-            raise ValueError(
-                f"d_model ({self.d_model}) must be divisible by the heads ({self.n_heads})."
-            )
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by the heads ({self.n_heads}).")
 
 
 @dataclass
@@ -96,15 +88,11 @@ class Routing:
     topk_idx: torch.Tensor  # (N, k) chosen experts, best first
     topk_weights: torch.Tensor  # (N, k) weights that mix the chosen experts' outputs
     load: torch.Tensor  # (E,) share of the N·k assignments each expert was chosen for (sums to 1)
-    dropped: (
-        torch.Tensor
-    )  # (N, k) True where the expert was full (capacity) and the assignment was dropped
+    dropped: torch.Tensor  # (N, k) True where the expert was full (capacity) and the assignment was dropped
     aux_loss: torch.Tensor  # () Switch balancing loss of this layer (1 when perfectly even)
 
 
-def load_balancing_loss(
-    probs: torch.Tensor, topk_idx: torch.Tensor, n_experts: int
-) -> torch.Tensor:
+def load_balancing_loss(probs: torch.Tensor, topk_idx: torch.Tensor, n_experts: int) -> torch.Tensor:
     """Switch Transformer eq. 4: E · Σ_i f_i · P_i. probs (N, E), topk_idx (N, k) -> ().
 
     f_i = share of the N·k assignments routed to i (no gradient), P_i = mean of the normalised scores.
@@ -112,9 +100,7 @@ def load_balancing_loss(
     """
     counts = torch.bincount(topk_idx.reshape(-1), minlength=n_experts).to(probs.dtype)  # (E,)
     f = counts / topk_idx.numel()
-    p = (probs / probs.sum(-1, keepdim=True)).mean(
-        0
-    )  # (E,) sigmoid scores normalised like DeepSeek-V3
+    p = (probs / probs.sum(-1, keepdim=True)).mean(0)  # (E,) sigmoid scores normalised like DeepSeek-V3
     return n_experts * torch.sum(f * p)
 
 
@@ -244,9 +230,7 @@ class Block(nn.Module):
     def forward(self, x, token_ids):
         B, T, D = x.shape
         q, k, v = self.qkv(self.ln_attn(x)).split(D, dim=-1)
-        q, k, v = (
-            t.view(B, T, self.n_heads, -1).transpose(1, 2) for t in (q, k, v)
-        )  # (B, h, T, d)
+        q, k, v = (t.view(B, T, self.n_heads, -1).transpose(1, 2) for t in (q, k, v))  # (B, h, T, d)
         att = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, h, T, d)
         x = x + self.proj(att.transpose(1, 2).reshape(B, T, D))
         out, routing = self.moe(self.ln_moe(x), token_ids)
@@ -291,9 +275,7 @@ class MoETrainer:
         if len(set(text)) < 2:
             raise ValueError("The text needs at least two different characters to learn anything.")
         if len(text) < config.context + 2:
-            raise ValueError(
-                f"The text has {len(text)} characters; a training window needs {config.context + 2}."
-            )
+            raise ValueError(f"The text has {len(text)} characters; a training window needs {config.context + 2}.")
         self.chars = sorted(set(text))
         self.stoi = {ch: i for i, ch in enumerate(self.chars)}
         self.config = MoEConfig(**{**config.__dict__, "vocab_size": len(self.chars)})
@@ -310,9 +292,7 @@ class MoETrainer:
 
     def batch(self):
         c = self.config
-        start = torch.randint(
-            0, len(self.data) - c.context - 1, (c.batch_size,), generator=self.generator
-        )
+        start = torch.randint(0, len(self.data) - c.context - 1, (c.batch_size,), generator=self.generator)
         rows = start[:, None] + torch.arange(c.context + 1)  # (B, T+1)
         chunk = self.data[rows.to(self.data.device)]
         return chunk[:, :-1], chunk[:, 1:]
@@ -335,9 +315,7 @@ class MoETrainer:
             self.steps += 1
             self.losses.append(float(loss.detach()))
             self.load_steps.append(torch.stack([r.load for r in routings]).cpu())
-            self.dropped.append(
-                float(torch.stack([r.dropped.float().mean() for r in routings]).mean())
-            )
+            self.dropped.append(float(torch.stack([r.dropped.float().mean() for r in routings]).mean()))
         measures = [load_measures(load) for load in self.load_steps[-1]]  # one per layer
         return {
             "loss": float(loss.detach()),
@@ -352,11 +330,7 @@ class MoETrainer:
     def loads(self) -> torch.Tensor:
         """(steps, layers, E) share of routed assignments per expert."""
         c = self.config
-        return (
-            torch.stack(self.load_steps)
-            if self.load_steps
-            else torch.zeros(0, c.n_layers, c.n_experts)
-        )
+        return torch.stack(self.load_steps) if self.load_steps else torch.zeros(0, c.n_layers, c.n_experts)
 
     @torch.no_grad()
     def route(self, text: str) -> tuple[str, list[Routing]]:
@@ -365,9 +339,7 @@ class MoETrainer:
             raise ValueError("Type some text to route.")
         kept = "".join(ch for ch in text if ch in self.stoi)[: self.config.context]
         if not kept:
-            raise ValueError(
-                "None of these characters occur in the training text; type some that do."
-            )
+            raise ValueError("None of these characters occur in the training text; type some that do.")
         ids = torch.tensor([[self.stoi[ch] for ch in kept]], device=self.device)
         self.model.eval()
         _, routings = self.model(ids)
@@ -381,12 +353,9 @@ class BalanceComparison:
     train_steps(n) steps all three and returns their metrics as "<balance>.<metric>".
     """
 
-    def __init__(
-        self, text: str, config: MoEConfig, seed: int = 0, device: str = "cpu", balances=BALANCES
-    ):
+    def __init__(self, text: str, config: MoEConfig, seed: int = 0, device: str = "cpu", balances=BALANCES):
         self.trainers = {
-            b: MoETrainer(text, MoEConfig(**{**config.__dict__, "balance": b}), seed, device)
-            for b in balances
+            b: MoETrainer(text, MoEConfig(**{**config.__dict__, "balance": b}), seed, device) for b in balances
         }
 
     def train_steps(self, n: int) -> dict[str, float]:

@@ -34,32 +34,59 @@ class MoEArchitecture:
     shared_hidden: int = 0  # total SwiGLU width of the shared expert(s)
     dense_layers: int = 0  # first layers with a dense MLP instead (DeepSeek-V3: 3)
     dense_hidden: int = 0  # width of those dense MLPs
-    mla: tuple[int, int, int, int, int] | None = (
-        None  # DeepSeek MLA: q_lora, kv_lora, nope, rope, v dims
-    )
+    mla: tuple[int, int, int, int, int] | None = None  # DeepSeek MLA: q_lora, kv_lora, nope, rope, v dims
     published: str = ""  # the headline numbers, for the caption
 
 
 REAL_CONFIGS = {
     "Mixtral-8x7B": MoEArchitecture(
-        "Mixtral-8x7B", "transformers MixtralConfig() defaults = mistralai/Mixtral-8x7B-v0.1 config.json",
-        hidden=4096, layers=32, vocab=32000, heads=32, kv_heads=8, head_dim=128,
-        n_experts=8, top_k=2, expert_hidden=14336, published="46.7B total, 12.9B active",
+        "Mixtral-8x7B",
+        "transformers MixtralConfig() defaults = mistralai/Mixtral-8x7B-v0.1 config.json",
+        hidden=4096,
+        layers=32,
+        vocab=32000,
+        heads=32,
+        kv_heads=8,
+        head_dim=128,
+        n_experts=8,
+        top_k=2,
+        expert_hidden=14336,
+        published="46.7B total, 12.9B active",
     ),
     "DeepSeek-V3": MoEArchitecture(
-        "DeepSeek-V3", "transformers DeepseekV3Config() defaults = deepseek-ai/DeepSeek-V3 config.json",
-        hidden=7168, layers=61, vocab=129280, heads=128, kv_heads=128, head_dim=128,
-        n_experts=256, top_k=8, expert_hidden=2048, shared_hidden=2048, dense_layers=3,
-        dense_hidden=18432, mla=(1536, 512, 128, 64, 128),
+        "DeepSeek-V3",
+        "transformers DeepseekV3Config() defaults = deepseek-ai/DeepSeek-V3 config.json",
+        hidden=7168,
+        layers=61,
+        vocab=129280,
+        heads=128,
+        kv_heads=128,
+        head_dim=128,
+        n_experts=256,
+        top_k=8,
+        expert_hidden=2048,
+        shared_hidden=2048,
+        dense_layers=3,
+        dense_hidden=18432,
+        mla=(1536, 512, 128, 64, 128),
         published="671B total, 37B active (plus a 14B next-token-prediction module)",
     ),
     "Qwen1.5-MoE-A2.7B": MoEArchitecture(
-        "Qwen1.5-MoE-A2.7B", "transformers Qwen2MoeConfig() defaults = Qwen/Qwen1.5-MoE-A2.7B config.json",
-        hidden=2048, layers=24, vocab=151936, heads=16, kv_heads=16, head_dim=128,
-        n_experts=60, top_k=4, expert_hidden=1408, shared_hidden=5632,
+        "Qwen1.5-MoE-A2.7B",
+        "transformers Qwen2MoeConfig() defaults = Qwen/Qwen1.5-MoE-A2.7B config.json",
+        hidden=2048,
+        layers=24,
+        vocab=151936,
+        heads=16,
+        kv_heads=16,
+        head_dim=128,
+        n_experts=60,
+        top_k=4,
+        expert_hidden=1408,
+        shared_hidden=5632,
         published="14.3B total, 2.7B active",
     ),
-}  # fmt: skip
+}
 
 
 def attention_params(a: MoEArchitecture) -> int:
@@ -83,9 +110,7 @@ def moe_cost(a: MoEArchitecture) -> dict[str, float]:
     embed = 2 * a.vocab * h  # input embedding and output head (untied in all three)
     attention = a.layers * attention_params(a)
     dense = a.dense_layers * swiglu * a.dense_hidden
-    shared = moe_layers * (
-        swiglu * a.shared_hidden + h * a.n_experts
-    )  # shared experts and the router
+    shared = moe_layers * (swiglu * a.shared_hidden + h * a.n_experts)  # shared experts and the router
     expert = swiglu * a.expert_hidden
     total = embed + attention + dense + shared + moe_layers * a.n_experts * expert
     active = embed + attention + dense + shared + moe_layers * a.top_k * expert
@@ -103,9 +128,7 @@ def moe_cost(a: MoEArchitecture) -> dict[str, float]:
 def tiny_model_cost(model) -> dict[str, float]:
     """The same split counted on a TinyMoELM's own parameters."""
     c = model.config
-    routed = sum(
-        b.moe.experts.w_gate.numel() * 3 for b in model.blocks
-    )  # all layers' routed experts
+    routed = sum(b.moe.experts.w_gate.numel() * 3 for b in model.blocks)  # all layers' routed experts
     total = sum(p.numel() for p in model.parameters())
     active = total - routed + routed * c.top_k // c.n_experts
     matmul_active = active - model.tok.weight.numel() - model.pos.weight.numel()

@@ -74,9 +74,7 @@ class NGramConfig:
                     f"{self.order}), got {list(self.lambdas)}."
                 )
             if abs(lambdas.sum() - 1.0) > 1e-6:
-                raise ValueError(
-                    f"The interpolation weights must sum to 1, they sum to {lambdas.sum():.6g}."
-                )
+                raise ValueError(f"The interpolation weights must sum to 1, they sum to {lambdas.sum():.6g}.")
 
 
 @dataclass
@@ -107,14 +105,10 @@ class NGramLM:
         if cfg.smoothing == "interpolation" and cfg.lambdas is None and heldout is None:
             rest = [s for i, s in enumerate(sentences) if i % 10]
             if not any(rest):
-                raise ValueError(
-                    "Too few sentences to fit the interpolation weights: give lambdas."
-                )
+                raise ValueError("Too few sentences to fit the interpolation weights: give lambdas.")
             em_counts = NGramCounts.from_sentences(rest, cfg.order, cfg.min_count)
             dev = em_counts.lookup_sentences(sentences[::10], cfg.order)
-            return self._use_counts(
-                counts, lambdas=fit_interpolation_weights(em_counts, cfg.order, dev)
-            )
+            return self._use_counts(counts, lambdas=fit_interpolation_weights(em_counts, cfg.order, dev))
         return self._use_counts(counts, heldout)
 
     @classmethod
@@ -127,24 +121,18 @@ class NGramLM:
     def _use_counts(self, counts, heldout=None, lambdas=None) -> NGramLM:
         cfg = self.config
         if cfg.order > counts.max_order:
-            raise ValueError(
-                f"These counts go up to order {counts.max_order}; the model needs {cfg.order}."
-            )
+            raise ValueError(f"These counts go up to order {counts.max_order}; the model needs {cfg.order}.")
         if cfg.smoothing == "interpolation":
             lambdas = cfg.lambdas if lambdas is None else lambdas
             if lambdas is None:
                 if heldout is None:
-                    raise ValueError(
-                        "Interpolation needs held-out sentences to fit its weights, or lambdas."
-                    )
+                    raise ValueError("Interpolation needs held-out sentences to fit its weights, or lambdas.")
                 if not isinstance(heldout, NGramLookup):
                     heldout = counts.lookup_sentences(heldout)
                 lambdas = fit_interpolation_weights(counts, cfg.order, heldout)
             self.lambdas = np.asarray(lambdas, dtype=np.float64)
         self.counts = counts
-        self.tables = build_tables(
-            counts, cfg.smoothing, cfg.order, cfg.k, cfg.discount, self.lambdas, cfg.backoff
-        )
+        self.tables = build_tables(counts, cfg.smoothing, cfg.order, cfg.k, cfg.discount, self.lambdas, cfg.backoff)
         return self
 
     # ---- what the page reads --------------------------------------------------------------------
@@ -253,9 +241,7 @@ class NGramLM:
 
     # ---- generation and export ------------------------------------------------------------------
 
-    def generate(
-        self, num_words=20, seed=0, temperature=1.0, context=(), stop_at_end=False
-    ) -> list[str]:
+    def generate(self, num_words=20, seed=0, temperature=1.0, context=(), stop_at_end=False) -> list[str]:
         """Sample num_words tokens; "</s>" ends a sentence and the next one starts from <s> (or stop there
         with stop_at_end). Temperature rescales log-probabilities: < 1 sharper, > 1 flatter."""
         counts, order = self._fitted(), self.config.order

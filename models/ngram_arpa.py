@@ -31,10 +31,7 @@ def ngram_texts(counts: NGramCounts, order: int) -> dict[int, list[str]]:
     texts = {1: list(counts.vocab)}
     for k in range(2, order + 1):
         level, lower = counts.orders[k], texts[k - 1]
-        texts[k] = [
-            f"{lower[c]} {counts.vocab[w]}"
-            for c, w in zip(level.context.tolist(), level.word.tolist())
-        ]
+        texts[k] = [f"{lower[c]} {counts.vocab[w]}" for c, w in zip(level.context.tolist(), level.word.tolist())]
     return texts
 
 

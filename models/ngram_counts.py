@@ -70,9 +70,7 @@ class NGramCounts:
         if int(min_count) < 1:
             raise ValueError(f"min_count must be at least 1 (1 keeps every word), got {min_count}.")
         if isinstance(sentences, str) or any(isinstance(s, str) for s in sentences[:100]):
-            raise ValueError(
-                "Expected tokenised sentences (a list of lists of words), not strings."
-            )
+            raise ValueError("Expected tokenised sentences (a list of lists of words), not strings.")
         frequency = Counter(w for sentence in sentences for w in sentence)
         if not frequency:
             raise ValueError("The training set is empty: give at least one sentence with words.")
@@ -125,18 +123,14 @@ class NGramCounts:
 
     def _pad(self, sentences, left: int, right: int):
         """Flat (N,) token ids of the padded sentences and (N,) the sentence of each position."""
-        ids = np.fromiter(
-            (self.word_to_id.get(w, UNK_ID) for s in sentences for w in s), dtype=np.int64
-        )
+        ids = np.fromiter((self.word_to_id.get(w, UNK_ID) for s in sentences for w in s), dtype=np.int64)
         lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
         padded = lengths + left + right
         starts = np.concatenate([[0], np.cumsum(padded)[:-1]])  # (S,) first position of a sentence
         tokens = np.full(int(padded.sum()), EOS_ID, dtype=np.int64)
         for i in range(left):
             tokens[starts + i] = BOS_ID
-        word_start = np.repeat(
-            starts + left - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths
-        )
+        word_start = np.repeat(starts + left - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
         tokens[np.arange(len(ids)) + word_start] = ids
         return tokens, np.repeat(np.arange(len(sentences)), padded)
 
@@ -153,9 +147,7 @@ class NGramCounts:
             valid = (ids[starts] >= 0) & (sentence_of[starts] == sentence_of[starts + k - 1])
             starts = starts[valid]
             keys = ids[starts] * V + tokens[starts + k - 1]
-            unique, first, inverse, count = np.unique(
-                keys, return_index=True, return_inverse=True, return_counts=True
-            )
+            unique, first, inverse, count = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
             first_start = starts[first]  # one occurrence of each distinct n-gram
             self.orders[k] = OrderCounts(
                 unique, count, unique // V, unique % V, ids[first_start + 1], tokens[first_start]
@@ -164,9 +156,7 @@ class NGramCounts:
             ids[starts] = inverse.reshape(-1)
         # distinct left extensions: how many (k+1)-grams end with each k-gram
         for k in range(1, self.max_order):
-            self.continuation[k] = np.bincount(
-                self.orders[k + 1].suffix, minlength=len(self.orders[k])
-            )
+            self.continuation[k] = np.bincount(self.orders[k + 1].suffix, minlength=len(self.orders[k]))
 
     # ---- lookups --------------------------------------------------------------------------------
 
@@ -195,18 +185,12 @@ class NGramCounts:
         if len(sentences) == 0:
             raise ValueError("The held-out set is empty: give at least one sentence.")
         if isinstance(sentences, str) or any(isinstance(s, str) for s in sentences[:100]):
-            raise ValueError(
-                "Expected tokenised sentences (a list of lists of words), not strings."
-            )
+            raise ValueError("Expected tokenised sentences (a list of lists of words), not strings.")
         left, _ = self.sentence_padding()  # only the first </s> is scored
         tokens, sentence_of = self._pad(sentences, left=left, right=1)
-        oov = np.fromiter(
-            (w not in self.word_to_id or w == UNK for s in sentences for w in s), bool
-        )
+        oov = np.fromiter((w not in self.word_to_id or w == UNK for s in sentences for w in s), bool)
         N = len(tokens)
-        sentence_start = np.searchsorted(
-            sentence_of, sentence_of
-        )  # (N,) first position of its sentence
+        sentence_start = np.searchsorted(sentence_of, sentence_of)  # (N,) first position of its sentence
         scored = np.flatnonzero(tokens != BOS_ID)  # (T,) positions of words and </s>
         is_oov = np.zeros(N, bool)
         is_oov[np.flatnonzero((tokens != BOS_ID) & (tokens != EOS_ID))] = oov
@@ -244,9 +228,7 @@ class NGramCounts:
         """Every vocabulary word as a candidate next word after `context` (at most order-1 words used)."""
         context = self.usable_context(context, order)
         context_ids, V = self.context_ids(context), len(self.vocab)
-        lookup = NGramLookup(
-            np.arange(V), {}, {}, {}, np.zeros(V, bool), np.zeros(V, np.int64), self
-        )
+        lookup = NGramLookup(np.arange(V), {}, {}, {}, np.zeros(V, bool), np.zeros(V, np.int64), self)
         for k in range(1, order + 1):
             available = k - 1 <= len(context)
             context_id = context_ids[k - 1] if available else -1
@@ -281,11 +263,7 @@ class NGramCounts:
         if self.max_order < 2:
             raise ValueError("Continuation counts need bigrams: count with max_order >= 2.")
         counts, left = self.orders[1].counts, self.continuation[1]
-        rows = [
-            (w, int(counts[i]), int(left[i]))
-            for i, w in enumerate(self.vocab)
-            if i != BOS_ID and counts[i] > 0
-        ]
+        rows = [(w, int(counts[i]), int(left[i])) for i, w in enumerate(self.vocab) if i != BOS_ID and counts[i] > 0]
         return sorted(rows, key=lambda r: (-r[1], r[0]))
 
     def unk_rate(self, sentences) -> float:

@@ -45,9 +45,7 @@ def perplexity_by_order(
             continue
         row = []
         for order in orders:
-            lm = NGramLM.from_counts(
-                counts, heldout=dev, order=order, smoothing=smoothing, k=k, discount=discount
-            )
+            lm = NGramLM.from_counts(counts, heldout=dev, order=order, smoothing=smoothing, k=k, discount=discount)
             row.append(lm.perplexity(heldout))
             if smoothing == "interpolation":
                 curves["lambdas"][order] = lm.lambdas.tolist()
@@ -60,8 +58,7 @@ def perplexity_by_k(counts: NGramCounts, heldout, order: int = 3, ks=None) -> di
     ks = list(np.logspace(-4, 0, 13)) if ks is None else list(ks)
     heldout = _lookup(counts, heldout)
     perplexity = [
-        NGramLM.from_counts(counts, order=order, smoothing="add_k", k=float(k)).perplexity(heldout)
-        for k in ks
+        NGramLM.from_counts(counts, order=order, smoothing="add_k", k=float(k)).perplexity(heldout) for k in ks
     ]
     return {"k": [float(k) for k in ks], "perplexity": perplexity}
 
@@ -73,9 +70,7 @@ def perplexity_by_discount(
     discounts = list(np.linspace(0.05, 1.0, 20)) if discounts is None else list(discounts)
     heldout = _lookup(counts, heldout)
     perplexity = [
-        NGramLM.from_counts(counts, order=order, smoothing=smoothing, discount=float(d)).perplexity(
-            heldout
-        )
+        NGramLM.from_counts(counts, order=order, smoothing=smoothing, discount=float(d)).perplexity(heldout)
         for d in discounts
     ]
     return {"discount": [float(d) for d in discounts], "perplexity": perplexity}

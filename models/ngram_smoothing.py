@@ -292,9 +292,7 @@ class StupidBackoff:
 # ---- by name (NGramConfig's settings) ---------------------------------------------------------
 
 
-def build_tables(
-    counts: NGramCounts, smoothing, order, k=1.0, discount=0.75, lambdas=None, backoff=0.4
-):
+def build_tables(counts: NGramCounts, smoothing, order, k=1.0, discount=0.75, lambdas=None, backoff=0.4):
     """The tables of one smoothing: each has .score(lookup) -> (T,) and .predictable (V,)."""
     if smoothing in ("mle", "add_k"):
         return AddK.from_counts(counts, order, 0.0 if smoothing == "mle" else k)

@@ -50,9 +50,7 @@ from models.lora_finetune import _decoder_layers, _sharing_copy, chunk_text, hid
 
 FAMILIES = ("lora", "ia3", "prompt", "prefix", "ln", "full")
 IA3_TARGETS = ("k_proj", "v_proj", "down_proj")  # PEFT's default for Llama models
-IA3_FEEDFORWARD = (
-    "down_proj",
-)  # scaled on its input (the FFN's inner activations), not its output
+IA3_FEEDFORWARD = ("down_proj",)  # scaled on its input (the FFN's inner activations), not its output
 LN_TARGETS = (
     "input_layernorm",
     "post_attention_layernorm",
@@ -71,9 +69,7 @@ class FamiliesConfig:
     target_modules: tuple[str, ...] = ("q_proj", "v_proj")  # LoRA's matrices
     top_layers: int = 2  # adapt only the last n decoder layers (the rest are frozen and cached)
     steps: int = 20  # optimiser steps per run
-    lora_lr: float = (
-        2e-3  # AdamW learning rate of the LoRA runs (alpha = 2r; 5e-3 overfit r=8 in 20 steps)
-    )
+    lora_lr: float = 2e-3  # AdamW learning rate of the LoRA runs (alpha = 2r; 5e-3 overfit r=8 in 20 steps)
     ia3_lr: float = 1e-2  # of IA³ (its vectors start at 1)
     prompt_lr: float = 3e-2  # of prompt tuning (Lester et al. used 0.3 with Adafactor)
     prefix_lr: float = 3e-2  # of prefix tuning (random keys and values, no reparametrising MLP)
@@ -82,9 +78,7 @@ class FamiliesConfig:
     seq_len: int = 32  # tokens per training sequence
     batch_size: int = 4  # sequences per step
     heldout_sequences: int = 8  # sequences kept aside for the held-out loss
-    max_train_sequences: int = (
-        48  # training sequences taken from the text (their hidden states are cached)
-    )
+    max_train_sequences: int = 48  # training sequences taken from the text (their hidden states are cached)
     eval_every: int = 5  # steps between held-out evaluations of a run
     seed: int = 0  # batches and the adapters' initialisation
 
@@ -95,26 +89,20 @@ class FamiliesConfig:
             self.target_modules = self.target_modules.replace(",", " ").split()
         self.target_modules = tuple(t.strip() for t in self.target_modules if t.strip())
         if not self.runs():
-            raise ValueError(
-                "Pick at least one run: a LoRA rank, a prompt or prefix size, IA³, LN or full."
-            )
+            raise ValueError("Pick at least one run: a LoRA rank, a prompt or prefix size, IA³, LN or full.")
         if any(v < 1 for v in (*self.lora_ranks, *self.prompt_tokens, *self.prefix_tokens)):
             raise ValueError("Ranks and numbers of virtual tokens must be at least 1.")
         if self.lora_ranks and not self.target_modules:
             raise ValueError("Name at least one target module for LoRA, e.g. q_proj.")
         if self.top_layers < 1 or self.steps < 1 or self.eval_every < 1:
-            raise ValueError(
-                "Adapt at least one layer and train at least one step (eval every ≥ 1 step)."
-            )
+            raise ValueError("Adapt at least one layer and train at least one step (eval every ≥ 1 step).")
         lrs = (self.lora_lr, self.ia3_lr, self.prompt_lr, self.prefix_lr, self.ln_lr, self.full_lr)
         if not all(lr > 0 for lr in lrs):
             raise ValueError("Learning rates must be positive.")
         if self.seq_len < 4 or self.batch_size < 1 or self.heldout_sequences < 1:
             raise ValueError("Use sequences of at least 4 tokens and at least one per batch.")
         if self.max_train_sequences < self.batch_size:
-            raise ValueError(
-                "Take at least a batch of training sequences (max_train_sequences ≥ batch_size)."
-            )
+            raise ValueError("Take at least a batch of training sequences (max_train_sequences ≥ batch_size).")
 
     def runs(self) -> list[tuple[str, str, int]]:
         """(name, family, size) of every run, in the order they train; size is r or virtual tokens (else 0)."""
@@ -154,9 +142,7 @@ def top_model(base: nn.Module, top_layers: int) -> nn.Module:
 def peft_config(family: str, size: int, target_modules=("q_proj", "v_proj")):
     """PEFT's config for one family at one size (r for LoRA, virtual tokens for prompt and prefix)."""
     if family == "lora":
-        return LoraConfig(
-            r=size, lora_alpha=2 * size, target_modules=list(target_modules), task_type="CAUSAL_LM"
-        )
+        return LoraConfig(r=size, lora_alpha=2 * size, target_modules=list(target_modules), task_type="CAUSAL_LM")
     if family == "ia3":
         return IA3Config(
             target_modules=list(IA3_TARGETS),
@@ -188,9 +174,7 @@ def build_family(model: nn.Module, family: str, size: int = 0, target_modules=("
     return model
 
 
-def formula_count(
-    family: str, size: int, config, top_layers: int, target_modules=("q_proj", "v_proj")
-) -> int:
+def formula_count(family: str, size: int, config, top_layers: int, target_modules=("q_proj", "v_proj")) -> int:
     """The trained numbers of a family by formula, from the model's shapes (a HF config or a dict)."""
     get = config.get if isinstance(config, dict) else lambda k, d=None: getattr(config, k, d)
     d, inner = get("hidden_size"), get("intermediate_size")
@@ -210,9 +194,7 @@ def formula_count(
     }
     if family == "lora":  # A: (r, in), B: (out, r)
         return top_layers * sum(size * (shapes[t][0] + shapes[t][1]) for t in target_modules)
-    if (
-        family == "ia3"
-    ):  # one vector per target: its output's width, or its input's for feed-forward ones
+    if family == "ia3":  # one vector per target: its output's width, or its input's for feed-forward ones
         widths = [shapes[t][0] if t in IA3_FEEDFORWARD else shapes[t][1] for t in IA3_TARGETS]
         return top_layers * sum(widths)
     if family == "prompt":  # n vectors of the model's width
@@ -226,9 +208,7 @@ def formula_count(
     raise ValueError(f"Unknown family {family!r}.")
 
 
-def next_token_loss(
-    model: nn.Module, hidden: torch.Tensor, ids: torch.Tensor
-) -> tuple[torch.Tensor, float]:
+def next_token_loss(model: nn.Module, hidden: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, float]:
     """Mean next-token loss (nats) and accuracy of `model` fed hidden states (n, T, C) for tokens ids (n, T)."""
     T = ids.shape[1]
     # the LM head only over the text's last T-1 positions: prompt tuning's virtual ones predict nothing
@@ -251,16 +231,13 @@ class FamiliesTrainer:
         c = config
         layers = _decoder_layers(base_model)
         if c.top_layers > len(layers):
-            raise ValueError(
-                f"This model has {len(layers)} decoder layers; adapt at most that many."
-            )
+            raise ValueError(f"This model has {len(layers)} decoder layers; adapt at most that many.")
         self.start = len(layers) - c.top_layers
         names = set(linear_names(layers[-1]))
         missing = [t for t in c.target_modules if t not in names] if c.lora_ranks else []
         if missing:
             raise ValueError(
-                f"No linear layer is called {', '.join(missing)}. "
-                f"The decoder layers have: {', '.join(sorted(names))}."
+                f"No linear layer is called {', '.join(missing)}. The decoder layers have: {', '.join(sorted(names))}."
             )
         self.train_ids, self.heldout_ids = chunk_text(tokenizer, text, c)
         self.train_ids, self.heldout_ids = self.train_ids.to(device), self.heldout_ids.to(device)
@@ -315,9 +292,7 @@ class FamiliesTrainer:
                 break
             round_, index = divmod(self.units, len(self.names))
             if index == 0:  # a new round: one batch for every run
-                self.rows = torch.randint(
-                    len(self.train_ids), (self.config.batch_size,), generator=self.generator
-                )
+                self.rows = torch.randint(len(self.train_ids), (self.config.batch_size,), generator=self.generator)
             name = self.names[index]
             model = self.runs[name]
             model.train()

@@ -86,13 +86,9 @@ class SandboxTask:
     def __init__(self, config: SandboxConfig, device: str = "cpu"):
         self.config, self.device = config, device
         self.seq_len = 1 if config.task == "bandit" else config.seq_len
-        self.means = torch.linspace(
-            0.0, 1.0, config.n_actions, device=device
-        )  # (K,) bandit payouts
+        self.means = torch.linspace(0.0, 1.0, config.n_actions, device=device)  # (K,) bandit payouts
         target_gen = torch.Generator().manual_seed(1234)
-        self.target = torch.randint(0, config.n_actions, (self.seq_len,), generator=target_gen).to(
-            device
-        )  # (L,)
+        self.target = torch.randint(0, config.n_actions, (self.seq_len,), generator=target_gen).to(device)  # (L,)
         self.best_reward = 1.0
 
     def clean_reward(self, actions: torch.Tensor) -> torch.Tensor:
@@ -133,21 +129,15 @@ class SandboxTrainer:
         self.task = SandboxTask(config, device)
         self.names = config.run_names()
         shape = (config.n_seeds, self.task.seq_len, config.n_actions, config.n_actions)
-        self.tables = {
-            name: torch.zeros(shape, device=device, requires_grad=True) for name in self.names
-        }
+        self.tables = {name: torch.zeros(shape, device=device, requires_grad=True) for name in self.names}
         self.optimizers = {n: torch.optim.Adam([t], lr=config.lr) for n, t in self.tables.items()}
         # the same random stream for every run: at step 0 they all see the same batch
         self.generators = {n: torch.Generator().manual_seed(config.seed) for n in self.names}
         self.iteration = 0
         self.done = False
-        self.reward = {
-            n: [] for n in self.names
-        }  # per iteration: (S,) mean clean reward of the batch
+        self.reward = {n: [] for n in self.names}  # per iteration: (S,) mean clean reward of the batch
         self.entropy = {n: [] for n in self.names}  # per iteration: mean entropy (nats)
-        self.clip_fraction = {
-            n: [] for n in self.names
-        }  # per iteration: mean over epochs and seeds
+        self.clip_fraction = {n: [] for n in self.names}  # per iteration: mean over epochs and seeds
         self.approx_kl = {n: [] for n in self.names}  # per iteration: last epoch, mean over seeds
         self.seed_entropy = {n: torch.zeros(0) for n in self.names}  # last iteration: (S,) entropy
         self.outside = {n: [] for n in self.names}  # per iteration: share outside [1-ε, 1+ε]
@@ -164,9 +154,7 @@ class SandboxTrainer:
         if name == "reinforce":
             return rewards
         if name == "grpo":
-            return grpo_advantages(rewards.reshape(-1), self.config.group_size).reshape(
-                rewards.shape
-            )
+            return grpo_advantages(rewards.reshape(-1), self.config.group_size).reshape(rewards.shape)
         centred = rewards - rewards.mean(1, keepdim=True)
         if name == "reinforce_baseline":
             return centred
@@ -187,9 +175,7 @@ class SandboxTrainer:
         advantages = self._advantages(name, clean + config.noise * noise)  # (S, B)
         with torch.no_grad():
             logits = token_logits(table, actions)  # (S, B, L, K)
-            logp_old = (
-                logits.log_softmax(-1).gather(-1, actions[..., None]).squeeze(-1)
-            )  # (S, B, L)
+            logp_old = logits.log_softmax(-1).gather(-1, actions[..., None]).squeeze(-1)  # (S, B, L)
             self.reward[name].append(clean.mean(1).cpu())
             seed_entropy = entropy(logits).mean((1, 2))  # (S,)
             self.entropy[name].append(seed_entropy.mean().item())
@@ -206,9 +192,7 @@ class SandboxTrainer:
         ratios, fractions, outside = [], [], []
         for _ in range(config.update_epochs):
             logp = token_logits(table, actions).log_softmax(-1).gather(-1, actions[..., None])
-            token_adv = advantages[..., None].expand_as(
-                logp_old
-            )  # (S, B, L) one advantage per sequence
+            token_adv = advantages[..., None].expand_as(logp_old)  # (S, B, L) one advantage per sequence
             loss, stats = ppo_clip_loss(logp.squeeze(-1), logp_old, token_adv, eps)
             optimizer.zero_grad(set_to_none=True)
             (loss * config.n_seeds).backward()
@@ -218,9 +202,7 @@ class SandboxTrainer:
             flat = stats["ratio"].reshape(-1)
             ratios.append(flat[:MAX_RATIOS].cpu())
         self.ratios[name] = ratios
-        if max(outside) >= self.peak_outside.get(
-            name, -1.0
-        ):  # keep the batch that left the band most
+        if max(outside) >= self.peak_outside.get(name, -1.0):  # keep the batch that left the band most
             self.peak_outside[name], self.peak_iteration[name] = max(outside), self.iteration + 1
             self.peak_ratios[name] = ratios
         self.clip_fraction[name].append(sum(fractions) / len(fractions))

@@ -25,9 +25,7 @@ from torch.nn import functional as F
 
 def _check_eps(clip_eps: float | None) -> None:
     if clip_eps is not None and not 0.0 < clip_eps < 1.0:
-        raise ValueError(
-            f"The clipping range ε must lie in (0, 1) (got {clip_eps}); 0.1–0.3 is usual."
-        )
+        raise ValueError(f"The clipping range ε must lie in (0, 1) (got {clip_eps}); 0.1–0.3 is usual.")
 
 
 def ppo_clip_loss(
@@ -119,9 +117,7 @@ def grpo_advantages(rewards: torch.Tensor, group_size: int, eps: float = 1e-4) -
     rewards: (N,) with N a multiple of group_size; the std is the unbiased one, as TRL's. Returns (N,).
     """
     if group_size < 2:
-        raise ValueError(
-            "A GRPO group needs at least 2 samples: with 1 there is no group mean to compare with."
-        )
+        raise ValueError("A GRPO group needs at least 2 samples: with 1 there is no group mean to compare with.")
     if rewards.numel() % group_size:
         raise ValueError(f"{rewards.numel()} rewards do not split into groups of {group_size}.")
     grouped = rewards.reshape(-1, group_size)  # (groups, G)

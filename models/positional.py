@@ -76,9 +76,8 @@ def rope_cos_sin(
     """
     if isinstance(positions, int):
         positions = torch.arange(positions, device=device)
-    inv_freq = 1.0 / base ** (
-        torch.arange(0, head_dim, 2, dtype=torch.float32, device=positions.device) / head_dim
-    )  # (D/2,) one frequency per pair of dimensions
+    # (D/2,) one frequency per pair of dimensions
+    inv_freq = 1.0 / base ** (torch.arange(0, head_dim, 2, dtype=torch.float32, device=positions.device) / head_dim)
     angles = positions.float()[..., None] * inv_freq  # (..., T, D/2)
     angles = torch.cat((angles, angles), dim=-1)  # (..., T, D): pair i is (i, i + D/2)
     return angles.cos().to(dtype), angles.sin().to(dtype)
@@ -101,9 +100,7 @@ def apply_rope(
     return q_rotated, k_rotated
 
 
-def rope_score_against_distance(
-    head_dim: int, max_distance: int, base: float = 10000.0
-) -> torch.Tensor:
+def rope_score_against_distance(head_dim: int, max_distance: int, base: float = 10000.0) -> torch.Tensor:
     """q . k after RoPE for q = k = all ones, as the distance m - n grows (RoFormer section 3.4.3).
 
     Shows RoPE's long-term decay: the same two vectors score less the further apart they sit.
@@ -137,9 +134,7 @@ def alibi_slopes(n_heads: int) -> torch.Tensor:
     return torch.tensor(slopes, dtype=torch.float32)
 
 
-def alibi_bias(
-    n_heads: int, seq_len: int, device: str | torch.device | None = None
-) -> torch.Tensor:
+def alibi_bias(n_heads: int, seq_len: int, device: str | torch.device | None = None) -> torch.Tensor:
     """Additive attention bias -slope_h * |i - j|. Returns (H, T, T), added to the scaled scores.
 
     With a causal mask only j <= i survives, where this equals the paper's -slope * (i - j).

@@ -82,9 +82,7 @@ class QuantizedTensor:
     def nbytes(self) -> int:
         """Bytes actually held: the packed codes plus the (first- or second-level) constants."""
         constants = [self.absmax, self.absmax_codes, self.absmax_scales]
-        return self.packed.numel() + sum(
-            t.numel() * t.element_size() for t in constants if t is not None
-        )
+        return self.packed.numel() + sum(t.numel() * t.element_size() for t in constants if t is not None)
 
     @property
     def bits_per_parameter(self) -> float:
@@ -107,13 +105,9 @@ def quantize(
     blocks = _blocks(weight, block_size)  # (n_blocks, block)
     absmax = blocks.abs().amax(dim=1)  # (n_blocks,)
     normed = blocks / absmax.clamp_min(1e-12)[:, None]  # in [-1, 1]
-    codes = (
-        (normed[..., None] - table).abs().argmin(dim=-1).to(torch.uint8).reshape(-1)
-    )  # nearest level
+    codes = (normed[..., None] - table).abs().argmin(dim=-1).to(torch.uint8).reshape(-1)  # nearest level
     packed = (codes[0::2] << 4) | codes[1::2]
-    quantized = QuantizedTensor(
-        packed, absmax, None, None, 0.0, tuple(weight.shape), block_size, kind
-    )
+    quantized = QuantizedTensor(packed, absmax, None, None, 0.0, tuple(weight.shape), block_size, kind)
     if double_quant:
         offset = absmax.mean()
         centred = _blocks(absmax - offset, DQ_BLOCK)  # (n_blocks / 256, 256)
@@ -140,9 +134,7 @@ def dequantize(q: QuantizedTensor) -> torch.Tensor:
     return blocks.reshape(-1)[: q.numel].view(q.shape)
 
 
-def quantization_error(
-    weight: torch.Tensor, kind: str, block_size: int, double_quant=False
-) -> dict:
+def quantization_error(weight: torch.Tensor, kind: str, block_size: int, double_quant=False) -> dict:
     """Mean squared and mean absolute error of a round trip, and the bits per weight it costs."""
     q = quantize(weight, kind, block_size, double_quant)
     diff = dequantize(q) - weight.detach().float()

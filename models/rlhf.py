@@ -46,9 +46,7 @@ class RLHFConfig:
     reward: str = "sentiment"  # one of REWARDS
     keyword: str = "great"  # the word the keyword reward looks for
     method: str = "ppo"  # "ppo" (KL in the reward) or "grpo" (group advantages, KL in the loss)
-    kl_coef: float = (
-        0.05  # beta: weight of the KL penalty to the reference (0 = none: reward hacking)
-    )
+    kl_coef: float = 0.05  # beta: weight of the KL penalty to the reference (0 = none: reward hacking)
     clip_range: float = 0.2  # PPO's clipping range ε
     adapter_lr: float = 1e-3  # AdamW learning rate of the LoRA adapters
     lora_rank: int = 8  # rank of the LoRA adapters on the attention projections
@@ -79,9 +77,7 @@ class RLHFConfig:
         if not 1 <= self.samples_per_prompt <= 16 or not 1 <= self.new_tokens <= 64:
             raise ValueError("Use 1–16 continuations per prompt and 1–64 new tokens.")
         if not 1 <= self.lora_rank <= 64 or self.ppo_epochs < 1 or self.temperature <= 0:
-            raise ValueError(
-                "Use a LoRA rank of 1–64, at least one epoch and a positive temperature."
-            )
+            raise ValueError("Use a LoRA rank of 1–64, at least one epoch and a positive temperature.")
 
 
 def make_reward(config: RLHFConfig):
@@ -106,9 +102,7 @@ def add_lora(model, rank: int):
     policy = copy.deepcopy(model)
     for p in policy.parameters():
         p.requires_grad_(False)
-    lora = LoraConfig(
-        r=rank, lora_alpha=2 * rank, target_modules=["q_proj", "v_proj"], lora_dropout=0.0
-    )
+    lora = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=["q_proj", "v_proj"], lora_dropout=0.0)
     return get_peft_model(policy, lora)
 
 
@@ -220,9 +214,7 @@ class RLHFTrainer:
                 pad_token_id=tok.pad_token_id,
             )  # (B, P + T_new)
         prompt_len = enc["input_ids"].shape[1]
-        mask = torch.cat(
-            [enc["attention_mask"], torch.ones_like(sequences[:, prompt_len:])], dim=1
-        )  # (B, P + T_new)
+        mask = torch.cat([enc["attention_mask"], torch.ones_like(sequences[:, prompt_len:])], dim=1)  # (B, P + T_new)
         texts = tok.batch_decode(sequences[:, prompt_len:], skip_special_tokens=True)
         return prompts, sequences, mask, prompt_len, texts
 
@@ -264,30 +256,25 @@ class RLHFTrainer:
         # the first epoch's forward pass (with grad) also gives the sampling policy's log-probabilities:
         # the weights have not changed since generation, so no separate no-grad pass is needed
         self.policy.train()  # LoRA dropout is 0: train and eval modes compute the same thing
-        logp, entropy = completion_logprobs(
-            self.policy, sequences, mask, prompt_len, config.temperature
-        )
+        logp, entropy = completion_logprobs(self.policy, sequences, mask, prompt_len, config.temperature)
         logp_old = logp.detach()  # (B, T_new)
         scores, advantages, kl_seq = rlhf_advantages(rewards, logp_old, ref_logp, config)
         for epoch in range(config.ppo_epochs):
             if epoch > 0:
-                logp, entropy = completion_logprobs(
-                    self.policy, sequences, mask, prompt_len, config.temperature
-                )
+                logp, entropy = completion_logprobs(self.policy, sequences, mask, prompt_len, config.temperature)
             loss, stats = rlhf_loss(logp, logp_old, ref_logp, advantages, config)
             if not torch.isfinite(loss):
                 raise self._stop("The loss became NaN")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(
-                [p for p in self.policy.parameters() if p.requires_grad], 1.0
-            )
+            torch.nn.utils.clip_grad_norm_([p for p in self.policy.parameters() if p.requires_grad], 1.0)
             self.optimizer.step()
             if not self._adapters_finite():
                 raise self._stop("The adapters' weights became NaN")
         t3 = time.perf_counter()
-        batch = Batch(prompts, texts, rewards.cpu(), advantages.cpu(), kl_seq.cpu(), self.iteration,
-                      sequences.cpu(), mask.cpu())  # fmt: skip
+        batch = Batch(
+            prompts, texts, rewards.cpu(), advantages.cpu(), kl_seq.cpu(), self.iteration, sequences.cpu(), mask.cpu()
+        )
         self.batches = [self.batches[0] if self.batches else batch, batch]
         self.iteration += 1
         metrics = {

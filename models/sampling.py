@@ -25,9 +25,7 @@ class SamplingConfig:
 
     def __post_init__(self):
         if not self.temperature > 0:
-            raise ValueError(
-                "The temperature must be greater than 0 (use a small value for greedy)."
-            )
+            raise ValueError("The temperature must be greater than 0 (use a small value for greedy).")
         if self.top_k < 0:
             raise ValueError("top-k must be 0 (off) or a positive number of tokens.")
         if not 0 < self.top_p <= 1:
@@ -148,8 +146,7 @@ def next_token(model, tokenizer, token_ids: list[int], max_context: int) -> Next
         raise ValueError("The prompt produced no tokens.")
     if len(token_ids) > max_context:
         raise ValueError(
-            f"The text is {len(token_ids):,} tokens long; this model reads at most {max_context:,}. "
-            "Shorten the prompt."
+            f"The text is {len(token_ids):,} tokens long; this model reads at most {max_context:,}. Shorten the prompt."
         )
     device = next(model.parameters()).device
     ids = torch.tensor([token_ids], device=device)  # (1, T)
@@ -158,9 +155,7 @@ def next_token(model, tokenizer, token_ids: list[int], max_context: int) -> Next
     seconds = time.perf_counter() - start
     logits = out.logits[0, -1].float().cpu()  # (V,)
     loss = float(out.loss) if out.loss is not None else None
-    return NextTokenResult(
-        list(token_ids), token_pieces(tokenizer, token_ids), logits, loss, seconds
-    )
+    return NextTokenResult(list(token_ids), token_pieces(tokenizer, token_ids), logits, loss, seconds)
 
 
 @dataclass
@@ -192,9 +187,7 @@ def sample_continuation(
         )
     device = next(model.parameters()).device
     # transformers >= 5.2x names the KV cache `cache`; older 5.x releases call it `past_key_values`
-    cache_arg = (
-        "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-    )
+    cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
     out = model(input_ids=torch.tensor([token_ids], device=device), use_cache=True)
     sampled = []
     for step in range(n_tokens):

@@ -39,8 +39,7 @@ def decode_text(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> DecodedText:
     """Turn uploaded bytes into text, refusing empty, binary or oversized input with a clear ValueError."""
     if len(data) > max_bytes:
         raise ValueError(
-            f"The text is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. "
-            "Upload a shorter text."
+            f"The text is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. Upload a shorter text."
         )
     for bom, codec in _UNICODE_BOMS:  # UTF-16/32 (Notepad's "Unicode") are full of NUL bytes
         if data.startswith(bom):
@@ -52,9 +51,7 @@ def decode_text(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> DecodedText:
                     f"{codec.upper()} ({exc.reason}). Save it as UTF-8 and upload it again."
                 ) from None
     if b"\x00" in data[:65536]:
-        raise ValueError(
-            "This file looks binary (it contains NUL bytes). Upload a plain .txt file."
-        )
+        raise ValueError("This file looks binary (it contains NUL bytes). Upload a plain .txt file.")
     notice = None
     try:
         text = data.decode("utf-8-sig")
@@ -73,9 +70,7 @@ def check_text(text: str, max_chars: int = MAX_UPLOAD_BYTES, min_words: int = 1)
     if text is None or not text.strip():
         raise ValueError("The text is empty. Paste or upload some text first.")
     if len(text) > max_chars:
-        raise ValueError(
-            f"The text has {len(text):,} characters; the limit is {max_chars:,}. Use a shorter text."
-        )
+        raise ValueError(f"The text has {len(text):,} characters; the limit is {max_chars:,}. Use a shorter text.")
     if "\x00" in text[:65536]:  # what a binary file pasted or decoded as text looks like
         raise ValueError("This text looks binary (it contains NUL characters). Paste plain text.")
     text = unicodedata.normalize("NFKC", text)
@@ -112,9 +107,7 @@ def sentences_from_text(text: str, lowercase: bool = True, min_tokens: int = 1) 
     return out
 
 
-def train_heldout_split(
-    sentences: list, heldout_fraction: float = 0.1, seed: int = 0
-) -> tuple[list, list]:
+def train_heldout_split(sentences: list, heldout_fraction: float = 0.1, seed: int = 0) -> tuple[list, list]:
     """Deterministic split: a seeded shuffle of sentence indices, the first fraction held out.
 
     Order inside each part follows the original order, so neighbouring sentences stay readable.

@@ -53,9 +53,7 @@ class TinyTransformerConfig:
 
     def __post_init__(self):
         if self.positional not in POSITIONAL_SCHEMES:
-            raise ValueError(
-                f"positional must be one of {POSITIONAL_SCHEMES}, got {self.positional!r}"
-            )
+            raise ValueError(f"positional must be one of {POSITIONAL_SCHEMES}, got {self.positional!r}")
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"d_model {self.d_model} must be divisible by the {self.n_heads} heads "
@@ -76,9 +74,7 @@ class Block(nn.Module):
         self.attn = MultiHeadAttention(config.d_model, config.n_heads)
         self.ln_mlp = nn.LayerNorm(config.d_model)
         hidden = config.mlp_ratio * config.d_model
-        self.mlp = nn.Sequential(
-            nn.Linear(config.d_model, hidden), nn.GELU(), nn.Linear(hidden, config.d_model)
-        )
+        self.mlp = nn.Sequential(nn.Linear(config.d_model, hidden), nn.GELU(), nn.Linear(hidden, config.d_model))
 
     def forward(self, x, causal, bias, rope):
         attended, weights = self.attn(self.ln_attn(x), mask=bias, causal=causal, rope=rope)
@@ -221,9 +217,7 @@ class CharLMTask:
         return "".join(self.itos[int(i)] for i in ids)
 
     def get_batch(self, batch_size: int, generator: torch.Generator):
-        starts = torch.randint(
-            len(self.data) - self.block_size - 1, (batch_size,), generator=generator
-        )
+        starts = torch.randint(len(self.data) - self.block_size - 1, (batch_size,), generator=generator)
         windows = torch.stack([self.data[s : s + self.block_size + 1] for s in starts.tolist()])
         loss_mask = torch.ones(batch_size, self.block_size, dtype=torch.bool)
         return windows[:, :-1], windows[:, 1:], loss_mask
@@ -261,9 +255,7 @@ class TinyTrainer:
 
     def __init__(self, config: TinyTransformerConfig, task, device: str = "cpu", seed: int = 0):
         self.task, self.device, self.seed = task, device, seed
-        self.config = dataclasses.replace(
-            config, vocab_size=task.vocab_size, max_len=max(config.max_len, task.seq_len)
-        )
+        self.config = dataclasses.replace(config, vocab_size=task.vocab_size, max_len=max(config.max_len, task.seq_len))
         with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
             torch.manual_seed(seed)
             self.model = TinyTransformer(self.config).to(device)
@@ -337,9 +329,7 @@ class TinyTrainer:
         return weights[:, 0].cpu()  # (L, H, T, T)
 
     @torch.no_grad()
-    def sample(
-        self, prompt: str = "", max_new_tokens: int = 100, temperature: float = 1.0, seed: int = 0
-    ) -> str:
+    def sample(self, prompt: str = "", max_new_tokens: int = 100, temperature: float = 1.0, seed: int = 0) -> str:
         """Generate characters one at a time (char_lm), each seeing only what came before."""
         self.model.eval()
         generator = torch.Generator().manual_seed(seed)

@@ -33,9 +33,7 @@ MAX_EXP = 6.0  # word2vec.c treats sigmoid(f) as 1 above this dot product and 0 
 
 @dataclass
 class Word2VecConfig:
-    arch: str = (
-        "skipgram"  # "skipgram" (the centre predicts each context word) or "cbow" (the mean)
-    )
+    arch: str = "skipgram"  # "skipgram" (the centre predicts each context word) or "cbow" (the mean)
     dim: int = 100  # vector size d
     window: int = 5  # max distance of a context word; each position draws its window in 1..window
     negatives: int = 5  # noise words per positive example
@@ -47,9 +45,7 @@ class Word2VecConfig:
     min_lr: float = 1e-4  # learning rate at the end of training
     batch_size: int | None = None  # pairs (CBOW: windows) per step; None: see default_batch_size
     shuffle: bool = True  # visit centre words in random order (False: corpus order, as word2vec.c)
-    workers: int = (
-        1  # CPU threads stepping at once, Hogwild as in word2vec.c (> 1: not reproducible)
-    )
+    workers: int = 1  # CPU threads stepping at once, Hogwild as in word2vec.c (> 1: not reproducible)
     seed: int = 0  # seeds the initial vectors, subsampling, windows, order and noise words
 
     def __post_init__(self):
@@ -80,9 +76,7 @@ class Vocab:
 
 def build_vocab(sentences: list[list[str]], min_count: int) -> Vocab:
     if isinstance(sentences, str) or any(isinstance(s, str) for s in sentences[:100]):
-        raise ValueError(
-            "Expected tokenised sentences (a list of lists of words), not raw strings."
-        )
+        raise ValueError("Expected tokenised sentences (a list of lists of words), not raw strings.")
     counts = Counter(word for sentence in sentences for word in sentence)  # in order of appearance
     total = sum(counts.values())
     kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: -counts[w])

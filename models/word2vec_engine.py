@@ -111,6 +111,7 @@ class Word2VecTrainer:
         self._offsets = torch.tensor([*range(-window, 0), *range(1, window + 1)], device=device)
         self._labels = torch.zeros(1 + config.negatives, device=device)  # (1+K,) [1, 0, ..., 0]
         self._labels[0] = 1.0
+        self._signs = 2 * self._labels - 1  # (1+K,) [1, -1, ..., -1]
         self._generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self._worker_generators = [  # noise words of each Hogwild worker
             torch.Generator(device=self.device).manual_seed(config.seed + 1 + i)
@@ -222,9 +223,7 @@ class Word2VecTrainer:
         if self._epoch is None:  # new epoch: drop frequent words at random, draw every window size
             keep = self._rand(len(self._ids)) < gather(self._keep, self._ids)
             ids, sentence_ids = self._ids[keep], self._sentence_ids[keep]
-            windows = torch.randint(
-                1, self.config.window + 1, ids.shape, generator=self._generator, device=self.device
-            )
+            windows = torch.randint(1, self.config.window + 1, ids.shape, generator=self._generator, device=self.device)
             order = torch.arange(len(ids), device=self.device)
             if self.config.shuffle:
                 order = torch.randperm(len(ids), generator=self._generator, device=self.device)
@@ -285,13 +284,9 @@ class Word2VecTrainer:
     def sample_negatives(self, shape: tuple[int, ...], generator=None) -> torch.Tensor:
         """Noise words drawn from noise_probabilities with the alias table."""
         generator = generator or self._generator
-        slots = torch.randint(
-            0, len(self.vocab.words), shape, generator=generator, device=self.device
-        )
+        slots = torch.randint(0, len(self.vocab.words), shape, generator=generator, device=self.device)
         coins = torch.rand(shape, generator=generator, device=self.device)
-        return torch.where(
-            coins < gather(self._alias_accept, slots), slots, gather(self._alias, slots)
-        )
+        return torch.where(coins < gather(self._alias_accept, slots), slots, gather(self._alias, slots))
 
     def _step_limit(self, rows: torch.Tensor, curvatures: torch.Tensor, lr: float) -> torch.Tensor:
         """A factor in (0, 1] per contribution to `rows` so that each row's step is at most 1/L.
@@ -327,7 +322,7 @@ class Word2VecTrainer:
         hidden_error = torch.bmm(g[:, None, :], out_vectors).squeeze(1)  # (B, d) word2vec.c's neu1e
         g = g * self._step_limit(targets, used * hidden.square().sum(1, keepdim=True), lr)
         self.w_out.index_add_(0, targets.view(-1), (g[:, :, None] * hidden[:, None, :]).view(-1, d))
-        loss = -(F.logsigmoid(f * (2 * self._labels - 1)) * used).sum()
+        loss = -(F.logsigmoid(f * self._signs) * used).sum()
         out_norms = torch.linalg.vector_norm(out_vectors, dim=2)  # (B, 1+K)
         return loss, hidden_error, (out_norms.square() * used).sum(1)
 
@@ -339,9 +334,7 @@ class Word2VecTrainer:
         self.w_in.index_add_(0, contexts, error)
         return loss
 
-    def _cbow_step(
-        self, contexts, slot_rows, starts, words, lr: float, negatives=None
-    ) -> torch.Tensor:
+    def _cbow_step(self, contexts, slot_rows, starts, words, lr: float, negatives=None) -> torch.Tensor:
         # the mean of the context words' input vectors predicts the centre word
         hidden = F.embedding_bag(contexts, self.w_in, starts, mode="mean")  # (B, d)
         loss, error, curvatures = self._negative_sampling_update(hidden, words, lr, negatives)

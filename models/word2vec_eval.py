@@ -145,9 +145,7 @@ def _load_analogies(dataset):
     return load_analogies(dataset)
 
 
-def evaluate_word_pairs(
-    vectors, dataset="wordsim353", restrict_vocab: int | None = 300_000
-) -> dict:
+def evaluate_word_pairs(vectors, dataset="wordsim353", restrict_vocab: int | None = 300_000) -> dict:
     """Spearman (and Pearson) correlation of cosine similarity with human scores, on covered pairs.
 
     dataset: "wordsim353", "simlex999" or a list of (word, word, score). Matches gensim's
@@ -175,9 +173,7 @@ def evaluate_word_pairs(
     }
 
 
-def evaluate_analogies(
-    vectors, dataset="google", restrict_vocab: int = 30_000, chunk_size: int = 1024
-) -> dict:
+def evaluate_analogies(vectors, dataset="google", restrict_vocab: int = 30_000, chunk_size: int = 1024) -> dict:
     """Accuracy of 3CosAdd per section, over the questions whose four words are all known.
 
     dataset: "google" (questions-words), "toy", or a dict section -> [(a, b, c, d)]. Same answers as
@@ -188,14 +184,10 @@ def evaluate_analogies(
     matrix, words = as_matrix(vectors)
     lookup = _lowercase_lookup(words, restrict_vocab)
     normed = _unit_rows(matrix[: len(words[:restrict_vocab])])  # (V', d)
-    group = np.array(
-        [lookup[w.lower()] for w in words[:restrict_vocab]]
-    )  # (V',) most frequent spelling
+    group = np.array([lookup[w.lower()] for w in words[:restrict_vocab]])  # (V',) most frequent spelling
     results = []
     for name, questions in sections.items():
-        ids = [
-            [lookup[w.lower()] for w in q] for q in questions if all(w.lower() in lookup for w in q)
-        ]
+        ids = [[lookup[w.lower()] for w in q] for q in questions if all(w.lower() in lookup for w in q)]
         ids = np.array(ids, dtype=np.int64).reshape(-1, 4)  # (Q, 4): a, b, c, expected
         correct = 0
         for start in range(0, len(ids), chunk_size):
@@ -214,15 +206,11 @@ def evaluate_analogies(
             answer = spelling[rows, allowed.argmax(axis=1)]
             correct += int((allowed.any(axis=1) & (answer == expected)).sum())
         results.append(_section_row(name, correct, len(ids), len(questions)))
-    total = _section_row(
-        "total", *(sum(r[key] for r in results) for key in ("correct", "covered", "questions"))
-    )
+    total = _section_row("total", *(sum(r[key] for r in results) for key in ("correct", "covered", "questions")))
     semantic = [r for r in results if not r["section"].startswith("gram")]
     syntactic = [r for r in results if r["section"].startswith("gram")]
     groups = {
-        name: _section_row(
-            name, *(sum(r[key] for r in rs) for key in ("correct", "covered", "questions"))
-        )
+        name: _section_row(name, *(sum(r[key] for r in rs) for key in ("correct", "covered", "questions")))
         for name, rs in (("semantic", semantic), ("syntactic", syntactic))
         if rs
     }

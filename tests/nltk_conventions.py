@@ -41,13 +41,9 @@ class NltkCounts(NGramCounts):
 
 def nltk_model(sentences, order: int, heldout=None, **settings) -> NGramLM:
     """NGramLM(order=order, **settings).fit(sentences), the way nltk.lm's model of that order sees it."""
-    counts = NltkCounts.from_sentences(
-        sentences, max_order=order
-    )  # the padding depends on the order
+    counts = NltkCounts.from_sentences(sentences, max_order=order)  # the padding depends on the order
     lm = NGramLM.from_counts(counts, heldout, order=order, **settings)
-    if (
-        lm.config.smoothing in DISCOUNTING
-    ):  # order 1 not discounted: alpha_1 = a / sum a, gamma_1 = 0
+    if lm.config.smoothing in DISCOUNTING:  # order 1 not discounted: alpha_1 = a / sum a, gamma_1 = 0
         tables, no_discount = lm.tables, (0.0, 0.0, 0.0)
         a = counts.raw_counts(1)
         if lm.config.smoothing != "absolute_discounting":

@@ -111,9 +111,7 @@ def test_fully_masked_row_is_zero_not_nan():
         assert not torch.isnan(out).any() and not torch.isnan(weights).any()
         assert weights[..., 2, :].abs().max() == 0 and out[..., 2, :].abs().max() == 0
         rows = [0, 1, 3, 4]  # the others are untouched
-        torch.testing.assert_close(
-            out[..., rows, :], F.scaled_dot_product_attention(q, k, v)[..., rows, :]
-        )
+        torch.testing.assert_close(out[..., rows, :], F.scaled_dot_product_attention(q, k, v)[..., rows, :])
 
 
 def test_attention_steps_step_through():
@@ -122,9 +120,7 @@ def test_attention_steps_step_through():
     torch.testing.assert_close(steps["scores"], torch.einsum("bhqd,bhkd->bhqk", q, k))
     torch.testing.assert_close(steps["scaled_scores"], steps["scores"] / math.sqrt(8) / 0.5)
     assert torch.isneginf(steps["masked_scores"].triu(1)[..., 0, 1:]).all()
-    torch.testing.assert_close(
-        steps["weights"], reference_weights(q, k, causal=True, scale=2 / math.sqrt(8))
-    )
+    torch.testing.assert_close(steps["weights"], reference_weights(q, k, causal=True, scale=2 / math.sqrt(8)))
     torch.testing.assert_close(steps["output"], steps["weights"] @ v)
 
 
@@ -180,17 +176,13 @@ def test_grouped_query_attention_with_rope_matches_llama_layer():
     llama = LlamaAttention(config, layer_idx=0).double().eval()
     ours = MultiHeadAttention(32, 4, n_kv_heads=2, bias=False).double()
     with torch.no_grad():
-        ours.in_proj.weight.copy_(
-            torch.cat([llama.q_proj.weight, llama.k_proj.weight, llama.v_proj.weight])
-        )
+        ours.in_proj.weight.copy_(torch.cat([llama.q_proj.weight, llama.k_proj.weight, llama.v_proj.weight]))
         ours.out_proj.weight.copy_(llama.o_proj.weight)
 
     x = torch.randn(2, 6, 32, **F64)
     position_ids = torch.arange(6)[None].expand(2, -1)
     cos, sin = LlamaRotaryEmbedding(config)(x, position_ids)
-    causal_mask = torch.zeros(6, 6, **F64).masked_fill(
-        torch.ones(6, 6).triu(1).bool(), float("-inf")
-    )
+    causal_mask = torch.zeros(6, 6, **F64).masked_fill(torch.ones(6, 6).triu(1).bool(), float("-inf"))
     expected, expected_weights = llama(
         hidden_states=x, position_embeddings=(cos, sin), attention_mask=causal_mask[None, None]
     )
@@ -227,9 +219,7 @@ def test_rope_scores_depend_on_distance_only():
     rotated_q, _ = apply_rope(q.expand(1, 1, 20, 8), q.expand(1, 1, 20, 8), cos, sin)
     _, rotated_k = apply_rope(k.expand(1, 1, 20, 8), k.expand(1, 1, 20, 8), cos, sin)
     scores = rotated_q[0, 0] @ rotated_k[0, 0].T  # (T, T)
-    torch.testing.assert_close(
-        torch.diagonal(scores, -3), torch.full((17,), scores[3, 0].item(), **F64)
-    )
+    torch.testing.assert_close(torch.diagonal(scores, -3), torch.full((17,), scores[3, 0].item(), **F64))
     # the long-term-decay curve, against rotating each pair by hand with 2x2 rotation matrices
     decay = rope_score_against_distance(8, 20)
     inv_freq = 1 / 10000 ** (torch.arange(0, 8, 2, **F64) / 8)
@@ -292,12 +282,8 @@ def exact_heads(n: int) -> torch.Tensor:
 def test_probe_measures_on_hand_built_heads():
     n = 10
     w = exact_heads(n)
-    np.testing.assert_allclose(
-        previous_token_score(w)[0], [1, 0, 1 / 9, np.mean(1 / np.arange(2, 11))]
-    )
-    np.testing.assert_allclose(
-        sink_share(w)[0], [1 / 9, 0, 1, np.mean(1 / np.arange(2, 11))], rtol=1e-6
-    )
+    np.testing.assert_allclose(previous_token_score(w)[0], [1, 0, 1 / 9, np.mean(1 / np.arange(2, 11))])
+    np.testing.assert_allclose(sink_share(w)[0], [1 / 9, 0, 1, np.mean(1 / np.arange(2, 11))], rtol=1e-6)
     uniform_entropy = np.mean(np.log(np.arange(1, n + 1)))
     np.testing.assert_allclose(head_entropy(w)[0], [0, 0, 0, uniform_entropy], atol=1e-6)
     offsets, by_offset = attention_by_offset(w, max_offset=3)
@@ -325,9 +311,7 @@ def test_induction_score():
 
 def test_induction_sequence():
     ids = induction_sequence(1000, 20, seed=3)
-    assert (
-        ids.shape == (40,) and torch.equal(ids[:20], ids[20:]) and len(set(ids[:20].tolist())) == 20
-    )
+    assert ids.shape == (40,) and torch.equal(ids[:20], ids[20:]) and len(set(ids[:20].tolist())) == 20
     assert torch.equal(ids, induction_sequence(1000, 20, seed=3))
     assert not torch.equal(ids, induction_sequence(1000, 20, seed=4))
     tokenizer = WordTokenizer(bos=True)
@@ -393,9 +377,7 @@ def test_extract_attention_causal_llama():
     model = tiny_llama(len(tokenizer))
     trace = extract_attention(model, tokenizer, "The cat sat on the mat")
     assert trace.weights.shape == (2, 4, 7, 7) and len(trace.tokens) == 7 and not trace.truncated
-    assert trace.tokens[0] == "<0>" and trace.tokens[1].startswith(
-        "w"
-    )  # raw piece when decode is empty
+    assert trace.tokens[0] == "<0>" and trace.tokens[1].startswith("w")  # raw piece when decode is empty
     torch.testing.assert_close(trace.weights.sum(-1), torch.ones(2, 4, 7))
     assert trace.weights.triu(1).abs().max() == 0
     with torch.no_grad():  # the same weights transformers hands out

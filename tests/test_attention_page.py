@@ -50,9 +50,7 @@ def test_step_through_reproduces_the_models_own_attention(fixture, layer, head, 
     qkv = step_through.real_head_qkv(model, ids, layer, head)
     steps = step_through.run_steps(qkv, causal=qkv["model_causal"], scaled=True, temperature=1.0)
     torch.testing.assert_close(steps["weights"], qkv["model_weights"], atol=1e-5, rtol=1e-4)
-    unmasked = step_through.run_steps(
-        qkv, causal=not qkv["model_causal"], scaled=True, temperature=1.0
-    )
+    unmasked = step_through.run_steps(qkv, causal=not qkv["model_causal"], scaled=True, temperature=1.0)
     assert not torch.allclose(unmasked["weights"], qkv["model_weights"], atol=1e-3)
 
 
@@ -178,10 +176,7 @@ def test_bad_training_settings_are_a_message(smollm2):
 
 def test_lm_that_reads_the_future_reports_both_losses(smollm2):
     at = click(run_page(PAGE, timeout=60), "Lecture demo: LM that reads the future")
-    assert (
-        at.selectbox(key="attention.task").value == "char_lm"
-        and not at.toggle(key="attention.causal").value
-    )
+    assert at.selectbox(key="attention.task").value == "char_lm" and not at.toggle(key="attention.causal").value
     click(at, "⏭ Step")
     labels = [m.label for m in at.metric]
     assert "Teacher-forced loss" in labels and "Autoregressive loss" in labels
@@ -260,9 +255,7 @@ def test_lm_presets_on_wikipedia():
     reports = {}
     for causal in (False, True):
         settings = dict(TRAIN_DEFAULTS, task="char_lm", positional="sinusoidal", causal=causal)
-        trainer = tiny_trainer.build_trainer(
-            settings, "cpu", wiki_text=lambda: load_corpus_text("wiki")
-        )
+        trainer = tiny_trainer.build_trainer(settings, "cpu", wiki_text=lambda: load_corpus_text("wiki"))
         trainer.train_steps(300)
         reports[causal] = trainer.future_peeking_report("The ", 100)
     peeking, honest = reports[False], reports[True]
@@ -280,9 +273,7 @@ def test_lm_presets_on_wikipedia():
         ("Lecture demo: attention sink", 20, 3, "sink_share", 0.5),
     ],
 )
-def test_real_model_presets_land_on_their_tab_with_the_number(
-    smollm2, preset, layer, head, measure, threshold
-):
+def test_real_model_presets_land_on_their_tab_with_the_number(smollm2, preset, layer, head, measure, threshold):
     at = click(run_page(PAGE, timeout=60), preset)
     assert at.session_state["attention.tab"] == "Real model"
     assert (

@@ -27,9 +27,7 @@ from tests.test_pages import ENTRY, open_tab, reveal, visible_keys
 EMPTY = ""
 ONE_WORD = "hello"
 HUGE = "lorem ipsum " * 440_000  # 5.3 MB
-BINARY = (
-    "\x00\xff\xfe\x01\x02\x1b[31m\x07\ufffd\x7f" * 40
-)  # what a binary file read as text looks like
+BINARY = "\x00\xff\xfe\x01\x02\x1b[31m\x07\ufffd\x7f" * 40  # what a binary file read as text looks like
 CONTROL = "\x00" * 200 + "\ufffd" * 50  # NULs and replacement characters only, no letter
 EMOJI = "🙂 🚀 🔥 👩‍👩‍👧 " * 10
 CJK = "自然语言处理很有趣。我们今天学习注意力机制。" * 5
@@ -43,9 +41,7 @@ class Case:
     page: str
     setting: str  # widget key without the "<page>." prefix (several for a combination: see `setup`)
     value: Any
-    expect: (
-        str | None
-    )  # a fragment of the error / warning / info shown; None: accepted without an error
+    expect: str | None  # a fragment of the error / warning / info shown; None: accepted without an error
     url: bool = False  # True: the value comes in the link (with `setup` as more query parameters)
     setup: tuple = ()  # ((setting, value), ...) applied before the bad value
     train: tuple = ()  # button keys pressed before the bad value (e.g. a Step, so that there is a result)
@@ -91,9 +87,7 @@ CASES = [
         keep=False,
     ),
     Case("word_embeddings", "usertext", BINARY, "looks binary", setup=(("corpus", "user"),)),
-    Case(
-        "word_embeddings", "usertext", HUGE, "the limit is 5,000,000", setup=(("corpus", "user"),)
-    ),
+    Case("word_embeddings", "usertext", HUGE, "the limit is 5,000,000", setup=(("corpus", "user"),)),
     Case(
         "word_embeddings",
         "min_count",
@@ -205,16 +199,12 @@ CASES = [
     Case("moe", "user_text", ONE_WORD, "one training window needs", setup=(("corpus", "user"),)),
     Case("moe", "user_text", HUGE, "the limit is 5,000,000", setup=(("corpus", "user"),)),
     Case("moe", "user_text", CONTROL, "looks binary", setup=(("corpus", "user"),)),
-    Case(
-        "moe", "aux_loss_coef", 1e300, "blew up", click=("moe:step",) * 3
-    ),  # NaN in the aux-loss run
+    Case("moe", "aux_loss_coef", 1e300, "blew up", click=("moe:step",) * 3),  # NaN in the aux-loss run
     Case("moe", "top_k", "99", LINK, url=True),
     Case("moe", "top_k", "8", "top-k must be between 1", url=True, setup=(("n_experts", "4"),)),
 ]
 
-WIDGETS = (
-    "slider select_slider number_input text_input text_area selectbox multiselect radio checkbox toggle"
-).split()
+WIDGETS = ("slider select_slider number_input text_input text_area selectbox multiselect radio checkbox toggle").split()
 
 
 def widget(at: AppTest, key: str):

@@ -75,9 +75,7 @@ def test_lesson_page_in_chromium(server, browser, lesson):
     if lesson.slug in TRAINS_FIRST:  # nothing to draw before ▶ Start
         page.get_by_role("button", name="Start").first.wait_for(timeout=60_000)
     else:
-        page.locator(VISIBLE_CHART).first.wait_for(
-            timeout=60_000
-        )  # charts in other tabs are hidden
+        page.locator(VISIBLE_CHART).first.wait_for(timeout=60_000)  # charts in other tabs are hidden
     settle(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{lesson.slug}.png"), full_page=False)

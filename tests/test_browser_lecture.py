@@ -21,8 +21,7 @@ def _px(page, selector: str) -> list[float]:
     """Computed font sizes (px) of the visible elements matching `selector` in the main area."""
     return page.eval_on_selector_all(
         selector,
-        "els => els.filter(e => e.offsetParent !== null)"
-        ".map(e => parseFloat(getComputedStyle(e).fontSize))",
+        "els => els.filter(e => e.offsetParent !== null).map(e => parseFloat(getComputedStyle(e).fontSize))",
     )
 
 
@@ -47,20 +46,14 @@ def test_presenter_mode_on_a_projector(server, browser, lesson):
     assert tabs and min(tabs) >= 20, f"tab labels {sorted(set(tabs))} px"
     page.screenshot(path=f"/tmp/presenter-{lesson.slug}.png")
     top = first.bounding_box()["y"]
-    assert top < PROJECTOR["height"], (
-        f"the first chart or ▶ Start is at {top:.0f} px, below the fold"
-    )
+    assert top < PROJECTOR["height"], f"the first chart or ▶ Start is at {top:.0f} px, below the fold"
     if lesson.slug in TRAINS_FIRST:
-        assert page.locator(VISIBLE_CHART).count() == 0, (
-            "no longer trains first: drop it from TRAINS_FIRST"
-        )
+        assert page.locator(VISIBLE_CHART).count() == 0, "no longer trains first: drop it from TRAINS_FIRST"
         page.close()
         return
     chart = first
     ticks = chart.locator(".xtick text, .ytick text, .legendtext")
-    sizes = [
-        float(s.rstrip("px")) for s in ticks.evaluate_all("els => els.map(e => e.style.fontSize)")
-    ]
+    sizes = [float(s.rstrip("px")) for s in ticks.evaluate_all("els => els.map(e => e.style.fontSize)")]
     assert sizes and min(sizes) >= 16, f"chart text {sorted(set(sizes))} px"
     page.close()
 

@@ -157,8 +157,7 @@ def test_session_id_and_status_inside_and_outside_a_server():
     assert session_status("no-such-session") is None  # no server here: cannot be told
     assert disconnected_sessions() is None and close_session("no-such-session") is False
     at = AppTest.from_string(
-        "import streamlit as st\nfrom app.streamlit_compat import session_id\n"
-        "st.session_state['sid'] = session_id()"
+        "import streamlit as st\nfrom app.streamlit_compat import session_id\nst.session_state['sid'] = session_id()"
     ).run()
     assert isinstance(at.session_state["sid"], str) and at.session_state["sid"]
 
@@ -240,9 +239,7 @@ def test_every_lesson_is_imported_before_the_freeze():
             assert module.name in sys.modules, module.name
     source = Path(training.__file__).read_text()
     body = source[source.index("def run_table(") :]
-    assert body.index("import_every_lesson()") < body.index("start_pruning("), (
-        "import first, then freeze"
-    )
+    assert body.index("import_every_lesson()") < body.index("start_pruning("), "import first, then freeze"
 
 
 def test_the_pruner_collects_after_closed_sessions_at_most_once_per_gap():
@@ -251,9 +248,7 @@ def test_the_pruner_collects_after_closed_sessions_at_most_once_per_gap():
     import time
 
     stamps = []
-    reaper = SessionReaper(
-        lambda: ["tab"], lambda _sid: True, after_s=-1
-    )  # closes one on every check
+    reaper = SessionReaper(lambda: ["tab"], lambda _sid: True, after_s=-1)  # closes one on every check
     table = RunTable(max_runs=1, max_bytes=1)
     table.start_pruning(
         every_s=0.005,
@@ -343,19 +338,11 @@ def test_freed_memory_goes_back_to_the_operating_system():
         pytest.skip("not glibc")
 
     def rss_mb() -> float:
-        return (
-            int(Path("/proc/self/statm").read_text().split()[1])
-            * os.sysconf("SC_PAGE_SIZE")
-            / 2**20
-        )
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
     return_memory_to_os()
-    arrays = [
-        np.ones(8000) for _ in range(4000)
-    ]  # 64 KB each (below the mmap threshold): 256 MB of heap
-    del arrays[
-        :-1
-    ]  # all but the last: the top of the heap stays in use, so free() alone returns nothing
+    arrays = [np.ones(8000) for _ in range(4000)]  # 64 KB each (below the mmap threshold): 256 MB of heap
+    del arrays[:-1]  # all but the last: the top of the heap stays in use, so free() alone returns nothing
     held = rss_mb()
     assert return_memory_to_os()
     assert rss_mb() < held - 150, (held, rss_mb())

@@ -89,9 +89,7 @@ def test_analogy_accuracy_equals_gensim_on_a_mixed_case_space(smol_space, tmp_pa
 
     sample = {name: questions[::40] for name, questions in load_analogies("google").items()}
     path = tmp_path / "questions.txt"
-    path.write_text(
-        "".join(f": {n}\n" + "".join(" ".join(q) + "\n" for q in qs) for n, qs in sample.items())
-    )
+    path.write_text("".join(f": {n}\n" + "".join(" ".join(q) + "\n" for q in qs) for n, qs in sample.items()))
     ours = evaluate_analogies(smol_space, sample, restrict_vocab=30_000)
     _, sections = smol_space.to_gensim().evaluate_word_analogies(str(path), restrict_vocab=30_000)
     total = sections[-1]

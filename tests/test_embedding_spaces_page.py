@@ -101,9 +101,7 @@ def word2vec_run():
 
     sentences = [["the", "king", "and", "the", "queen", "rule", "the", "land"]] * 50
     # what the Word embeddings page keeps in its run: the engine wrapped in ticks of 1 % of an epoch
-    trainer = TickedTrainer(
-        Word2VecTrainer(sentences, Word2VecConfig(dim=16, min_count=1, epochs=1))
-    )
+    trainer = TickedTrainer(Word2VecTrainer(sentences, Word2VecConfig(dim=16, min_count=1, epochs=1)))
     trainer.train_steps(2)
     return TrainingRun(trainer=trainer, total_steps=10, settings={}, steps_done=2)
 

@@ -79,9 +79,7 @@ def test_a_missing_optional_package_is_a_message(monkeypatch, smollm2):
     monkeypatch.setitem(sys.modules, "vaderSentiment.vaderSentiment", None)
     at = open_page("rlhf")
     click(at, "rlhf-lm:step")
-    assert any("pip install vaderSentiment" in e.value for e in at.error), [
-        e.value for e in at.error
-    ]
+    assert any("pip install vaderSentiment" in e.value for e in at.error), [e.value for e in at.error]
     assert at.session_state.get("rlhf-lm:run") is None  # nothing half-built is kept
     at.radio(key="rlhf.reward").set_value("keyword").run()
     assert not at.exception and at.title
@@ -129,9 +127,7 @@ def kit_app():
             self.loss *= 0.5**n
             return {"loss": self.loss}
 
-    training_panel(
-        "k", PressedStopMidChunk, 10_000, {}, lambda r: st.write(f"steps={r.steps_done}")
-    )
+    training_panel("k", PressedStopMidChunk, 10_000, {}, lambda r: st.write(f"steps={r.steps_done}"))
 
 
 def test_stop_pressed_mid_chunk_stops_the_run_and_keeps_that_chunk():

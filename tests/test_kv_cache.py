@@ -74,9 +74,7 @@ def band(length, budget, sinks=0):
 def test_full_cache_equals_transformers_forward(tiny, chunk):
     model, ids = tiny
     result = run_with_budget(model, None, ids, FullCache(), budget=len(ids), chunk=chunk)
-    assert torch.allclose(
-        torch.tensor(result.loss_per_position), reference_losses(model, ids), atol=1e-5
-    )
+    assert torch.allclose(torch.tensor(result.loss_per_position), reference_losses(model, ids), atol=1e-5)
 
 
 def test_token_by_token_decoding_equals_transformers_forward(tiny):
@@ -89,14 +87,10 @@ def test_token_by_token_decoding_equals_transformers_forward(tiny):
 
 def test_full_cache_equals_transformers_on_smollm2(smollm2):
     model, tokenizer = smollm2
-    text = (
-        "The key and value cache stores one entry per token and layer, so memory grows with length."
-    )
+    text = "The key and value cache stores one entry per token and layer, so memory grows with length."
     ids = tokenizer(text)["input_ids"]
     result = run_with_budget(model, tokenizer, text, FullCache(), budget=4, chunk=5)
-    assert torch.allclose(
-        torch.tensor(result.loss_per_position), reference_losses(model, ids), atol=1e-4
-    )
+    assert torch.allclose(torch.tensor(result.loss_per_position), reference_losses(model, ids), atol=1e-4)
     assert result.tokens == tokenizer.convert_ids_to_tokens(ids)
 
 
@@ -125,19 +119,13 @@ def test_cache_positions_change_only_the_sinks_relative_distances(tiny):
     model, ids = tiny
     cache = run_with_budget(model, None, ids, StreamingLLM(sinks=4), budget=12, chunk=1)
     original = run_with_budget(model, None, ids, StreamingLLM(4, "original"), budget=12, chunk=1)
-    same = torch.tensor(cache.loss_per_position[:11]) - torch.tensor(
-        original.loss_per_position[:11]
-    )
+    same = torch.tensor(cache.loss_per_position[:11]) - torch.tensor(original.loss_per_position[:11])
     assert same.abs().max() < 1e-5  # before any eviction the cache slot is the position
-    after = torch.tensor(cache.loss_per_position[11:]) - torch.tensor(
-        original.loss_per_position[11:]
-    )
+    after = torch.tensor(cache.loss_per_position[11:]) - torch.tensor(original.loss_per_position[11:])
     assert after.abs().max() > 1e-6  # after it, the sinks sit closer to the query
 
 
-@pytest.mark.parametrize(
-    "policy", [SlidingWindow(), StreamingLLM(), H2O(), SnapKV(), PyramidKV(), RKV()], ids=str
-)
+@pytest.mark.parametrize("policy", [SlidingWindow(), StreamingLLM(), H2O(), SnapKV(), PyramidKV(), RKV()], ids=str)
 def test_budget_covering_the_text_equals_the_full_cache(tiny, policy):
     model, ids = tiny
     full = run_with_budget(model, None, ids, FullCache(), budget=len(ids), chunk=3)
@@ -249,17 +237,13 @@ def rkv_reference_scores(queries, keys, window, kernel, lam):
     n_kv, n, dim = keys.shape
     groups = queries.shape[0] // n_kv
     history = keys[:, :-window]
-    attn = (
-        queries.view(n_kv, groups, window, dim) @ history[:, None].transpose(2, 3) / math.sqrt(dim)
-    )
+    attn = queries.view(n_kv, groups, window, dim) @ history[:, None].transpose(2, 3) / math.sqrt(dim)
     importance = attn.softmax(-1).mean(1).mean(1)
     importance = F.max_pool1d(importance, kernel_size=kernel, padding=kernel // 2, stride=1)
     unit = history / (history.norm(dim=-1, keepdim=True) + 1e-8)
     sim = unit @ unit.transpose(-1, -2)
     sim.diagonal(dim1=-2, dim2=-1).fill_(0.0)
-    idx = torch.where(
-        sim > 0.5, torch.arange(n - window).expand_as(sim), torch.zeros_like(sim).long()
-    )
+    idx = torch.where(sim > 0.5, torch.arange(n - window).expand_as(sim), torch.zeros_like(sim).long())
     sim.scatter_(-1, idx.max(-1).values.unsqueeze(-1), 0.0)
     redundancy = sim.mean(dim=1).softmax(-1)
     scores = torch.full((n_kv, n), 1e9)
@@ -297,14 +281,10 @@ def test_quantisation_round_trips_within_half_a_step(bits):
         q = quantize(x, bits, axis)
         step = (x.amax(axis, keepdim=True) - x.amin(axis, keepdim=True)) / (2**bits - 1)
         err = (dequantize(q) - x).abs()
-        assert (
-            err <= step / 2 + 2e-3 * x.abs().amax()
-        ).all()  # + float16 rounding of scale and zero
+        assert (err <= step / 2 + 2e-3 * x.abs().amax()).all()  # + float16 rounding of scale and zero
         assert q.codes.numel() == x.numel() * bits // 8
     keys_hat, nbytes = quantize_keys(x, bits, group=32)
-    assert (
-        nbytes == x.numel() * bits // 8 + 2 * 3 * 2 * 16 * 2
-    )  # codes + fp16 scale, zero per group
+    assert nbytes == x.numel() * bits // 8 + 2 * 3 * 2 * 16 * 2  # codes + fp16 scale, zero per group
     _, vbytes = quantize_values(x, bits)
     assert vbytes == x.numel() * bits // 8 + 2 * 3 * 64 * 2
 

@@ -44,9 +44,7 @@ def test_step_decodes_one_chunk(smollm2):
     at = click(at, "⏭ Step")
     assert not at.exception, [e.value for e in at.exception]
     run = at.session_state["kv_cache:run"]
-    assert (
-        run.steps_done >= 1 and run.trainer.results["Full cache"].perplexity > 1
-    )  # prefill: one step
+    assert run.steps_done >= 1 and run.trainer.results["Full cache"].perplexity > 1  # prefill: one step
     assert at.dataframe[0].value["run"].tolist() == ["Full cache"]
 
 

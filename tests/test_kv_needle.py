@@ -49,9 +49,9 @@ def test_full_cache_finds_the_needle_as_greedy_generate_does(smollm2, filler):
     hay = build_haystack(tokenizer, filler, 128, 10, 0)
     prompt = torch.tensor([hay.ids[: hay.answer.start]])
     with torch.no_grad():
-        greedy = model.generate(
-            prompt, max_new_tokens=len(hay.answer), do_sample=False, pad_token_id=0
-        )[0, prompt.shape[1] :]
+        greedy = model.generate(prompt, max_new_tokens=len(hay.answer), do_sample=False, pad_token_id=0)[
+            0, prompt.shape[1] :
+        ]
     assert greedy.tolist() == row["said"]  # our score is greedy decoding
     assert row["found"] and row["needle in cache"] == 1.0
     assert greedy.tolist() == hay.ids[hay.answer.start :]

@@ -44,9 +44,7 @@ def test_the_tab_block_renders_and_trains():
     assert not at.exception, [e.value for e in at.exception]
     step = next(b for b in at.button if b.key == "moe:step")
     step.click().run()
-    assert not at.exception and not at.error, [e.value for e in at.exception] + [
-        e.value for e in at.error
-    ]
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
     run = at.session_state["moe:run"]
     assert run.steps_done >= 1 and len(run.history) >= 1
     assert len(at.get("plotly_chart")) >= 1

@@ -17,9 +17,7 @@ FORBIDDEN = {
 @pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]])
 def test_ruff(command):
     """ruff from this interpreter's packages (requirements-dev.txt), found whether or not a venv is activated."""
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", *command], cwd=ROOT, capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-m", "ruff", *command], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -38,9 +36,7 @@ def imported_roots(path: Path) -> set[str]:
 def test_dependencies_point_one_way(package):
     files = sorted((ROOT / package).rglob("*.py"))
     assert len(files) > 5, f"the walk found no files in {package}/"
-    wrong = {
-        str(p.relative_to(ROOT)): sorted(imported_roots(p) & FORBIDDEN[package]) for p in files
-    }
+    wrong = {str(p.relative_to(ROOT)): sorted(imported_roots(p) & FORBIDDEN[package]) for p in files}
     assert not {k: v for k, v in wrong.items() if v}, f"{package}/ imports what it must not"
 
 
@@ -48,8 +44,6 @@ def test_the_walk_sees_nested_packages_and_lazy_imports(tmp_path):
     """The check itself can fail: a nested module importing streamlit inside a function is caught."""
     nested = tmp_path / "lesson" / "tab.py"
     nested.parent.mkdir()
-    nested.write_text(
-        "def f():\n    import streamlit as st\n    from plotly import graph_objects\n"
-    )
+    nested.write_text("def f():\n    import streamlit as st\n    from plotly import graph_objects\n")
     assert imported_roots(nested) == {"streamlit", "plotly"}
     assert nested in list(tmp_path.rglob("*.py"))

@@ -118,16 +118,12 @@ def test_init_of_A_has_peft_distribution():
     torch.manual_seed(0)
     base = nn.Linear(2048, 256, bias=False)
     ours = LoRALinear(base, r=64, alpha=16).lora_A.detach().flatten()
-    theirs_model = get_peft_model(
-        nn.Sequential(copy.deepcopy(base)), LoraConfig(r=64, target_modules=["0"])
-    )
+    theirs_model = get_peft_model(nn.Sequential(copy.deepcopy(base)), LoraConfig(r=64, target_modules=["0"]))
     theirs = theirs_model.base_model.model[0].lora_A["default"].weight.detach().flatten()
     bound = 1 / math.sqrt(2048)
     assert ours.abs().max() <= bound and theirs.abs().max() <= bound
     q = torch.linspace(0.01, 0.99, 25)
-    torch.testing.assert_close(
-        torch.quantile(ours, q), torch.quantile(theirs, q), atol=0.01 * bound, rtol=0
-    )
+    torch.testing.assert_close(torch.quantile(ours, q), torch.quantile(theirs, q), atol=0.01 * bound, rtol=0)
     assert not torch.equal(ours, torch.zeros_like(ours))
 
 
@@ -136,17 +132,13 @@ def test_merge_equals_peft_merge_and_unload(rslora):
     _, theirs, ours, _, _ = peft_and_ours(r=3, alpha=5, rslora=rslora)
     merged_theirs = theirs.merge_and_unload()
     merged_ours = merge_lora(ours)
-    assert not lora_layers(merged_ours) and lora_layers(ours), (
-        "a copy is merged; the adapted model stays"
-    )
+    assert not lora_layers(merged_ours) and lora_layers(ours), "a copy is merged; the adapted model stays"
     theirs_weights = dict(merged_theirs.named_parameters())
     for name, p in merged_ours.named_parameters():
         torch.testing.assert_close(p, theirs_weights[name], atol=1e-6, rtol=0)
     ids = torch.randint(0, 50, (1, 6))
     with torch.no_grad():
-        torch.testing.assert_close(
-            merged_ours(input_ids=ids).logits, ours(input_ids=ids).logits, atol=1e-5, rtol=0
-        )
+        torch.testing.assert_close(merged_ours(input_ids=ids).logits, ours(input_ids=ids).logits, atol=1e-5, rtol=0)
 
 
 def test_trainable_counts_equal_peft_on_smollm2_shapes():
@@ -166,9 +158,7 @@ def test_plain_linear_equals_peft():
     torch.manual_seed(0)
     base = nn.Linear(12, 10)
     ours = inject_lora(copy.deepcopy(base), r=3, alpha=6)
-    theirs = get_peft_model(
-        nn.Sequential(copy.deepcopy(base)), LoraConfig(r=3, lora_alpha=6, target_modules=["0"])
-    )
+    theirs = get_peft_model(nn.Sequential(copy.deepcopy(base)), LoraConfig(r=3, lora_alpha=6, target_modules=["0"]))
     layer = theirs.base_model.model[0]
     with torch.no_grad():
         ours.lora_B.normal_()
@@ -239,9 +229,7 @@ def test_eckart_young_floor_equals_truncated_svd():
     u, s, vh = torch.linalg.svd(m, full_matrices=False)
     for r in (1, 3, 7):
         best = (u[:, :r] * s[:r]) @ vh[:r]
-        assert eckart_young_floor(m, r) == pytest.approx(
-            ((m - best).pow(2).sum() / m.pow(2).sum()).item(), rel=1e-9
-        )
+        assert eckart_young_floor(m, r) == pytest.approx(((m - best).pow(2).sum() / m.pow(2).sum()).item(), rel=1e-9)
 
 
 def test_sandbox_recovers_rank_k_at_r_ge_k_and_not_below():

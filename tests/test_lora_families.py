@@ -67,9 +67,7 @@ def test_cut_model_gives_the_whole_models_loss_and_leaves_the_base_alone():
         loss, _ = next_token_loss(cut, hidden_at(model, ids, 1), ids)
     torch.testing.assert_close(loss, whole, atol=1e-6, rtol=0)
     assert model.config.num_hidden_layers == 3 and len(model.model.layers) == 3
-    assert (
-        cut.model.layers[0].self_attn.q_proj.weight is model.model.layers[1].self_attn.q_proj.weight
-    )
+    assert cut.model.layers[0].self_attn.q_proj.weight is model.model.layers[1].self_attn.q_proj.weight
 
 
 @pytest.mark.parametrize("family,size", SIZES + [("full", 0)])
@@ -122,12 +120,8 @@ def test_lora_family_equals_our_inject_lora():
     ids = torch.randint(0, 50, (2, 9), generator=g)
     hidden = hidden_at(base, ids, 1)
     with torch.no_grad():
-        torch.testing.assert_close(
-            next_token_loss(ours, hidden, ids)[0], next_token_loss(theirs, hidden, ids)[0]
-        )
-        torch.testing.assert_close(
-            ours(inputs_embeds=hidden).logits, theirs(inputs_embeds=hidden).logits
-        )
+        torch.testing.assert_close(next_token_loss(ours, hidden, ids)[0], next_token_loss(theirs, hidden, ids)[0])
+        torch.testing.assert_close(ours(inputs_embeds=hidden).logits, theirs(inputs_embeds=hidden).logits)
 
 
 def test_prompt_tuning_over_all_layers_is_peft_on_the_whole_model():
@@ -137,9 +131,7 @@ def test_prompt_tuning_over_all_layers_is_peft_on_the_whole_model():
     torch.manual_seed(0)
     ours = build_family(top_model(base, 3), "prompt", 4)
     torch.manual_seed(0)
-    theirs = get_peft_model(
-        copy.deepcopy(base), PromptTuningConfig(num_virtual_tokens=4, task_type="CAUSAL_LM")
-    )
+    theirs = get_peft_model(copy.deepcopy(base), PromptTuningConfig(num_virtual_tokens=4, task_type="CAUSAL_LM"))
     with torch.no_grad():
         mine = ours(inputs_embeds=hidden_at(base, ids, 0)).logits
         reference = theirs(input_ids=ids).logits
@@ -179,15 +171,11 @@ def test_identity_families_start_at_the_base_and_every_run_trains():
 
 def test_bad_settings_are_messages():
     with pytest.raises(ValueError, match="at least one run"):
-        FamiliesConfig(
-            lora_ranks=(), prompt_tokens=(), prefix_tokens=(), ia3=False, ln=False, full=False
-        )
+        FamiliesConfig(lora_ranks=(), prompt_tokens=(), prefix_tokens=(), ia3=False, ln=False, full=False)
     with pytest.raises(ValueError, match="max_train_sequences"):
         FamiliesConfig(batch_size=8, max_train_sequences=4)
     with pytest.raises(ValueError, match="q_proj"):
-        FamiliesTrainer(
-            tiny_llama(), CharTokenizer(), "x" * 400, FamiliesConfig(target_modules=("qkv",))
-        )
+        FamiliesTrainer(tiny_llama(), CharTokenizer(), "x" * 400, FamiliesConfig(target_modules=("qkv",)))
     with pytest.raises(ValueError, match="at most"):
         FamiliesTrainer(tiny_llama(), CharTokenizer(), "x" * 400, FamiliesConfig(top_layers=5))
 

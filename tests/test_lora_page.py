@@ -49,9 +49,7 @@ def preset(at, name):
 
 @pytest.fixture(scope="module")
 def page():
-    return (
-        lora_page()
-    )  # the page loads SmolLM2 itself (st.cache_resource): no second copy from a fixture
+    return lora_page()  # the page loads SmolLM2 itself (st.cache_resource): no second copy from a fixture
 
 
 def test_default_render(page):
@@ -72,15 +70,11 @@ def test_plateau_preset_trains_and_shows_the_floor(page):
     train_until(at, 150)
     text = markdown(at)
     assert "What the data shows" in text
-    floor_lines = re.findall(
-        r"r=(\d): held-out error \*\*([\d.]+)\*\*, its floor is ([\d.]+)", text
-    )
+    floor_lines = re.findall(r"r=(\d): held-out error \*\*([\d.]+)\*\*, its floor is ([\d.]+)", text)
     assert [int(r) for r, _, _ in floor_lines] == [1, 2]
     for _, error, floor in floor_lines:
         assert float(floor) - 1e-3 <= float(error) < float(floor) + 0.05
-    top = re.search(
-        r"r ≥ k=4: held-out error between \*\*([\d.e-]+)\*\* and \*\*([\d.e-]+)\*\*", text
-    )
+    top = re.search(r"r ≥ k=4: held-out error between \*\*([\d.e-]+)\*\* and \*\*([\d.e-]+)\*\*", text)
     assert float(top.group(2)) < 0.01
 
 
@@ -185,9 +179,7 @@ def test_peft_families_tab_opens_without_training(page):
     planned = [d.value for d in at.dataframe if "prefix n=16" in d.value.index]
     assert planned, "the table of planned runs"
     counts = planned[0]["trained parameters"]
-    assert (
-        counts["prefix n=16"] == 16 * 2 * 2 * 192
-    )  # 16 tokens, 2 layers, keys and values, 3 kv heads of 64
+    assert counts["prefix n=16"] == 16 * 2 * 2 * 192  # 16 tokens, 2 layers, keys and values, 3 kv heads of 64
     assert counts["LoRA r=1"] == 2 * ((576 + 576) + (576 + 192))
 
 

@@ -75,9 +75,7 @@ def test_aux_loss_is_one_when_even_and_e_when_collapsed():
     even = torch.full((8, E), 1 / E)
     assert float(load_balancing_loss(even, torch.arange(8)[:, None] % E, E)) == pytest.approx(1.0)
     collapsed = torch.nn.functional.one_hot(torch.zeros(8, dtype=torch.long), E).float()
-    assert float(
-        load_balancing_loss(collapsed, torch.zeros(8, 1, dtype=torch.long), E)
-    ) == pytest.approx(E)
+    assert float(load_balancing_loss(collapsed, torch.zeros(8, 1, dtype=torch.long), E)) == pytest.approx(E)
 
 
 @pytest.mark.parametrize("top_k", [1, 2, 3])
@@ -131,9 +129,7 @@ def test_sigmoid_router_with_bias_equals_deepseek_v3():
     # DeepSeek returns its top-k unsorted: compare as {expert: weight} per token
     order_theirs, order_ours = idx.argsort(-1), routing.topk_idx.argsort(-1)
     assert torch.equal(idx.gather(1, order_theirs), routing.topk_idx.gather(1, order_ours))
-    torch.testing.assert_close(
-        weights.gather(1, order_theirs), routing.topk_weights.gather(1, order_ours)
-    )
+    torch.testing.assert_close(weights.gather(1, order_theirs), routing.topk_weights.gather(1, order_ours))
     without_bias = layer.gate(x).sigmoid().topk(k).indices
     assert not torch.equal(without_bias.sort(-1).values, routing.topk_idx.sort(-1).values)
 
@@ -289,10 +285,7 @@ def test_collapse_without_balancing_and_its_fixes():
     text = load_corpus_text("wiki")[:100_000]
     cmp = BalanceComparison(text, MoEConfig(), seed=0)
     cmp.train_steps(60)
-    cv = {
-        b: float(t.loads[-10:].mean(0).std(-1, unbiased=False).max() * 8)
-        for b, t in cmp.trainers.items()
-    }
+    cv = {b: float(t.loads[-10:].mean(0).std(-1, unbiased=False).max() * 8) for b, t in cmp.trainers.items()}
     assert cv["none"] > 0.8
     assert cv["aux"] < 0.6 * cv["none"] and cv["bias"] < 0.6 * cv["none"]
 
@@ -305,23 +298,38 @@ def test_real_configs_are_transformers_defaults_and_match_published_sizes():
     mix, ds, qwen = MixtralConfig(), DeepseekV3Config(), Qwen2MoeConfig()
     a = REAL_CONFIGS["Mixtral-8x7B"]
     assert (a.hidden, a.layers, a.vocab, a.n_experts, a.top_k, a.expert_hidden, a.kv_heads) == (
-        mix.hidden_size, mix.num_hidden_layers, mix.vocab_size, mix.num_local_experts,
-        mix.num_experts_per_tok, mix.intermediate_size, mix.num_key_value_heads,
-    )  # fmt: skip
+        mix.hidden_size,
+        mix.num_hidden_layers,
+        mix.vocab_size,
+        mix.num_local_experts,
+        mix.num_experts_per_tok,
+        mix.intermediate_size,
+        mix.num_key_value_heads,
+    )
     a = REAL_CONFIGS["DeepSeek-V3"]
     assert (a.hidden, a.layers, a.vocab, a.n_experts, a.top_k, a.expert_hidden) == (
-        ds.hidden_size, ds.num_hidden_layers, ds.vocab_size, ds.n_routed_experts,
-        ds.num_experts_per_tok, ds.moe_intermediate_size,
-    )  # fmt: skip
+        ds.hidden_size,
+        ds.num_hidden_layers,
+        ds.vocab_size,
+        ds.n_routed_experts,
+        ds.num_experts_per_tok,
+        ds.moe_intermediate_size,
+    )
     assert (a.dense_layers, a.dense_hidden, a.mla) == (
-        ds.first_k_dense_replace, ds.intermediate_size,
+        ds.first_k_dense_replace,
+        ds.intermediate_size,
         (ds.q_lora_rank, ds.kv_lora_rank, ds.qk_nope_head_dim, ds.qk_rope_head_dim, ds.v_head_dim),
-    )  # fmt: skip
+    )
     a = REAL_CONFIGS["Qwen1.5-MoE-A2.7B"]
     assert (a.hidden, a.layers, a.vocab, a.n_experts, a.top_k, a.expert_hidden, a.shared_hidden) == (
-        qwen.hidden_size, qwen.num_hidden_layers, qwen.vocab_size, qwen.num_experts,
-        qwen.num_experts_per_tok, qwen.moe_intermediate_size, qwen.shared_expert_intermediate_size,
-    )  # fmt: skip
+        qwen.hidden_size,
+        qwen.num_hidden_layers,
+        qwen.vocab_size,
+        qwen.num_experts,
+        qwen.num_experts_per_tok,
+        qwen.moe_intermediate_size,
+        qwen.shared_expert_intermediate_size,
+    )
     # the published headline sizes (Mixtral paper, DeepSeek-V3 report, Qwen1.5-MoE model card), within 2 %
     for name, total, active in [
         ("Mixtral-8x7B", 46.7e9, 12.9e9),

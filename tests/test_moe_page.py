@@ -113,14 +113,10 @@ def test_collapse_preset_shows_the_collapse_after_training():
     at.button(key="moe:step").click().run()
     at.session_state["moe:run"].trainer.train_steps(40)  # the kit's chunks, done at once
     at.run()
-    cv = re.search(
-        r"load CV ([\d.]+) without balancing against ([\d.]+) .* and ([\d.]+)", captions(at)
-    )
+    cv = re.search(r"load CV ([\d.]+) without balancing against ([\d.]+) .* and ([\d.]+)", captions(at))
     none, aux, bias = map(float, cv.groups())
     assert none > 0.8 and aux < 0.6 * none and bias < 0.6 * none
-    open_tab(
-        at, "Which expert"
-    )  # the text tab routes once trained: every character coloured, in each layer
+    open_tab(at, "Which expert")  # the text tab routes once trained: every character coloured, in each layer
     assert not at.exception and not errors(at)
     layers = [m.value for m in at.markdown if m.value.startswith("**Layer ")]
     n_layers = at.session_state["moe:run"].trainer.trainers["none"].config.n_layers

@@ -26,9 +26,7 @@ def test_split_characters_keep_distinct_labels(smollm2):
 
 def test_token_chips_are_not_read_as_markdown(smollm2):
     at = run_page(PAGE)
-    at.text_area(key="next_token.prompt").set_value(
-        "It costs $5 and $6 for *two* `x` :red[y] <b>z"
-    ).run()
+    at.text_area(key="next_token.prompt").set_value("It costs $5 and $6 for *two* `x` :red[y] <b>z").run()
     open_tab(at, "Sample token by token")  # the chips of the prompt's tokens
     assert not at.exception and not at.error, [e.value for e in at.error]
     shown = chips(at)
@@ -81,9 +79,7 @@ def test_every_preset_lands_on_its_tab_with_the_number_that_shows_its_claim(smol
     def fresh(preset: str):
         at = click(run_page(PAGE), preset)
         assert not at.exception and not at.error, [e.value for e in at.error]
-        assert (
-            at.session_state["next_token.tab"] == PRESETS[preset].tab == "Next-token distribution"
-        )
+        assert at.session_state["next_token.tab"] == PRESETS[preset].tab == "Next-token distribution"
         return at
 
     at = fresh("Lecture demo: greedy-ish")

@@ -145,9 +145,7 @@ class ReferenceKneserNey:
         for k, grams in adjusted.items():
             for gram, count in grams.items():
                 self.followers[k][gram[:-1]][gram[-1]] = count
-        self.discounts = {
-            k: (discount,) * 3 if discount else reference_discounts(adjusted[k]) for k in adjusted
-        }
+        self.discounts = {k: (discount,) * 3 if discount else reference_discounts(adjusted[k]) for k in adjusted}
 
     def prob(self, word, context):
         known = self.vocab | {"<s>"}
@@ -207,12 +205,8 @@ def test_distributions_sum_to_one(seed, order, min_count):
     counts = NGramCounts.from_sentences(train, max_order=order, min_count=min_count)
     words = counts.vocab + ["never-seen"]
     padded = [["<s>", *s] for s in train]
-    seen = {
-        tuple(p[i : i + n]) for p in padded for n in range(order) for i in range(len(p) - n + 1)
-    }
-    contexts = sorted(seen) + [
-        tuple(rng.choices(words, k=rng.randint(0, order - 1))) for _ in range(8)
-    ]
+    seen = {tuple(p[i : i + n]) for p in padded for n in range(order) for i in range(len(p) - n + 1)}
+    contexts = sorted(seen) + [tuple(rng.choices(words, k=rng.randint(0, order - 1))) for _ in range(8)]
     lambdas = np.random.default_rng(seed).dirichlet(np.ones(order + 1))
     for smoothing in DISTRIBUTIONS:
         lm = NGramLM.from_counts(
@@ -238,9 +232,7 @@ def test_distributions_sum_to_one(seed, order, min_count):
 
 
 @pytest.mark.parametrize("order", [2, 3, 5])  # kenlm refuses unigram-only models
-@pytest.mark.parametrize(
-    "smoothing", ["kneser_ney", "modified_kneser_ney", "absolute_discounting", "interpolation"]
-)
+@pytest.mark.parametrize("smoothing", ["kneser_ney", "modified_kneser_ney", "absolute_discounting", "interpolation"])
 def test_arpa_scores_match_kenlm(order, smoothing, lee_split, tmp_path):
     kenlm = pytest.importorskip("kenlm")
     train, heldout = lee_split
@@ -310,9 +302,7 @@ def test_add_k_unseen_mass_closed_form():
     lm = NGramLM(order=2, smoothing="add_k", k=0.5).fit(train)
     vocab_size = len(lm.vocab) - 1  # all but <s>
     # after "the": 2 tokens, 2 distinct followers
-    assert lm.unseen_mass(("the",)) == pytest.approx(
-        (vocab_size - 2) * 0.5 / (2 + 0.5 * vocab_size)
-    )
+    assert lm.unseen_mass(("the",)) == pytest.approx((vocab_size - 2) * 0.5 / (2 + 0.5 * vocab_size))
     assert lm.next_word_counts(("the",)) == {"cat": 1, "dog": 1}
     assert lm.prob("cat", ("the",)) == pytest.approx(1.5 / (2 + 0.5 * vocab_size))
     kn = NGramLM(order=2, smoothing="kneser_ney", discount=0.5).fit(train)
@@ -326,9 +316,7 @@ def test_add_k_unseen_mass_closed_form():
 def test_continuation_counts_show_the_san_francisco_effect():
     train = [["i", "like", "san", "francisco"]] * 6 + [["i", "like", "tea"], ["you", "like", "tea"]]
     train += [["tea", "is", "good"], ["good", "tea"]]
-    table = {
-        w: (c, left) for w, c, left in NGramCounts.from_sentences(train, 2).continuation_table()
-    }
+    table = {w: (c, left) for w, c, left in NGramCounts.from_sentences(train, 2).continuation_table()}
     for word, (count, left) in table.items():
         padded = [["<s>", *s, "</s>"] for s in train]
         before = {p[i - 1] for p in padded for i in range(1, len(p)) if p[i] == word}
@@ -348,9 +336,7 @@ def test_score_tokens_agrees_with_prob_and_flags_oov():
         assert t.prob == pytest.approx(lm.prob(t.word, tuple(history[max(0, i - 1) : i + 1])))
         assert t.logprob == pytest.approx(math.log(t.prob))
     assert scores[3].order_used == 1  # after an unknown word only the unigram is known
-    assert lm.perplexity([sentence]) == pytest.approx(
-        math.exp(-np.mean([t.logprob for t in scores]))
-    )
+    assert lm.perplexity([sentence]) == pytest.approx(math.exp(-np.mean([t.logprob for t in scores])))
 
 
 def test_vocabulary_cut_unk_rate_and_shared_vocabulary():

@@ -22,10 +22,7 @@ def run_with_url(**query) -> AppTest:
 
 def charts(at) -> dict[str, dict]:
     """Plotly charts on screen by key suffix (ngrams:chart-...), as their JSON specs."""
-    return {
-        c.proto.id.rsplit("ngrams:", 1)[-1]: json.loads(c.proto.spec)
-        for c in at.get("plotly_chart")
-    }
+    return {c.proto.id.rsplit("ngrams:", 1)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
 
 
 def every_chart(at) -> dict[str, dict]:
@@ -82,13 +79,9 @@ def test_add_one_preset_changes_widgets_and_charts():
     assert at.selectbox(key="ngrams.smoothing").value == "add_k"
     assert at.number_input(key="ngrams.k").value == 1.0
     assert metric(at, "Held-out perplexity") != before_ppl
-    unseen = next(
-        t for t in charts(at)["chart-mass"]["data"] if t["name"].startswith("to words never")
-    )
+    unseen = next(t for t in charts(at)["chart-mass"]["data"] if t["name"].startswith("to words never"))
     by_smoothing = dict(zip(values(unseen["x"]), values(unseen["y"])))
-    assert by_smoothing["add-k"] > 0.5 > by_smoothing["Kneser-Ney"], (
-        "add-one moves most of the mass"
-    )
+    assert by_smoothing["add-k"] > 0.5 > by_smoothing["Kneser-Ney"], "add-one moves most of the mass"
     assert by_smoothing["MLE"] == 0
     rescored = charts(open_tab(at, "Score a sentence"))["chart-scores"]
     assert rescored != before_scores, "the sentence is rescored with add-one"
@@ -135,9 +128,7 @@ def test_bad_input_shows_a_message_and_keeps_results():
 
 
 def test_pinned_model_with_another_vocabulary_warns():
-    at = click(
-        open_tab(run_page(PAGE), "Vocabulary cut"), "📌 Pin this model (perplexity + vocabulary)"
-    )
+    at = click(open_tab(run_page(PAGE), "Vocabulary cut"), "📌 Pin this model (perplexity + vocabulary)")
     open_tab(at, "Perplexity curves")
     assert not at.exception and not at.warning, "the same vocabulary is comparable"
     assert any("📌" in str(t.get("name")) for t in charts(at)["chart-order"]["data"])
@@ -177,9 +168,7 @@ def test_kneser_ney_presets_show_the_continuation_effect():
 
 
 def test_min_count_sweep_draws_its_curve():
-    at = click(
-        open_tab(run_page(PAGE), "Vocabulary cut"), "Sweep min_count (recounts the corpus 6 times)"
-    )
+    at = click(open_tab(run_page(PAGE), "Vocabulary cut"), "Sweep min_count (recounts the corpus 6 times)")
     assert not at.exception and not at.error
     sweep = charts(at)["chart-sweep"]["data"]
     sizes = [int(t.replace(",", "").split()[0]) for t in values(sweep[0]["text"])]
@@ -189,10 +178,7 @@ def test_min_count_sweep_draws_its_curve():
 def test_url_reproduces_the_view_and_bad_url_values_are_messages():
     at = run_with_url(**{"ngrams.smoothing": "add-k", "ngrams.order": "2", "ngrams.context": "new"})
     assert not at.exception and not at.error
-    assert (
-        at.selectbox(key="ngrams.smoothing").value == "add_k"
-        and at.slider(key="ngrams.order").value == 2
-    )
+    assert at.selectbox(key="ngrams.smoothing").value == "add_k" and at.slider(key="ngrams.order").value == 2
     assert "york" in at.dataframe[0].value["next word"].tolist()
     at = run_with_url(**{"ngrams.order": "9", "ngrams.k": "0"})  # out of the widgets' ranges
     assert not at.exception
@@ -227,9 +213,7 @@ def test_every_preset_lands_on_its_tab_with_the_number_that_shows_its_claim():
 
     at = fresh("Lecture demo: add-one is terrible")
     assert at.session_state["ngrams.tab"] == "Counts and smoothing"
-    unseen = next(
-        t for t in charts(at)["chart-mass"]["data"] if t["name"].startswith("to words never")
-    )
+    unseen = next(t for t in charts(at)["chart-mass"]["data"] if t["name"].startswith("to words never"))
     assert dict(zip(values(unseen["x"]), values(unseen["y"])))["add-k"] > 0.5
     at = fresh("Lecture demo: zero counts break MLE")
     assert at.session_state["ngrams.tab"] == "Score a sentence"
@@ -255,9 +239,7 @@ def test_a_preset_resets_what_the_previous_one_set():
 
 
 def test_new_links_name_settings_by_their_config_fields():
-    at = run_with_url(
-        **{"ngrams.smoothing": "add-k", "ngrams.order": "2", "ngrams.tab": "Generate"}
-    )
+    at = run_with_url(**{"ngrams.smoothing": "add-k", "ngrams.order": "2", "ngrams.tab": "Generate"})
     assert not at.exception and not at.error
     assert at.selectbox(key="ngrams.smoothing").value == "add_k"
     assert at.slider(key="ngrams.order").value == 2

@@ -64,9 +64,7 @@ def test_a_live_run_draws_every_tab():
     from app.training import TrainingRun
 
     at = demo()
-    at.session_state["kitdemo:run"] = TrainingRun(
-        trainer=None, total_steps=10, settings={}, running=True
-    )
+    at.session_state["kitdemo:run"] = TrainingRun(trainer=None, total_steps=10, settings={}, running=True)
     at.run()
     shown = texts(at)
     assert "square=9 stale=False" in shown and any(t.startswith("settings=") for t in shown)

@@ -41,17 +41,13 @@ def open_tab(at: AppTest, title: str) -> AppTest:
     slug = _slug_of(at)
     assert title in tab_titles(slug), (title, tab_titles(slug))
     at.session_state[f"{slug}.tab"] = title
-    if (
-        f"{slug}.tab" in at.query_params
-    ):  # a click changes the address bar too (else its value wins)
+    if f"{slug}.tab" in at.query_params:  # a click changes the address bar too (else its value wins)
         at.query_params[f"{slug}.tab"] = title
     return at.run()
 
 
 def visible_keys(at: AppTest) -> set[str]:
-    kinds = (
-        "button slider select_slider number_input text_input text_area selectbox multiselect radio"
-    )
+    kinds = "button slider select_slider number_input text_input text_area selectbox multiselect radio"
     kinds += " checkbox toggle"
     return {e.key for kind in kinds.split() for e in at.get(kind) if getattr(e, "key", None)}
 
@@ -90,9 +86,7 @@ def test_every_page_calls_the_guard_before_drawing(page, monkeypatch):
         raise _Guarded
 
     monkeypatch.setattr(app.shell, "require_entry_script", guard)  # home.py's
-    monkeypatch.setattr(
-        app.page, "require_entry_script", guard
-    )  # every lesson's, through run_lesson
+    monkeypatch.setattr(app.page, "require_entry_script", guard)  # every lesson's, through run_lesson
     drawn = []
     monkeypatch.setattr("streamlit.title", lambda *a, **k: drawn.append(a))
     with pytest.raises(_Guarded):

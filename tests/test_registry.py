@@ -17,9 +17,7 @@ def test_available_models_lists_both_bundled_models_with_sizes():
 
 def test_smollm2_loads_and_predicts_real_text(smollm2):
     model, tokenizer = smollm2
-    assert (
-        registry.smollm2_cache_path().joinpath("model.safetensors").exists()
-    )  # later loads are fast
+    assert registry.smollm2_cache_path().joinpath("model.safetensors").exists()  # later loads are fast
     assert registry.model_kind(model) == "causal" and registry.context_length(model) == 8192
     ids = tokenizer("The capital of France is Paris.", return_tensors="pt").input_ids
     with torch.no_grad():

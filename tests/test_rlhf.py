@@ -337,9 +337,7 @@ def trl_update(policy, optimizer, sequences, attention_mask, prompt_len, rewards
         per_token_loss = -torch.min(per_token_loss1, per_token_loss2)
         if loss_beta != 0.0:
             per_token_kl = (
-                torch.exp(ref_per_token_logps - per_token_logps)
-                - (ref_per_token_logps - per_token_logps)
-                - 1
+                torch.exp(ref_per_token_logps - per_token_logps) - (ref_per_token_logps - per_token_logps) - 1
             )
             per_token_loss = per_token_loss + loss_beta * per_token_kl
         mask = completion_mask
@@ -358,13 +356,17 @@ def test_one_rlhf_update_equals_trls_formulas(tiny_lm, method):
     from models.rlhf import RLHFConfig, RLHFTrainer
 
     model, tokenizer = tiny_lm
-    config = RLHFConfig(prompts=("The movie was", "My day at work was", "This book"), method=method,
-                        samples_per_prompt=4, new_tokens=5, ppo_epochs=2, kl_coef=1.0)  # fmt: skip
+    config = RLHFConfig(
+        prompts=("The movie was", "My day at work was", "This book"),
+        method=method,
+        samples_per_prompt=4,
+        new_tokens=5,
+        ppo_epochs=2,
+        kl_coef=1.0,
+    )
     trainer = RLHFTrainer(model, tokenizer, config)
     torch.manual_seed(1)
-    with (
-        torch.no_grad()
-    ):  # move the adapters off the identity: the policy differs from the reference
+    with torch.no_grad():  # move the adapters off the identity: the policy differs from the reference
         for name, p in adapters(trainer.policy).items():
             p.normal_(0, 1.0 if "lora_B" in name else 0.5)
     # a reward with a spread, readable from the text: the share of distinct characters
@@ -378,17 +380,16 @@ def test_one_rlhf_update_equals_trls_formulas(tiny_lm, method):
     metrics = trainer.train_steps(1)
     batch = trainer.batches[-1]
     prompt_len = batch.sequences.shape[1] - config.new_tokens
-    advantages, kl, loss = trl_update(reference, reference_optimizer, batch.sequences,
-                                      batch.attention_mask, prompt_len, batch.rewards, config)  # fmt: skip
+    advantages, kl, loss = trl_update(
+        reference, reference_optimizer, batch.sequences, batch.attention_mask, prompt_len, batch.rewards, config
+    )
 
     assert kl.abs().mean() > 0.2 and kl.std() > 0.2  # the KL term matters in this comparison
     assert torch.allclose(batch.kl, kl, atol=1e-4)
     assert batch.advantages.std() > 0.5
     assert torch.allclose(batch.advantages, advantages, rtol=1e-3, atol=1e-3)
     assert metrics["loss"] == pytest.approx(loss, rel=1e-3, abs=1e-6)
-    assert metrics["clip_fraction"] > 0, (
-        metrics
-    )  # the second epoch's ratios left the band: the clip branch is used
+    assert metrics["clip_fraction"] > 0, metrics  # the second epoch's ratios left the band: the clip branch is used
     ours, theirs = adapters(trainer.policy), adapters(reference)
     for name, p in ours.items():
         assert not torch.equal(p, before[name]) or name.endswith("lora_A.default.weight")

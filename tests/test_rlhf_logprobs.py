@@ -25,17 +25,13 @@ def policy_and_batch(tiny_lm):
     model, tokenizer = tiny_lm
     policy = add_lora(model, rank=4)
     torch.manual_seed(0)
-    with (
-        torch.no_grad()
-    ):  # move the adapters off the identity, so they take part in the values and gradients
+    with torch.no_grad():  # move the adapters off the identity, so they take part in the values and gradients
         for p in policy.parameters():
             if p.requires_grad:
                 p.normal_(0, 0.5)
     g = torch.Generator().manual_seed(1)
     batch, prompt_len, new_tokens = 6, 5, 7
-    sequences = torch.randint(
-        3, model.config.vocab_size, (batch, prompt_len + new_tokens), generator=g
-    )
+    sequences = torch.randint(3, model.config.vocab_size, (batch, prompt_len + new_tokens), generator=g)
     attention_mask = torch.ones_like(sequences)
     for row, pad in enumerate([0, 1, 3, 0, 2, 4]):  # left padding, as the trainer's prompts have
         sequences[row, :pad] = tokenizer.pad_token_id
@@ -58,9 +54,7 @@ def test_completion_logprobs_equal_the_full_logits_path(policy_and_batch, temper
 
     logp, entropy = completion_logprobs(policy, sequences, attention_mask, prompt_len, temperature)
     grads = adapter_grads(policy, logp, weights)
-    logp_full, entropy_full, logits_full = full_logits_path(
-        policy, sequences, attention_mask, prompt_len, temperature
-    )
+    logp_full, entropy_full, logits_full = full_logits_path(policy, sequences, attention_mask, prompt_len, temperature)
     grads_full = adapter_grads(policy, logp_full, weights)
 
     assert logp.shape == (6, 7) and logp.std() > 0.1
@@ -78,9 +72,7 @@ def test_completion_logprobs_equal_the_full_logits_path(policy_and_batch, temper
 def test_completion_logprobs_without_entropy(policy_and_batch):
     policy, sequences, attention_mask, prompt_len = policy_and_batch
     with torch.no_grad():
-        logp, entropy = completion_logprobs(
-            policy, sequences, attention_mask, prompt_len, 1.0, with_entropy=False
-        )
+        logp, entropy = completion_logprobs(policy, sequences, attention_mask, prompt_len, 1.0, with_entropy=False)
         logp_full, _, _ = full_logits_path(policy, sequences, attention_mask, prompt_len, 1.0)
     assert entropy is None
     assert torch.allclose(logp, logp_full, atol=1e-5)

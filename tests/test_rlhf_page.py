@@ -45,12 +45,8 @@ def test_default_render(page):
     assert not page.error, errors(page)
     assert page.title[0].value.endswith("Policy gradients and PPO clipping")
     assert metric(page, "Flat for A > 0") == "1.20"
-    assert (
-        len(page.get("plotly_chart")) >= 2
-    )  # clip curves and heatmap (only the open tab is drawn)
-    assert (
-        len(open_tab(page, grpo_tab.TITLE).get("plotly_chart")) >= 1
-    )  # GRPO groups; nothing trained
+    assert len(page.get("plotly_chart")) >= 2  # clip curves and heatmap (only the open tab is drawn)
+    assert len(open_tab(page, grpo_tab.TITLE).get("plotly_chart")) >= 1  # GRPO groups; nothing trained
     assert not page.exception and not page.error, errors(page)
     open_tab(page, clip_tab.TITLE)
 
@@ -141,9 +137,7 @@ def tiny_smollm2(tiny_lm, monkeypatch):
 
 
 def small_lm_settings(at: AppTest) -> AppTest:
-    reveal(at, "rlhf.prompts").text_area(key="rlhf.prompts").set_value(
-        "The movie was\nMy day\nThis book"
-    ).run()
+    reveal(at, "rlhf.prompts").text_area(key="rlhf.prompts").set_value("The movie was\nMy day\nThis book").run()
     at.slider(key="rlhf.new_tokens").set_value(4).run()
     return at
 

@@ -79,9 +79,7 @@ def test_sampled_continuation_matches_a_full_recompute_and_is_reproducible(smoll
     assert [t.token_id for t in cached] == recomputed
     first, rest = (
         cached[:2],
-        sample_continuation(
-            model, ids + [t.token_id for t in cached[:2]], config, 4, 8192, first_step=2
-        ),
+        sample_continuation(model, ids + [t.token_id for t in cached[:2]], config, 4, 8192, first_step=2),
     )
     assert [t.token_id for t in first + rest] == recomputed  # 2 then 4 equals 6 at once
     assert all(0 < t.p_final <= 1 and t.n_candidates <= 20 for t in cached)

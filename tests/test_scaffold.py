@@ -64,11 +64,7 @@ def test_a_new_lesson_runs_and_passes_its_tests_as_generated(project):
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     passed = int(re.findall(r"(\d+) passed", result.stdout)[-1])
     assert passed >= 9, result.stdout[-2000:]  # 5 generated, the page and its guard, the navigation
-    written = [
-        line.removeprefix("wrote ")
-        for line in made.stdout.splitlines()
-        if line.startswith("wrote ")
-    ]
+    written = [line.removeprefix("wrote ") for line in made.stdout.splitlines() if line.startswith("wrote ")]
     assert len(written) == 8, made.stdout
     for ruff in (["check"], ["format", "--check"]):  # the generated files follow the house format
         lint = subprocess.run(

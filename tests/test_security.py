@@ -59,9 +59,7 @@ def test_the_upload_cap_matches_the_limit_the_page_states():
     assert cap_mib == math.ceil(MAX_UPLOAD_BYTES / 2**20), "the smallest cap above the stated limit"
     stated = "(up to {MAX_UPLOAD_BYTES // 1_000_000} MB)"  # the uploader's label on the page
     assert stated in (ROOT / "app" / "resources.py").read_text()
-    with pytest.raises(
-        ValueError, match="MB"
-    ):  # what slips between the two gets the page's message
+    with pytest.raises(ValueError, match="MB"):  # what slips between the two gets the page's message
         decode_text(b"a" * (MAX_UPLOAD_BYTES + 1))
 
 
@@ -126,9 +124,7 @@ def test_hf_ids_are_validated_like_the_hub_validates_them(model_id):
     assert ours_ok == (model_id in GOOD_IDS)
     if ours_ok:
         assert hub_ok, "we never accept what the Hub rejects"
-    if (
-        hub_ok and not ours_ok
-    ):  # stricter only where the Hub is lenient (a trailing newline, Unicode)
+    if hub_ok and not ours_ok:  # stricter only where the Hub is lenient (a trailing newline, Unicode)
         assert not model_id.isascii() or not model_id.strip() == model_id
 
 
@@ -137,9 +133,7 @@ def test_a_local_folder_is_not_a_model_id(monkeypatch):
 
     monkeypatch.chdir(ROOT)
     with pytest.raises(ModelUnavailableError, match="folder on the server"):
-        validate_hf_id(
-            "app/lessons"
-        )  # a valid-looking id that from_pretrained would read from disk
+        validate_hf_id("app/lessons")  # a valid-looking id that from_pretrained would read from disk
 
 
 @pytest.mark.parametrize("model_id", ["../../etc", "owner/name;ls", "x" * 300])
@@ -190,9 +184,7 @@ def scan(tree: ast.AST) -> list[str]:
             weights_only = kwargs.get("weights_only")
             if not (isinstance(weights_only, ast.Constant) and weights_only.value is True):
                 problems.append("torch.load without weights_only=True")
-        if func in ("eval", "exec", "os.system", "os.popen", "__import__") or func.startswith(
-            ("os.exec", "os.spawn")
-        ):
+        if func in ("eval", "exec", "os.system", "os.popen", "__import__") or func.startswith(("os.exec", "os.spawn")):
             problems.append(f"calls {func}")
     return problems
 

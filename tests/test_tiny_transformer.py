@@ -27,9 +27,7 @@ def word_text(n_words=3000, seed=0) -> str:
 @pytest.mark.parametrize("causal", [False, True])
 def test_forward_shapes_and_weights(positional, causal):
     torch.manual_seed(0)
-    model = TinyTransformer(
-        TinyTransformerConfig(vocab_size=11, positional=positional, causal=causal)
-    )
+    model = TinyTransformer(TinyTransformerConfig(vocab_size=11, positional=positional, causal=causal))
     logits, weights = model(torch.randint(11, (3, 9)))
     assert logits.shape == (3, 9, 11) and weights.shape == (2, 3, 4, 9, 9)
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3, 4, 9))
@@ -42,9 +40,7 @@ def test_without_positions_attention_is_permutation_equivariant():
     ids = torch.randint(11, (2, 9))
     order = torch.randperm(9)
     for positional, equivariant in (("none", True), ("learned", False), ("rope", False)):
-        model = TinyTransformer(
-            TinyTransformerConfig(vocab_size=11, positional=positional, causal=False)
-        )
+        model = TinyTransformer(TinyTransformerConfig(vocab_size=11, positional=positional, causal=False))
         with torch.no_grad():
             shuffled_then_run, _ = model(ids[:, order])
             run_then_shuffled = model(ids)[0][:, order]
@@ -113,9 +109,7 @@ def test_reverse_needs_positions():
 def test_autoregressive_loss_equals_teacher_forced_for_causal_model():
     task = make_task("char_lm", text=word_text(300), block_size=12)
     for positional in ("learned", "alibi"):
-        trainer = TinyTrainer(
-            TinyTransformerConfig(positional=positional, causal=True, **TINY), task
-        )
+        trainer = TinyTrainer(TinyTransformerConfig(positional=positional, causal=True, **TINY), task)
         trainer.train_steps(5)
         expected = trainer.evaluate()["loss"]
         assert trainer.autoregressive_loss() == pytest.approx(expected, rel=1e-5)
@@ -162,9 +156,7 @@ def test_bidirectional_char_lm_reads_the_future():
     causal, peeking = reports[True], reports[False]
     assert causal["autoregressive_loss"] == pytest.approx(causal["teacher_forced_loss"], rel=1e-4)
     assert peeking["teacher_forced_loss"] < 0.5 * causal["teacher_forced_loss"]  # looks better...
-    assert (
-        peeking["autoregressive_loss"] > 1.5 * causal["autoregressive_loss"]
-    )  # ...generates worse
+    assert peeking["autoregressive_loss"] > 1.5 * causal["autoregressive_loss"]  # ...generates worse
 
 
 def test_char_lm_task_encodes_every_character_by_its_index():

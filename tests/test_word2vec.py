@@ -58,9 +58,7 @@ def test_noise_distribution_equals_gensim_cum_table(exponent):
     model = gensim_vocab(sentences, ns_exponent=exponent, negative=5)
     counts = np.array([model.wv.get_vecattr(w, "count") for w in model.wv.index_to_key])
     vocab = build_vocab(sentences, min_count=1)
-    assert dict(zip(vocab.words, vocab.counts.tolist())) == dict(
-        zip(model.wv.index_to_key, counts.tolist())
-    )
+    assert dict(zip(vocab.words, vocab.counts.tolist())) == dict(zip(model.wv.index_to_key, counts.tolist()))
     domain = 2**31 - 1  # gensim's cum_table[i] = round(P(noise <= i) * domain)
     probabilities = noise_distribution(counts, exponent)
     table = np.round(np.cumsum(probabilities) * domain).astype(np.int64)
@@ -105,9 +103,7 @@ def test_alias_sampler_draws_the_noise_distribution():
 def test_examples_follow_word2vec_windows(arch):
     """The examples are word2vec.c's loop over the subsampled sentences with the drawn windows."""
     sentences = zipf_corpus(n_words=40, n_tokens=3_000, sentence_length=7)
-    config = Word2VecConfig(
-        arch=arch, dim=4, window=3, min_count=1, shuffle=False, batch_size=10**6
-    )
+    config = Word2VecConfig(arch=arch, dim=4, window=3, min_count=1, shuffle=False, batch_size=10**6)
     trainer = Word2VecTrainer(sentences, config)
     trainer._next_batch()
     ids, sentence_ids, windows, _ = (t.numpy() for t in trainer._epoch)
@@ -135,9 +131,7 @@ def test_examples_follow_word2vec_windows(arch):
 
 def test_subsampling_keeps_words_at_word2vec_rate():
     sentences = zipf_corpus(n_words=100, n_tokens=60_000)
-    trainer = Word2VecTrainer(
-        sentences, Word2VecConfig(dim=4, min_count=1, subsample=1e-2, epochs=1)
-    )
+    trainer = Word2VecTrainer(sentences, Word2VecConfig(dim=4, min_count=1, subsample=1e-2, epochs=1))
     trainer._next_batch()
     kept = np.bincount(trainer._epoch[0].numpy(), minlength=len(trainer.vocab.words))
     counts, p = trainer.vocab.counts, trainer.keep_probabilities
@@ -201,9 +195,7 @@ def small_trainer(arch="skipgram", negatives=3, **kwargs):
 def test_skipgram_batch_equals_word2vec_c_updates():
     """A batch of pairs sharing no row equals word2vec.c's updates applied pair after pair."""
     trainer = small_trainer(negatives=3)
-    syn0, syn1neg = random_vectors(
-        trainer, scale=1.0
-    )  # large vectors: some |f| > MAX_EXP hit the clipping
+    syn0, syn1neg = random_vectors(trainer, scale=1.0)  # large vectors: some |f| > MAX_EXP hit the clipping
     rows = np.random.default_rng(1).permutation(len(trainer.vocab.words))
     contexts, words, negatives = rows[:20], rows[20:40], rows[40:100].reshape(20, 3)
     negatives[0, 1] = words[0]  # a noise word equal to the word is skipped, as in word2vec.c
@@ -211,9 +203,7 @@ def test_skipgram_batch_equals_word2vec_c_updates():
     for i in range(20):
         reference_skipgram(syn0, syn1neg, contexts[i], words[i], negatives[i], alpha)
     hidden = torch.tensor(syn0[contexts[0]])
-    assert (
-        torch.tensor(syn1neg[words]) @ hidden
-    ).abs().max() > MAX_EXP  # the clipping is exercised
+    assert (torch.tensor(syn1neg[words]) @ hidden).abs().max() > MAX_EXP  # the clipping is exercised
     as_t = torch.from_numpy
     trainer._skipgram_step(as_t(contexts), as_t(words), alpha, negatives=as_t(negatives))
     np.testing.assert_allclose(trainer.w_in.numpy(), syn0, atol=1e-5)
@@ -232,9 +222,7 @@ def test_cbow_batch_equals_word2vec_c_updates():
     contexts = torch.tensor([c for w in windows for c in w])
     slot_rows = torch.tensor([i for i, w in enumerate(windows) for _ in w])
     starts = torch.tensor(np.cumsum([0] + [len(w) for w in windows[:-1]]))
-    trainer._cbow_step(
-        contexts, slot_rows, starts, torch.tensor(words), alpha, negatives=torch.tensor(negatives)
-    )
+    trainer._cbow_step(contexts, slot_rows, starts, torch.tensor(words), alpha, negatives=torch.tensor(negatives))
     np.testing.assert_allclose(trainer.w_in.numpy(), syn0, atol=1e-5)
     np.testing.assert_allclose(trainer.w_out.numpy(), syn1neg, atol=1e-5)
 
@@ -258,9 +246,7 @@ def test_batch_size_one_training_is_word2vec_c_sequential_sgd(arch):
     trainer.sample_negatives = distinct_noise
     step = trainer._cbow_step if arch == "cbow" else trainer._skipgram_step
     steps = []
-    setattr(
-        trainer, f"_{arch}_step", lambda *args, lr: steps.append((args, lr)) or step(*args, lr=lr)
-    )
+    setattr(trainer, f"_{arch}_step", lambda *args, lr: steps.append((args, lr)) or step(*args, lr=lr))
     trainer.train_steps(300)
     for (args, lr), negatives in zip(steps, log):
         if arch == "skipgram":
@@ -312,9 +298,7 @@ def test_engine_equals_the_textbook_update(arch):
 
     trainer.sample_negatives = distinct_noise
     step, steps = getattr(trainer, f"_{arch}_step"), []
-    setattr(
-        trainer, f"_{arch}_step", lambda *args, lr: steps.append((args, lr)) or step(*args, lr=lr)
-    )
+    setattr(trainer, f"_{arch}_step", lambda *args, lr: steps.append((args, lr)) or step(*args, lr=lr))
     trainer.train_steps(300)
     for (args, lr), negatives in zip(steps, log):
         noise = negatives[0].tolist()
@@ -347,9 +331,7 @@ def test_training_is_deterministic_and_chunking_does_not_matter():
         a.train_steps(1)
     b = train_word2vec(sentences, config)
     np.testing.assert_array_equal(a.keyed_vectors().vectors, b.vectors)
-    c = train_word2vec(
-        sentences, Word2VecConfig(dim=16, min_count=1, epochs=2, batch_size=64, seed=1)
-    )
+    c = train_word2vec(sentences, Word2VecConfig(dim=16, min_count=1, epochs=2, batch_size=64, seed=1))
     assert not np.allclose(b.vectors, c.vectors)
 
 
@@ -375,9 +357,7 @@ def test_most_similar_and_analogy_equal_gensim():
     )
     assert [w for w, _ in ours] == [w for w, _ in theirs]
     np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-5)
-    assert kv.similarity("w4", "w5") == pytest.approx(
-        float(reference.similarity("w4", "w5")), abs=1e-6
-    )
+    assert kv.similarity("w4", "w5") == pytest.approx(float(reference.similarity("w4", "w5")), abs=1e-6)
 
 
 @needs_gensim
@@ -401,11 +381,7 @@ def test_analogy_accuracy_equals_gensim(tmp_path):
     """Structured vectors (b = a + relation + noise): some questions are solved, some are not."""
     from models.corpora import load_analogies
 
-    sections = {
-        k: v
-        for k, v in load_analogies("google").items()
-        if k in ("capital-common-countries", "family")
-    }
+    sections = {k: v for k, v in load_analogies("google").items() if k in ("capital-common-countries", "family")}
     rng = np.random.default_rng(0)
     vectors, dim = {}, 32
     for questions in sections.values():
@@ -420,13 +396,9 @@ def test_analogy_accuracy_equals_gensim(tmp_path):
     ours = evaluate_analogies(kv, sections, restrict_vocab=restrict)
     questions_file = tmp_path / "questions.txt"
     questions_file.write_text(
-        "".join(
-            f": {name}\n" + "".join(" ".join(q) + "\n" for q in qs) for name, qs in sections.items()
-        )
+        "".join(f": {name}\n" + "".join(" ".join(q) + "\n" for q in qs) for name, qs in sections.items())
     )
-    score, theirs = kv.to_gensim().evaluate_word_analogies(
-        str(questions_file), restrict_vocab=restrict
-    )
+    score, theirs = kv.to_gensim().evaluate_word_analogies(str(questions_file), restrict_vocab=restrict)
     for row, section in zip(ours["sections"], theirs):
         assert row["correct"] == len(section["correct"])
         assert row["covered"] == len(section["correct"]) + len(section["incorrect"])
@@ -482,9 +454,7 @@ def test_explain_pair_matches_the_vectors():
     out = explain_pair(trainer, "w3", "w5", negatives_k=4, seed=0)
     targets = [trainer.vocab.word_to_index[w] for w in out["target_words"]]
     hidden = trainer.w_in[trainer.vocab.word_to_index["w5"]].double()
-    np.testing.assert_allclose(
-        out["dots"], (trainer.w_out[targets].double() @ hidden).numpy(), atol=1e-9
-    )
+    np.testing.assert_allclose(out["dots"], (trainer.w_out[targets].double() @ hidden).numpy(), atol=1e-9)
     p = 1 / (1 + np.exp(-out["dots"]))
     expected = -np.log(np.r_[p[0], 1 - p[1:]]) * ~out["skipped"]
     np.testing.assert_allclose(out["loss_terms"], expected, atol=1e-9)

@@ -41,9 +41,7 @@ def toy_run(steps: int = 1):
 
 
 def neighbours_shown(at) -> list:
-    tables = [
-        d.value for d in at.dataframe if list(d.value.columns[:3]) == ["rank", "word", "cosine"]
-    ]
+    tables = [d.value for d in at.dataframe if list(d.value.columns[:3]) == ["rank", "word", "cosine"]]
     return tables[0]["word"].tolist() if tables else []
 
 
@@ -201,9 +199,7 @@ def test_unknown_query_word_is_a_message_and_the_neighbours_stay():
 def test_min_count_too_large_is_a_clear_message():
     at = click(run_page(PAGE, timeout=60), TOY_DEMO)
     at.selectbox(key="word_embeddings.corpus").set_value("user").run()
-    at.text_area(key="word_embeddings.usertext").set_value(
-        "The cat sat on the mat. The dog sat too."
-    ).run()
+    at.text_area(key="word_embeddings.usertext").set_value("The cat sat on the mat. The dog sat too.").run()
     at.number_input(key="word_embeddings.min_count").set_value(5).run()
     assert any("vocabulary is empty" in w.value for w in at.warning)
     assert not at.exception and not at.error, errors(at)
@@ -244,9 +240,7 @@ def test_negative_sampling_example_and_a_bad_word():
     assert explanation["centre_word"] == centre and len(explanation["target_words"]) == 6
     at.text_input(key="word_embeddings.centre").set_value("zyzzyva").run()
     assert any("'zyzzyva' is not in the vocabulary" in e for e in errors(at))
-    assert (
-        at.session_state["word_embeddings:explain"][0]["centre_word"] == centre
-    )  # the example stays
+    assert at.session_state["word_embeddings:explain"][0]["centre_word"] == centre  # the example stays
     assert "w2v-example" in charts(at)
 
 
@@ -267,17 +261,13 @@ def test_gensim_comparison_on_the_toy_world():
     table = next(d.value for d in at.dataframe if "benchmark" in d.value.columns)
     assert set(table["model"]) == {"ours", "gensim"}
     gensim_analogies = table[(table.model == "gensim") & table.benchmark.str.contains("toy")]
-    assert (
-        float(gensim_analogies["score"].iloc[0]) > 0.5
-    )  # gensim's vectors solve toy analogies too
+    assert float(gensim_analogies["score"].iloc[0]) > 0.5  # gensim's vectors solve toy analogies too
 
 
 def test_vectors_download_is_word2vec_text_format(tmp_path):
     from gensim.models import KeyedVectors as GensimKeyedVectors
 
-    kv = Word2VecTrainer(
-        load_corpus("toy")[:2000], Word2VecConfig(dim=8, min_count=2)
-    ).keyed_vectors()
+    kv = Word2VecTrainer(load_corpus("toy")[:2000], Word2VecConfig(dim=8, min_count=2)).keyed_vectors()
     path = tmp_path / "vectors.txt"
     path.write_bytes(evaluation.word2vec_text(kv))
     loaded = GensimKeyedVectors.load_word2vec_format(str(path), binary=False)
@@ -296,17 +286,12 @@ def test_typed_words_are_tokenised_like_the_corpus():
         "fish",
         "café",
     ]
-    assert vector_space.parse_words("cafe\u0301") == [
-        "café"
-    ]  # decomposed (NFD) input, NFKC as the corpus
+    assert vector_space.parse_words("cafe\u0301") == ["café"]  # decomposed (NFD) input, NFKC as the corpus
     at = toy_run(steps=1)
     at.text_input(key="word_embeddings.query").set_value("King.").run()
     at.text_input(key="word_embeddings.a").set_value("(man)").run()
     assert not at.exception and not at.error, errors(at)
-    assert (
-        len(neighbours_shown(at)) == 10
-        and at.session_state["word_embeddings:neighbours"][0] == "king"
-    )
+    assert len(neighbours_shown(at)) == 10 and at.session_state["word_embeddings:neighbours"][0] == "king"
     assert at.session_state["word_embeddings:analogy"][0] == ("man", "king", "woman")
 
 
@@ -398,9 +383,7 @@ def test_skipgram_and_cbow_both_work_at_the_presets_rates():
     for ticked in pair.trainers.values():
         kv = ticked.keyed_vectors()
         neighbours = kv.most_similar("january", k=5)
-        assert neighbours[0][1] < 0.999 and {"february", "november", "july"} & {
-            w for w, _ in neighbours
-        }
+        assert neighbours[0][1] < 0.999 and {"february", "november", "july"} & {w for w, _ in neighbours}
         assert evaluate_word_pairs(kv, "wordsim353")["spearman"] > 0.08
 
 
@@ -422,9 +405,7 @@ def test_stale_neighbours_are_marked():
 
 def test_a_link_sets_the_settings():
     at = AppTest.from_file(ENTRY, default_timeout=60)
-    at.query_params.update(
-        {"word_embeddings.negatives": "15", "word_embeddings.ns_exponent": "0.5"}
-    )
+    at.query_params.update({"word_embeddings.negatives": "15", "word_embeddings.ns_exponent": "0.5"})
     at.switch_page(str(PAGES_DIR / PAGE))
     at.run()
     assert at.slider(key="word_embeddings.negatives").value == 15

@@ -25,9 +25,7 @@ class Lesson:
     section: str  # one of SECTIONS
     lecture: str
     summary: str  # the Home card's promise: what you will see
-    package_name: str = (
-        ""  # where its tabs live; empty = app.lessons.<slug> (tests point elsewhere)
-    )
+    package_name: str = ""  # where its tabs live; empty = app.lessons.<slug> (tests point elsewhere)
 
     @property
     def file(self) -> str:

@@ -40,11 +40,7 @@ def files(slug: str) -> dict[str, str]:
 
 def lesson_entry(slug: str, title: str, icon: str, section: str, lecture: str, summary: str) -> str:
     args = [slug, title, icon, section, lecture, summary]
-    return (
-        "    Lesson(\n"
-        + "".join(f"        {json.dumps(a, ensure_ascii=False)},\n" for a in args)
-        + "    ),\n"
-    )
+    return "    Lesson(\n" + "".join(f"        {json.dumps(a, ensure_ascii=False)},\n" for a in args) + "    ),\n"
 
 
 def new_lesson(
@@ -58,9 +54,7 @@ def new_lesson(
 ) -> list[Path]:
     """Write the lesson's files under `root`; returns them. Refuses a taken slug or an existing file."""
     if not SLUG.match(slug):
-        raise ValueError(
-            f"A slug is one lowercase word (letters, digits, _), like 'rnn' (got {slug!r})."
-        )
+        raise ValueError(f"A slug is one lowercase word (letters, digits, _), like 'rnn' (got {slug!r}).")
     if section not in SECTIONS:
         raise ValueError(f"The section must be one of {SECTIONS} (got {section!r}).")
     registry = root / "app" / "lessons" / "__init__.py"
@@ -87,9 +81,7 @@ def new_lesson(
     registry.write_text(text[:end] + entry + text[end:])
     written = [registry, *targets]
     # the house format (ruff, a dev requirement): the templates' lines fit any line length once formatted
-    subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "-q", *map(str, written)], cwd=root, check=False
-    )
+    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", *map(str, written)], cwd=root, check=False)
     return written
 
 
@@ -101,9 +93,7 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = command_line.add_subparsers(dest="command", required=True)
     new = commands.add_parser("new", help="scaffold a lesson")
-    new.add_argument(
-        "slug", help="one lowercase word: page file, URL path, package, settings prefix"
-    )
+    new.add_argument("slug", help="one lowercase word: page file, URL path, package, settings prefix")
     new.add_argument("--title", required=True)
     new.add_argument("--lecture", required=True, help="the course lecture's number, e.g. 4")
     new.add_argument("--section", default=SECTIONS[0], choices=SECTIONS)
@@ -116,9 +106,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        written = new_lesson(
-            args.slug, args.title, args.lecture, args.section, args.icon, args.summary, args.root
-        )
+        written = new_lesson(args.slug, args.title, args.lecture, args.section, args.icon, args.summary, args.root)
     except (ValueError, FileExistsError) as exc:
         print(f"error: {exc}")
         return 2

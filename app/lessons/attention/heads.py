@@ -152,9 +152,7 @@ def head_heatmap(matrix: np.ndarray, tokens: list[str], title: str) -> go.Figure
         tickangle=-50,
         title="key (attended to)",
     )
-    fig.update_yaxes(
-        tickvals=y_ticks, ticktext=[labels[i] for i in y_ticks], autorange="reversed", title="query"
-    )
+    fig.update_yaxes(tickvals=y_ticks, ticktext=[labels[i] for i in y_ticks], autorange="reversed", title="query")
     fig.update_layout(title=title, height=int(min(900, max(420, 15 * min(n, 50) + 170))))
     return fig
 

@@ -24,6 +24,4 @@ def unique_labels(labels: list[str]) -> list[str]:
 
 def readable(tokenizer, ids) -> list[str]:
     """One label per token id (the decoded piece)."""
-    return [
-        piece.replace("\n", "\\n") or str(i) for i, piece in zip(ids, token_pieces(tokenizer, ids))
-    ]
+    return [piece.replace("\n", "\\n") or str(i) for i, piece in zip(ids, token_pieces(tokenizer, ids))]

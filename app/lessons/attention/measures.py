@@ -96,18 +96,14 @@ def top_heads(frame: pd.DataFrame, n: int = 3) -> list[str]:
         if name not in frame:
             continue
         best = frame.nsmallest(n, name) if name == "entropy" else frame.nlargest(n, name)
-        heads = ", ".join(
-            f"L{r.layer} H{r.head} ({getattr(r, name):.2f})" for r in best.itertuples()
-        )
+        heads = ", ".join(f"L{r.layer} H{r.head} ({getattr(r, name):.2f})" for r in best.itertuples())
         lines.append(f"**{MEASURE_TITLES[name]}**: {heads}")
     return lines
 
 
 def offset_frame(offsets: np.ndarray, means: np.ndarray) -> pd.DataFrame:
     """(H, K) means by offset -> a table with one column per head."""
-    return pd.DataFrame(means.T, columns=[f"H{h}" for h in range(len(means))]).assign(
-        offset=offsets
-    )
+    return pd.DataFrame(means.T, columns=[f"H{h}" for h in range(len(means))]).assign(offset=offsets)
 
 
 def offset_figure(offsets: np.ndarray, means: np.ndarray, layer: int, head: int) -> go.Figure:

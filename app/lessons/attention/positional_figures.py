@@ -94,9 +94,7 @@ def rope_rotation_frame(n_positions: int, head_dim: int, pairs: list[int], base:
 
 def rope_rotation_figure(frame: pd.DataFrame) -> go.Figure:
     pairs = list(dict.fromkeys(frame["pair"]))
-    titles = [
-        f"pair {p}: {frame[frame.pair == p].angle_per_position.iloc[0]:.3g} rad/step" for p in pairs
-    ]
+    titles = [f"pair {p}: {frame[frame.pair == p].angle_per_position.iloc[0]:.3g} rad/step" for p in pairs]
     fig = make_subplots(1, len(pairs), subplot_titles=titles)
     angle = np.linspace(0, 2 * np.pi, 100)
     for i, pair in enumerate(pairs):

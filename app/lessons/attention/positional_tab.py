@@ -40,8 +40,7 @@ def render(page: LessonPage) -> None:
         chart("positional-sinusoidal")
     with sin_right:
         st.caption(
-            "Nearby positions have similar vectors, distant ones less so: the dot product carries "
-            "relative distance."
+            "Nearby positions have similar vectors, distant ones less so: the dot product carries relative distance."
         )
         chart("positional-similarity")
 

@@ -32,8 +32,7 @@ def controls(page: LessonPage) -> tuple[str, bool]:
     c_model, c_text, c_head = st.columns([2, 3, 2])
     with c_model:
         model_name, allow_download = model_picker(page.slug + ".")
-        page.widget(st.radio, "source", "Input", list(SOURCES), default="text",
-                    format_func=SOURCES.get)  # fmt: skip
+        page.widget(st.radio, "source", "Input", list(SOURCES), default="text", format_func=SOURCES.get)
     page.widget(
         c_text.text_area,
         "text",
@@ -46,8 +45,9 @@ def controls(page: LessonPage) -> tuple[str, bool]:
     with c_head:
         page.widget(st.number_input, "layer", "Layer", 0, 127, default=1)
         page.widget(st.number_input, "head", "Head", 0, 127, default=2)
-        page.widget(st.number_input, "query", "Query token in the head view (−1 = last)", -1,
-                    MAX_TOKENS - 1, default=-1)  # fmt: skip
+        page.widget(
+            st.number_input, "query", "Query token in the head view (−1 = last)", -1, MAX_TOKENS - 1, default=-1
+        )
     return model_name, allow_download
 
 
@@ -75,9 +75,7 @@ def trace(page: LessonPage, model, tokenizer, model_name: str) -> dict:
         # what every student's first view computes is shared: its figures too (see `build`)
         shared = source == "random" or text == DEFAULT_TEXT
         if shared:
-            result = page.shared(
-                attention_of, *key, _model=model, _tokenizer=tokenizer, read_only=True
-            )
+            result = page.shared(attention_of, *key, _model=model, _tokenizer=tokenizer, read_only=True)
         else:  # a student's own text stays in their session
             result = attention_of(*key, _model=model, _tokenizer=tokenizer)
     return {"key": key, "model": model_name, "shared": shared, **result}
@@ -86,16 +84,20 @@ def trace(page: LessonPage, model, tokenizer, model_name: str) -> dict:
 def attention_of(model_name: str, device: str, source: str, text, _model, _tokenizer) -> dict:
     """Every layer's attention and the per-head measures (the model and tokenizer are named by the arguments)."""
     return heads.real_model_attention(
-        _model, _tokenizer, source, text if source == "text" else "", MAX_TOKENS, INDUCTION_LENGTH,
-        thumb=THUMB, max_offset=MAX_OFFSET,
-    )  # fmt: skip
+        _model,
+        _tokenizer,
+        source,
+        text if source == "text" else "",
+        MAX_TOKENS,
+        INDUCTION_LENGTH,
+        thumb=THUMB,
+        max_offset=MAX_OFFSET,
+    )
 
 
 def load_and_trace(page: LessonPage, model_name: str, allow_download: bool):
     """Load the model and trace its attention (kept in the session); earlier results stay on error."""
-    loaded = page.compute(
-        "model", "Loading the model", load_shared_model, model_name, page.device, allow_download
-    )
+    loaded = page.compute("model", "Loading the model", load_shared_model, model_name, page.device, allow_download)
     if loaded is None:
         return
     model, tokenizer = loaded
@@ -105,16 +107,18 @@ def load_and_trace(page: LessonPage, model_name: str, allow_download: bool):
         st.session_state[page.state_key("model-download")] = allow_download
     page.compute("real", "Reading the attention", trace, page, model, tokenizer, name)
     induction = page.compute(
-        "induction-map", "Measuring induction heads", induction_map, name, page.device,
+        "induction-map",
+        "Measuring induction heads",
+        induction_map,
+        name,
+        page.device,
         page.result("model-download", False),
-    )  # fmt: skip
+    )
     if induction is not None:
         st.session_state[page.state_key("induction")] = (name, induction)
 
 
-def pick_head(
-    page: LessonPage, layer: int, head: int, n_layers: int, n_heads: int, model: str
-) -> tuple[int, int]:
+def pick_head(page: LessonPage, layer: int, head: int, n_layers: int, n_heads: int, model: str) -> tuple[int, int]:
     """The chosen (layer, head) if it exists, else the last valid one with a message."""
     if layer < n_layers and head < n_heads:
         st.session_state[page.state_key("head")] = (layer, head)
@@ -151,9 +155,7 @@ def render(page: LessonPage) -> None:
             "the same token in the first copy: a stripe in the lower-left block of its map, one "
             "key to the right of where the repeated token sits."
         )
-    layer, head = pick_head(
-        page, int(page.value("layer")), int(page.value("head")), n_layers, n_heads, real["model"]
-    )
+    layer, head = pick_head(page, int(page.value("layer")), int(page.value("head")), n_layers, n_heads, real["model"])
     head_measures = dict(real["measures"])
     induction = page.result("induction")
     if induction is not None and induction[0] == real["model"]:
@@ -210,9 +212,7 @@ def head_roles_charts(key: tuple, layer: int, head: int, _real: dict, _head_meas
     )
 
 
-def every_head(
-    page: LessonPage, real: dict, layer: int, head: int, head_measures: dict, measures_key: tuple
-) -> None:
+def every_head(page: LessonPage, real: dict, layer: int, head: int, head_measures: dict, measures_key: tuple) -> None:
     n_layers, n_heads, n_tokens, _ = real["weights"].shape
     st.subheader(f"Every head at a glance: {real['model']}, {n_layers} layers × {n_heads} heads")
     st.markdown(
@@ -239,17 +239,12 @@ def one_head(page: LessonPage, real: dict, layer: int, head: int, query_in: int)
             f"Showing the last one, {shown - 1}."
         )
         query = shown - 1
-    heatmap, frame, lines = build(page, real, one_head_charts, real["key"], layer, head, query,
-                                  _real=real)  # fmt: skip
+    heatmap, frame, lines = build(page, real, one_head_charts, real["key"], layer, head, query, _real=real)
     left, right = st.columns([3, 2])
     with left:
         st.caption(
             "Row i is where token i looks; each row sums to 1."
-            + (
-                " The upper triangle is empty: a causal LM cannot look ahead."
-                if real["causal"]
-                else ""
-            )
+            + (" The upper triangle is empty: a causal LM cannot look ahead." if real["causal"] else "")
         )
         page.chart(heatmap, frame, "attention-one-head")
     with right:
@@ -274,9 +269,15 @@ def what_each_head_does(
         "token of the second copy to the token after its first occurrence."
     )
     maps, top, by_offset, by_offset_frame = build(
-        page, real, head_roles_charts, measures_key, layer, head, _real=real,
+        page,
+        real,
+        head_roles_charts,
+        measures_key,
+        layer,
+        head,
+        _real=real,
         _head_measures=head_measures,
-    )  # fmt: skip
+    )
     page.chart(
         maps,
         build(page, real, measures_table, measures_key, _head_measures=head_measures),

@@ -81,9 +81,7 @@ def real_head_qkv(model, ids: list[int], layer: int, head: int) -> dict:
 def run_steps(qkv: dict, causal: bool, scaled: bool, temperature: float) -> dict:
     """attention_steps on a head's q, k, v with the page's toggles."""
     scale = qkv["scale"] if scaled else 1.0
-    return attention_steps(
-        qkv["q"], qkv["k"], qkv["v"], causal=causal, scale=scale, temperature=temperature
-    )
+    return attention_steps(qkv["q"], qkv["k"], qkv["v"], causal=causal, scale=scale, temperature=temperature)
 
 
 def step_panels(steps: dict, factor: float) -> list[tuple[str, np.ndarray, int]]:
@@ -113,9 +111,7 @@ def _number_text(matrix: np.ndarray, digits: int) -> list[list[str]]:
     return [["−∞" if np.isneginf(v) else f"{v:.{digits}f}" for v in row] for row in matrix]
 
 
-def matrix_figure(
-    panels: list[tuple[str, np.ndarray, int]], tokens: list[str], columns: int = 2
-) -> go.Figure:
+def matrix_figure(panels: list[tuple[str, np.ndarray, int]], tokens: list[str], columns: int = 2) -> go.Figure:
     """(T, T) matrices with their numbers written in: (title, matrix, digits) per panel."""
     labels = unique_labels([token_label(t) for t in tokens])
     rows = math.ceil(len(panels) / columns)
@@ -145,9 +141,7 @@ def matrix_figure(
     return fig
 
 
-def qkv_figure(
-    q: np.ndarray, k: np.ndarray, v: np.ndarray, output: np.ndarray, tokens: list[str]
-) -> go.Figure:
+def qkv_figure(q: np.ndarray, k: np.ndarray, v: np.ndarray, output: np.ndarray, tokens: list[str]) -> go.Figure:
     """Q, K, V and the output (T, D) side by side; each row is one token's vector."""
     labels = unique_labels([token_label(t) for t in tokens])
     titles = ["Q (queries)", "K (keys)", "V (values)", "output = weights · V"]
@@ -179,9 +173,7 @@ def row_entropy(weights: torch.Tensor) -> float:
     return float(-(weights * weights.clamp_min(1e-30).log()).sum(-1).mean())
 
 
-def entropy_against_dim(
-    dims: list[int], n_keys: int = 32, n_samples: int = 16, seed: int = 0
-) -> pd.DataFrame:
+def entropy_against_dim(dims: list[int], n_keys: int = 32, n_samples: int = 16, seed: int = 0) -> pd.DataFrame:
     """Mean softmax entropy of q·k scores for random unit-variance q, k, with and without 1/√d.
 
     Without the scaling the score variance grows like d, the softmax saturates to one key and its
@@ -211,9 +203,7 @@ SCALING_COLORS = {"none": "#d62728", "÷√d": "#1f77b4"}  # one colour per scal
 
 
 def entropy_dim_figure(frame: pd.DataFrame, n_keys: int, head_dim: int | None) -> go.Figure:
-    fig = make_subplots(
-        1, 2, subplot_titles=["mean entropy of a row (nats)", "mean largest weight in a row"]
-    )
+    fig = make_subplots(1, 2, subplot_titles=["mean entropy of a row (nats)", "mean largest weight in a row"])
     for scaling, part in frame.groupby("scaling", sort=False):
         for col, metric in ((1, "entropy"), (2, "max_weight")):
             fig.add_scatter(

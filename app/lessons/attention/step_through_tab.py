@@ -28,14 +28,15 @@ def render(page: LessonPage) -> None:
         "ingredient does."
     )
     s1, s2, s3 = st.columns([3, 2, 2])
-    page.widget(s1.text_input, "step_text", f"A short sentence (up to {STEP_TOKENS} tokens)",
-                default="The cat sat on the mat")  # fmt: skip
-    page.widget(s1.number_input, "step_row", "Query token worked out below (−1 = last)", -1,
-                STEP_TOKENS - 1, default=-1)  # fmt: skip
+    page.widget(
+        s1.text_input, "step_text", f"A short sentence (up to {STEP_TOKENS} tokens)", default="The cat sat on the mat"
+    )
+    page.widget(
+        s1.number_input, "step_row", "Query token worked out below (−1 = last)", -1, STEP_TOKENS - 1, default=-1
+    )
     page.widget(s2.toggle, "mask", "Causal mask", default=True)
     page.widget(s2.toggle, "scale", "Scale the scores by 1/√d", default=True)
-    page.widget(s3.slider, "temperature", "Temperature (divides the scores)", 0.1, 5.0, step=0.1,
-                default=1.0)  # fmt: skip
+    page.widget(s3.slider, "temperature", "Temperature (divides the scores)", 0.1, 5.0, step=0.1, default=1.0)
     loaded = page.result("model")  # loaded by the Real model tab
     if loaded is not None:
         page.compute("head-steps", "Stepping through the head", store_head, page, *loaded)
@@ -109,9 +110,7 @@ def show_steps(page: LessonPage, step: dict) -> None:
     r_left, r_right = st.columns([3, 2])
     with r_left:
         st.markdown(f"**Worked row: query {row} ({token_label(step_tokens[row])})**")
-        st.dataframe(
-            step_through.worked_row(steps, step_tokens, row), hide_index=True, width="stretch"
-        )
+        st.dataframe(step_through.worked_row(steps, step_tokens, row), hide_index=True, width="stretch")
     with r_right:
         st.metric(
             "Mean entropy of the rows",

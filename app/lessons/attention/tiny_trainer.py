@@ -25,9 +25,7 @@ def build_trainer(settings: dict, device: str, wiki_text) -> TinyTrainer:
     arguments; the config and the task validate them. wiki_text() -> str (read only for char_lm)."""
     config = TinyTransformerConfig(**{k: settings[k] for k in CONFIG_FIELDS if k in settings})
     text = wiki_text() if settings["task"] == "char_lm" else None
-    task = make_task(
-        settings["task"], settings["length"], settings["n_symbols"], text, settings["block_size"]
-    )
+    task = make_task(settings["task"], settings["length"], settings["n_symbols"], text, settings["block_size"])
     return TinyTrainer(config, task, device=device, seed=settings["seed"])
 
 
@@ -37,9 +35,7 @@ def tiny_attention_figure(maps: np.ndarray, labels: list[str], title: str) -> go
     fig = make_subplots(
         n_layers,
         n_heads,
-        subplot_titles=[
-            f"layer {layer} head {h}" for layer in range(n_layers) for h in range(n_heads)
-        ],
+        subplot_titles=[f"layer {layer} head {h}" for layer in range(n_layers) for h in range(n_heads)],
         horizontal_spacing=0.03,
         vertical_spacing=0.08,
     )

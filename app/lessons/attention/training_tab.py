@@ -46,9 +46,7 @@ def render(page: LessonPage) -> None:
     page.config(TinyTransformerConfig, "The model settings")  # its message as soon as it is bad
     task_name, positional, causal = (settings[k] for k in ("task", "positional", "causal"))
     page.train(
-        lambda: tiny_trainer.build_trainer(
-            settings, page.device, lambda: shared_corpus_text("wiki")
-        ),
+        lambda: tiny_trainer.build_trainer(settings, page.device, lambda: shared_corpus_text("wiki")),
         settings["steps"],
         lambda run: render_training(page, run),
         settings=settings,
@@ -60,8 +58,14 @@ def controls(page: LessonPage) -> dict:
     """The task, the model and the optimiser: {setting: value}, named like the config's fields."""
     t1, t2, t3, t4 = st.columns(4)
     page.widget(t1.selectbox, "task", "Task", list(TASKS), default="reverse", format_func=TASKS.get)
-    page.widget(t2.selectbox, "positional", "Positional encoding", list(POSITIONAL_SCHEMES),
-                default="sinusoidal", format_func=POSITIONAL_TITLES.get)  # fmt: skip
+    page.widget(
+        t2.selectbox,
+        "positional",
+        "Positional encoding",
+        list(POSITIONAL_SCHEMES),
+        default="sinusoidal",
+        format_func=POSITIONAL_TITLES.get,
+    )
     page.widget(t3.toggle, "causal", "Causal mask", default=False)
     page.widget(t4.number_input, "steps", "Training steps", 10, 20_000, step=10, default=400)
     with advanced_controls("Model and task settings"):
@@ -74,8 +78,7 @@ def controls(page: LessonPage) -> dict:
         b1, b2, b3, b4 = st.columns(4)
         page.widget(b1.slider, "length", "Symbols per sequence", 2, 16, default=8)
         page.widget(b2.slider, "n_symbols", "Alphabet size", 4, 26, default=10)
-        page.widget(b3.slider, "block_size", "Characters per window (char_lm)", 16, 128, step=16,
-                    default=64)  # fmt: skip
+        page.widget(b3.slider, "block_size", "Characters per window (char_lm)", 16, 128, step=16, default=64)
         page.widget(b4.number_input, "seed", "Seed", 0, 10_000, default=0)
     names = ["task", "positional", "causal", "steps", "d_model", "n_heads", "n_layers", "lr"]
     names += ["batch_size", "length", "n_symbols", "block_size", "seed"]
@@ -96,9 +99,7 @@ def render_training(page: LessonPage, run) -> None:
     with right:
         fig = metric_chart(run, "accuracy", page.slug, "Accuracy on the target positions")
         if task.name != "char_lm":
-            fig.add_hline(
-                y=1 / task.n_symbols, line_dash="dot", annotation_text="chance (1 / symbols)"
-            )
+            fig.add_hline(y=1 / task.n_symbols, line_dash="dot", annotation_text="chance (1 / symbols)")
         page.chart(fig, None, "tiny-transformer-accuracy")
     ids, maps, predicted = tiny_trainer.tiny_example(trainer)
     labels = [token_label(task.itos[i]) for i in ids]
@@ -153,8 +154,7 @@ def show_generation_test(page: LessonPage, run) -> None:
         )
     elif trainer.config.causal:
         st.caption(
-            "The two losses agree: with the causal mask every prediction already used "
-            "only the characters before it."
+            "The two losses agree: with the causal mask every prediction already used only the characters before it."
         )
     else:
         st.caption(

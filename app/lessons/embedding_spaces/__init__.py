@@ -82,8 +82,7 @@ PRESETS = {
         },
     ),
     "Play: a game, a theatre, the piano (SmolLM2)": Preset(
-        "At layer 0 every play is the same point (SmolLM2's static vector); deeper layers pull the three "
-        "senses apart.",
+        "At layer 0 every play is the same point (SmolLM2's static vector); deeper layers pull the three senses apart.",
         tab=contextual_tab.TITLE,
         values={
             "context_model": "smollm2",
@@ -122,7 +121,5 @@ def controls(page: LessonPage):
     space = page.compute("space", "Loading the space", spaces.get_space, name, page.device)
     if space is None:
         return None
-    st.caption(
-        f"{spaces.space_label(name)}: {len(space):,} words of {space.vectors.shape[1]} dimensions."
-    )
+    st.caption(f"{spaces.space_label(name)}: {len(space):,} words of {space.vectors.shape[1]} dimensions.")
     return space

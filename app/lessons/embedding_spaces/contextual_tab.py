@@ -54,9 +54,7 @@ def layer_map(found, labels: list[str], layer: int, static: np.ndarray | None):
 def spaces_pca(vectors):
     coordinates, axes = figures.pca(vectors, 2)
     if coordinates.shape[1] < 2:  # one occurrence: a single point
-        coordinates = np.hstack(
-            [coordinates, np.zeros((len(coordinates), 2 - coordinates.shape[1]))]
-        )
+        coordinates = np.hstack([coordinates, np.zeros((len(coordinates), 2 - coordinates.shape[1]))])
         axes = axes + ["PC2"] * (2 - len(axes))
     return coordinates, axes
 
@@ -82,9 +80,7 @@ def render(page: LessonPage) -> None:
         top = LAYERS[model_name]
         if page.value("layer", top) > top:
             st.session_state[page.key("layer")] = top
-        layer = page.widget(
-            st.slider, "layer", "Layer shown in the map and matrix", 0, top, default=6
-        )
+        layer = page.widget(st.slider, "layer", "Layer shown in the map and matrix", 0, top, default=6)
     with right:
         text = page.widget(
             st.text_area,
@@ -93,9 +89,7 @@ def render(page: LessonPage) -> None:
             default=BANK,
             height=180,
         )
-    result = page.compute(
-        "contextual", "Following the word", follow_word, model_name, page.device, word, text
-    )
+    result = page.compute("contextual", "Following the word", follow_word, model_name, page.device, word, text)
     if result is None:
         return
     found, labels = result

@@ -54,9 +54,7 @@ def map_figure(frame: pd.DataFrame, axes: list[str], title: str) -> go.Figure:
     three_d = "z" in frame
     draw = px.scatter_3d if three_d else px.scatter
     coords = dict(x="x", y="y", z="z") if three_d else dict(x="x", y="y")
-    fig = draw(
-        frame, **coords, color="group", text="word", color_discrete_sequence=COLORS, title=title
-    )
+    fig = draw(frame, **coords, color="group", text="word", color_discrete_sequence=COLORS, title=title)
     fig.update_traces(marker_size=6 if three_d else 11, textposition="top center")
     labels = dict(xaxis_title=axes[0], yaxis_title=axes[1] if len(axes) > 1 else "")
     if three_d:
@@ -125,9 +123,7 @@ def sense_layers_figure(rows: list[dict], word: str, model: str) -> go.Figure:
         ("same_sense", "same sense", COLORS[2]),
         ("different_sense", "different senses", COLORS[3]),
     ):
-        fig.add_scatter(
-            x=frame["layer"], y=frame[column], name=name, mode="lines+markers", marker_color=color
-        )
+        fig.add_scatter(x=frame["layer"], y=frame[column], name=name, mode="lines+markers", marker_color=color)
     fig.update_layout(
         title=f"“{word}” in {model}: mean cosine between its occurrences, layer by layer",
         xaxis_title="layer (0 = the embedding layer)",

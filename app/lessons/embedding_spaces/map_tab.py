@@ -36,9 +36,7 @@ def word_map(space, groups_text: str, dims: int):
 
 def render(page: LessonPage) -> None:
     space = page.data
-    text = page.widget(
-        st.text_area, "groups", "Word groups (separate groups with ;)", default=GROUPS, height=80
-    )
+    text = page.widget(st.text_area, "groups", "Word groups (separate groups with ;)", default=GROUPS, height=80)
     dims = page.widget(st.radio, "dims", "Dimensions", [2, 3], default=2, horizontal=True)
     result = page.compute("map", "Projecting the words", word_map, space, text, dims)
     if result is None:

@@ -85,8 +85,9 @@ def render(page: LessonPage) -> None:
             help="Case matters in SmolLM2's space (king, King); MiniLM's is lowercase.",
         )
         if model_space and word == WORD:
-            found = page.compute("neighbours", "Finding neighbours", page.shared, neighbours_in,
-                                 name, page.device, word, k)  # fmt: skip
+            found = page.compute(
+                "neighbours", "Finding neighbours", page.shared, neighbours_in, name, page.device, word, k
+            )
             chart = page.shared_figure(neighbours_chart, name, page.device, word, k)
         else:
             found = page.compute("neighbours", "Finding neighbours", neighbours, space, word, k)
@@ -96,9 +97,7 @@ def render(page: LessonPage) -> None:
                 chart = figures.neighbours_figure(found, f"Closest to “{word.strip()}”")
             page.chart(chart, name="neighbours")
     with right:
-        st.markdown(
-            "**Analogy** a : b :: c : ?  (3CosAdd: closest to b − a + c, the three excluded)"
-        )
+        st.markdown("**Analogy** a : b :: c : ?  (3CosAdd: closest to b − a + c, the three excluded)")
         cols = st.columns(3)
         with cols[0]:
             a = page.widget(st.text_input, "analogy_a", "a", default=ANALOGY[0])
@@ -107,8 +106,9 @@ def render(page: LessonPage) -> None:
         with cols[2]:
             c = page.widget(st.text_input, "analogy_c", "c", default=ANALOGY[2])
         if model_space and (a, b, c) == ANALOGY:
-            answer = page.compute("analogy", "Solving the analogy", page.shared, analogy_in,
-                                  name, page.device, a, b, c, k)  # fmt: skip
+            answer = page.compute(
+                "analogy", "Solving the analogy", page.shared, analogy_in, name, page.device, a, b, c, k
+            )
             chart = page.shared_figure(analogy_chart, name, page.device, a, b, c, k)
         else:
             answer = page.compute("analogy", "Solving the analogy", analogy, space, a, b, c, k)
@@ -122,9 +122,7 @@ def render(page: LessonPage) -> None:
                 delta_arrow="off",
             )
             if chart is None:
-                chart = figures.neighbours_figure(
-                    answer, f"{b.strip()} − {a.strip()} + {c.strip()} ≈ ?"
-                )
+                chart = figures.neighbours_figure(answer, f"{b.strip()} − {a.strip()} + {c.strip()} ≈ ?")
             page.chart(chart, name="analogy")
     st.markdown("**The same questions in every space**")
     both = st.columns(2)

@@ -38,9 +38,7 @@ def render(page: LessonPage) -> None:
         "tokenizer splits, such as many city names)."
     )
     if spaces.word2vec_run() is None:
-        st.caption(
-            "Train a word2vec run on the **Word embeddings** page to add it to this comparison."
-        )
+        st.caption("Train a word2vec run on the **Word embeddings** page to add it to this comparison.")
     rows = page.compute("similarity", "Scoring word similarity", all_similarity_rows, page.device)
     if st.button(
         "Score the analogies too (about 20 s per space on a CPU, once per server)",
@@ -53,9 +51,7 @@ def render(page: LessonPage) -> None:
     frame = pd.DataFrame(rows + (analogies or []))
     page.chart(figures.scores_figure(frame), frame, "scores")
     table = frame.pivot_table(index="space", columns="benchmark", values="score", sort=False)
-    coverage = frame.pivot_table(
-        index="space", columns="benchmark", values="covered", aggfunc="first", sort=False
-    )
+    coverage = frame.pivot_table(index="space", columns="benchmark", values="covered", aggfunc="first", sort=False)
     left, right = st.columns(2)
     left.caption("Scores")
     left.dataframe(table.style.format("{:.3f}"), width="stretch")

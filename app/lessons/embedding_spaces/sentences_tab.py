@@ -45,9 +45,7 @@ def search(corpus: str, query: str, k: int, device: str):
     if not query:
         raise ValueError("Type a query to search the corpus.")
     if len(query) > spaces.MAX_CHARS:
-        raise ValueError(
-            f"The query has {len(query):,} characters: keep it under {spaces.MAX_CHARS:,}."
-        )
+        raise ValueError(f"The query has {len(query):,} characters: keep it under {spaces.MAX_CHARS:,}.")
     texts, index = spaces.search_index(corpus, device)
     vector = torch.from_numpy(spaces.embed((query,), device)[0])
     hits = semantic_search(vector, index, k)
@@ -66,9 +64,7 @@ def render(page: LessonPage) -> None:
         "tokens and scales the mean to length 1: one vector per sentence, trained so that paraphrases are "
         "close. Cosine between sentences = their dot product."
     )
-    text = page.widget(
-        st.text_area, "sentences", "Sentences (one per line)", default=SENTENCES, height=160
-    )
+    text = page.widget(st.text_area, "sentences", "Sentences (one per line)", default=SENTENCES, height=160)
     result = page.compute("sentences", "Embedding the sentences", similarities, text, page.device)
     if result is not None:
         sentences, vectors = result
@@ -93,18 +89,14 @@ def render(page: LessonPage) -> None:
         with right:
             if len(sentences) >= 2:
                 coordinates, axes = figures.pca(vectors, 2)
-                frame = pd.DataFrame(
-                    {"sentence": sentences, "label": [str(i + 1) for i in range(len(sentences))]}
-                )
+                frame = pd.DataFrame({"sentence": sentences, "label": [str(i + 1) for i in range(len(sentences))]})
                 frame["x"] = coordinates[:, 0]
                 frame["y"] = coordinates[:, 1] if coordinates.shape[1] > 1 else 0.0
                 page.chart(figures.sentence_map_figure(frame, axes), frame, "sentence-map")
             else:
                 st.info("One sentence: add a second line to compare sentences and map them.")
         st.dataframe(table.style.format({"cosine": "{:.3f}"}), hide_index=True, width="stretch")
-    st.markdown(
-        "**Semantic search**: the corpus sentences whose vectors are closest to your query's"
-    )
+    st.markdown("**Semantic search**: the corpus sentences whose vectors are closest to your query's")
     cols = st.columns([2, 3, 1])
     with cols[0]:
         corpus = page.widget(

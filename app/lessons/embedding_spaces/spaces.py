@@ -48,9 +48,7 @@ def word2vec_run():
 def word2vec_vectors():
     found = word2vec_run()
     if found is None:
-        raise ValueError(
-            "No word2vec run in this session: train one on the Word embeddings page first."
-        )
+        raise ValueError("No word2vec run in this session: train one on the Word embeddings page first.")
     run, owner = found
     cached = st.session_state.get("embedding_spaces:word2vec")
     if cached is None or cached[0] != (run.run_id, run.steps_done):
@@ -130,9 +128,7 @@ def check_sentences(sentences: list[str]) -> None:
     if not sentences:
         raise ValueError("The sentence list is empty: write one sentence per line.")
     if len(sentences) > MAX_SENTENCES:
-        raise ValueError(
-            f"{len(sentences)} sentences: give at most {MAX_SENTENCES} (one per line)."
-        )
+        raise ValueError(f"{len(sentences)} sentences: give at most {MAX_SENTENCES} (one per line).")
     longest = max(len(s) for s in sentences)
     if longest > MAX_CHARS:
         raise ValueError(f"A sentence has {longest:,} characters: keep each under {MAX_CHARS:,}.")

@@ -70,9 +70,7 @@ def _text_ids(tokenizer, source: str, user_text: str, n_tokens: int) -> list[int
     if source == "user":
         text = (user_text or "").strip()
         if not text:
-            raise ValueError(
-                "Paste a text first (a few paragraphs: the cache matters on long texts)."
-            )
+            raise ValueError("Paste a text first (a few paragraphs: the cache matters on long texts).")
         text = check_text(text)  # binary-looking or oversized text is refused with a message
     else:
         text = shared_corpus_text("wiki")[: n_tokens * SHORT_TEXT_CHARS]
@@ -133,9 +131,7 @@ def controls(page: LessonPage):
             help="The cache is pruned before each step to budget − this; 1 = token by token (slow).",
         )
         page.widget(st.slider, "sinks", "StreamingLLM sink tokens", 0, 16, default=4)
-        page.widget(
-            st.slider, "window", "Observation window (SnapKV, PyramidKV, R-KV)", 1, 32, default=8
-        )
+        page.widget(st.slider, "window", "Observation window (SnapKV, PyramidKV, R-KV)", 1, 32, default=8)
     config = page.config(KVCacheConfig, "The cache settings")
     if config is None:
         return None
@@ -152,7 +148,6 @@ def controls(page: LessonPage):
     if ids is None:
         return None
     run_settings = {
-        name: page.value(name)
-        for name in ("source", "n_tokens", "budget", "policies", "chunk", "sinks", "window")
+        name: page.value(name) for name in ("source", "n_tokens", "budget", "policies", "chunk", "sinks", "window")
     } | {"text_tokens": len(ids), "text_hash": hash(tuple(ids))}
     return Shared(config, ids, model, tokenizer, run_settings)

@@ -118,9 +118,7 @@ def perplexity_bars(frame: pd.DataFrame) -> go.Figure:
 
 
 def rolling_loss(results: dict[str, BudgetResult], names: list[str], width: int) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {name: results[name].loss_per_position for name in names if name in results}
-    )
+    frame = pd.DataFrame({name: results[name].loss_per_position for name in names if name in results})
     return frame.rolling(width, min_periods=1).mean()
 
 
@@ -248,12 +246,7 @@ def needle_grid(frame: pd.DataFrame) -> go.Figure:
             cells = [rows.loc[(depth, n)] if (depth, n) in rows.index else None for n in lengths]
             z.append([None if c is None else c["found"] for c in cells])
             text.append(["" if c is None else f"{c['found']:.0%}" for c in cells])
-            custom.append(
-                [
-                    [None, None] if c is None else [c["answer logprob"], c["needle in cache"]]
-                    for c in cells
-                ]
-            )
+            custom.append([[None, None] if c is None else [c["answer logprob"], c["needle in cache"]] for c in cells])
         fig.add_trace(
             go.Heatmap(
                 z=z,
@@ -275,7 +268,5 @@ def needle_grid(frame: pd.DataFrame) -> go.Figure:
         )
         fig.update_xaxes(title_text="tokens", type="category", row=1, col=col)
     fig.update_yaxes(title_text="needle depth", type="category", autorange="reversed", row=1, col=1)
-    fig.update_layout(
-        title="Needle found? (depth × context length, one panel per policy)", height=360
-    )
+    fig.update_layout(title="Needle found? (depth × context length, one panel per policy)", height=360)
     return fig

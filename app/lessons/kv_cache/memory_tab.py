@@ -51,9 +51,7 @@ def quant_jobs(length: int, smallest: int) -> list[Job]:
 def make_quant(shared) -> PolicyComparison:
     config = replace(shared.config, chunk=min(shared.config.chunk, 8))  # room for a budget of T/8
     jobs = quant_jobs(len(shared.ids), smallest=config.sinks + 1 + config.chunk)
-    return PolicyComparison(
-        shared.model, shared.tokenizer, shared.ids, jobs, config, keep_masks=False
-    )
+    return PolicyComparison(shared.model, shared.tokenizer, shared.ids, jobs, config, keep_masks=False)
 
 
 def render(page: LessonPage) -> None:
@@ -151,9 +149,7 @@ def _calculator(page: LessonPage, shared) -> None:
         f"2 × {layers} layers × {kv_heads} KV heads × {head_dim} × {tokens:,} tokens × "
         f"{figures.DTYPE_BYTES[dtype]:g} B, for one sequence (a batch multiplies it)."
     )
-    curves = {
-        n: figures.KNOWN_CONFIGS[n] for n in ("Llama-3.2-3B", "Llama-3.1-8B", "Llama-3.1-70B")
-    }
+    curves = {n: figures.KNOWN_CONFIGS[n] for n in ("Llama-3.2-3B", "Llama-3.1-8B", "Llama-3.1-70B")}
     if name not in curves:
         curves = {f"{name} (chosen)": dims} | curves
     page.chart(figures.memory_curve(curves, figures.DTYPE_BYTES[dtype]), None, "calculator")
@@ -164,9 +160,7 @@ def _calc_dims(page: LessonPage, name: str, shared) -> tuple[int, int, int]:
         return _dims(shared.model)
     if name != "paste":
         return figures.KNOWN_CONFIGS[name]
-    text = page.widget(
-        st.text_area, "calc_config", "config.json", default="", url=False, height=120
-    )
+    text = page.widget(st.text_area, "calc_config", "config.json", default="", url=False, height=120)
     if not text.strip():
         raise ValueError("Paste a model's config.json (from its Hugging Face page, Files tab).")
     try:

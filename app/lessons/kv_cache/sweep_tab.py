@@ -15,9 +15,7 @@ BUDGETS = [16, 24, 32, 48, 64, 96, 128, 192, 256, 512]
 
 def make_sweep(shared, budgets: list[int]) -> PolicyComparison:
     jobs = sweep_jobs(shared.config, budgets)
-    return PolicyComparison(
-        shared.model, shared.tokenizer, shared.ids, jobs, shared.config, keep_masks=False
-    )
+    return PolicyComparison(shared.model, shared.tokenizer, shared.ids, jobs, shared.config, keep_masks=False)
 
 
 def _usable(budgets: list[int], shared) -> list[int]:
@@ -54,9 +52,7 @@ def render(page: LessonPage) -> None:
     sweep = page.compute("sweep", "Preparing the sweep", make_sweep, shared, budgets)
     if sweep is None:
         return
-    st.caption(
-        f"{len(sweep.jobs)} runs of {len(shared.ids)} tokens each; a run's perplexity is over the whole text."
-    )
+    st.caption(f"{len(sweep.jobs)} runs of {len(shared.ids)} tokens each; a run's perplexity is over the whole text.")
     training.training_panel(
         f"{page.slug}-sweep",
         lambda: make_sweep(shared, budgets),

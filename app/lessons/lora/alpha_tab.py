@@ -40,22 +40,16 @@ def render(page: LessonPage) -> None:
         st.info("Pick valid settings in the Known rank tab first.")
         return
     steps = page.widget(st.slider, "alpha_steps", "Steps per run", 20, 400, default=100, step=20)
-    if st.button(
-        f"Train both ({len(config.ranks)} ranks × 2, a few seconds)", key=page.state_key("alpha-go")
-    ):
+    if st.button(f"Train both ({len(config.ranks)} ranks × 2, a few seconds)", key=page.state_key("alpha-go")):
         with st.spinner("Training every rank with α/r, then with α/√r…"):
-            page.compute(
-                "alpha-curves", "Training the comparison", alpha_rank_curves, config, steps
-            )
+            page.compute("alpha-curves", "Training the comparison", alpha_rank_curves, config, steps)
     curves = page.result("alpha-curves")
     if curves is None:
         st.caption(f"α = {config.alpha:g}, learning rate {config.lr:g}. Press the button to train.")
         return
     both = pd.concat([frame.assign(scale=label) for label, frame in curves.items()])
     page.chart(figures.alpha_rank_figure(curves), both, "alpha-rank")
-    final = pd.DataFrame(
-        {label: frame.groupby("run")["value"].last() for label, frame in curves.items()}
-    )
+    final = pd.DataFrame({label: frame.groupby("run")["value"].last() for label, frame in curves.items()})
     final = final.reindex(sorted(final.index, key=figures._run_order))
     st.markdown(f"**Held-out error after {int(both['step'].max())} steps**")
     st.dataframe(final, width="content")

@@ -37,9 +37,7 @@ FAMILY_TABLE = """
 def controls(page: LessonPage) -> FamiliesConfig | None:
     c1, c2, c3 = st.columns(3)
     with c1:
-        page.widget(
-            st.multiselect, "pf_lora_ranks", "LoRA ranks", [1, 2, 4, 8, 16, 64], default=[1, 8]
-        )
+        page.widget(st.multiselect, "pf_lora_ranks", "LoRA ranks", [1, 2, 4, 8, 16, 64], default=[1, 8])
         page.widget(
             st.multiselect,
             "pf_prompt_tokens",
@@ -70,9 +68,7 @@ def controls(page: LessonPage) -> FamiliesConfig | None:
         )
     with c3:
         page.widget(st.number_input, "pf_steps", "Steps per run", 1, 1000, default=20, step=5)
-        page.widget(
-            st.text_input, "pf_target_modules", "LoRA's target modules", default="q_proj, v_proj"
-        )
+        page.widget(st.text_input, "pf_target_modules", "LoRA's target modules", default="q_proj, v_proj")
     with advanced_controls():
         a1, a2, a3 = st.columns(3)
         learning_rates = [  # (column, family, label, default)
@@ -100,15 +96,11 @@ def controls(page: LessonPage) -> FamiliesConfig | None:
                 default=32,
             )
             page.widget(st.slider, "pf_batch_size", "Sequences per step", 1, 32, default=4)
-            page.widget(
-                st.slider, "pf_max_train_sequences", "Training sequences", 2, 512, default=48
-            )
+            page.widget(st.slider, "pf_max_train_sequences", "Training sequences", 2, 512, default=48)
             page.widget(st.slider, "pf_heldout_sequences", "Held-out sequences", 1, 64, default=8)
             page.widget(st.slider, "pf_eval_every", "Held-out loss every n steps", 1, 50, default=5)
     values = {f: page.value(w) for f, w in NAMES.items() if page.value(w) is not None}
-    return page.compute(
-        "config-FamiliesConfig", "The PEFT-family settings", FamiliesConfig, **values
-    )
+    return page.compute("config-FamiliesConfig", "The PEFT-family settings", FamiliesConfig, **values)
 
 
 def pick_corpus(page: LessonPage):
@@ -129,9 +121,7 @@ def planned_counts(config: FamiliesConfig) -> pd.DataFrame:
     total = layers + embeddings + arch["hidden_size"]  # and the final norm: 134,515,008
     rows = []
     for name, family, size in config.runs():
-        n = formula_count(
-            family, size, SMOLLM2_ARCHITECTURE, config.top_layers, config.target_modules
-        )
+        n = formula_count(family, size, SMOLLM2_ARCHITECTURE, config.top_layers, config.target_modules)
         rows.append({"run": name, "trained parameters": n, "share %": 100 * n / total})
     return pd.DataFrame(rows).set_index("run")
 
@@ -200,11 +190,7 @@ def draw(page: LessonPage, run) -> None:
     left, right = st.columns([3, 2])
     with left:
         frame = pd.DataFrame(
-            [
-                dict(run=name, step=s, heldout_loss=v)
-                for name, rows in tuner.history.items()
-                for s, v in rows
-            ]
+            [dict(run=name, step=s, heldout_loss=v) for name, rows in tuner.history.items() for s, v in rows]
         )
         page.chart(figures.finetune_curves_figure(tuner.history), frame, "families-curves")
     with right:
@@ -254,7 +240,4 @@ def readout(summary: pd.DataFrame, tuner: FamiliesTrainer) -> str:
                 f"- no parameter-efficient run is within 0.05 nats of full fine-tuning "
                 f"({full['heldout_loss']:.3f}) yet."
             )
-    return (
-        f"**What the data shows** (steps per run so far: up to {int(done['steps'].max())})\n\n"
-        + "\n".join(lines)
-    )
+    return f"**What the data shows** (steps per run so far: up to {int(done['steps'].max())})\n\n" + "\n".join(lines)

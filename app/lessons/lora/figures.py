@@ -30,9 +30,7 @@ def curves_figure(frame: pd.DataFrame, title: str, yaxis: str, log_y: bool = Tru
     for run in sorted(frame["run"].unique(), key=_run_order):
         part = frame[frame["run"] == run]
         dash = "dash" if run == "full" else ("dot" if run.startswith("QLoRA") else None)
-        fig.add_scatter(
-            x=part["step"], y=part["value"], mode="lines", name=run, line=dict(dash=dash)
-        )
+        fig.add_scatter(x=part["step"], y=part["value"], mode="lines", name=run, line=dict(dash=dash))
     fig.update_layout(title=title, xaxis_title="step", yaxis_title=yaxis, height=360)
     if log_y:
         fig.update_yaxes(type="log")
@@ -52,9 +50,7 @@ def rank_figure(summary: pd.DataFrame, floors: dict[int, float], true_rank: int)
         name="Eckart–Young floor (best rank-r, from the SVD; 0 drawn at 1e-7)",
         line=dict(color="grey", width=3),
     )
-    fig.add_scatter(
-        x=lora["rank"], y=lora["heldout_error"], mode="lines+markers", name="LoRA: held-out error"
-    )
+    fig.add_scatter(x=lora["rank"], y=lora["heldout_error"], mode="lines+markers", name="LoRA: held-out error")
     fig.add_scatter(
         x=lora["rank"],
         y=lora["train_error"],

@@ -16,8 +16,7 @@ from models.lora_finetune import LoRAFineTuner, subspace_similarity
 
 def spectra(tuner: LoRAFineTuner, layer: int, module: str) -> dict[str, np.ndarray]:
     return {
-        name: torch.linalg.svdvals(delta.double()).numpy()
-        for name, delta in tuner.delta_weights(layer, module).items()
+        name: torch.linalg.svdvals(delta.double()).numpy() for name, delta in tuner.delta_weights(layer, module).items()
     }
 
 
@@ -45,15 +44,11 @@ def render(page: LessonPage) -> None:
         index=tuner.config.top_layers - 1,
         key=page.state_key("inside-layer"),
     )
-    module = c2.selectbox(
-        "Matrix", list(tuner.config.target_modules), key=page.state_key("inside-module")
-    )
+    module = c2.selectbox("Matrix", list(tuner.config.target_modules), key=page.state_key("inside-module"))
     spec = page.compute("spectra", "Taking the SVDs", spectra, tuner, layer, module)
     if not spec:
         return
-    frame = pd.DataFrame(
-        [dict(run=k, i=i + 1, sigma=v) for k, s in spec.items() for i, v in enumerate(s[:64])]
-    )
+    frame = pd.DataFrame([dict(run=k, i=i + 1, sigma=v) for k, s in spec.items() for i, v in enumerate(s[:64])])
     left, right = st.columns(2)
     with left:
         page.chart(figures.singular_values_figure(spec), frame, "inside-sv")

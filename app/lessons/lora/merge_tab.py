@@ -64,9 +64,7 @@ def render(page: LessonPage) -> None:
             report = merge_report(model, ids)
             report["adapter"] = choice
             report["tokens"] = ids.shape[1]
-            report["top"] = [
-                tokenizer.decode([int(i)]) for i in report["merged_logits"].topk(5).indices
-            ]
+            report["top"] = [tokenizer.decode([int(i)]) for i in report["merged_logits"].topk(5).indices]
             return report
 
         with st.spinner("Merging and timing both…"):
@@ -83,9 +81,7 @@ def render(page: LessonPage) -> None:
         f"{report['adapter']}: {report['adapters']} adapted matrices, {report['tokens']} tokens, median of 3 "
         f"forward passes each. Merged next-token top 5: {', '.join(repr(t) for t in report['top'])}."
     )
-    frame = pd.DataFrame(
-        dict(unmerged=report["unmerged_logits"].numpy(), merged=report["merged_logits"].numpy())
-    )
+    frame = pd.DataFrame(dict(unmerged=report["unmerged_logits"].numpy(), merged=report["merged_logits"].numpy()))
     top = frame.nlargest(200, "unmerged")
     fig = go.Figure(go.Scatter(x=top["unmerged"], y=top["merged"], mode="markers", name="tokens"))
     fig.update_layout(

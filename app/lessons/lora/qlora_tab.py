@@ -52,24 +52,18 @@ def render(page: LessonPage) -> None:
         layer = page.widget(st.slider, "q_layer", "Decoder layer", 0, 29, default=0)
     with c2:
         matrix = page.widget(st.selectbox, "q_matrix", "Matrix", MATRICES, default="q_proj")
-    result = page.compute(
-        "quant", "Quantising the matrix", quantize_matrix, page.device, layer, matrix
-    )
+    result = page.compute("quant", "Quantising the matrix", quantize_matrix, page.device, layer, matrix)
     if result is None:
         return
     errors = result["errors"]
-    errors["method"] = errors["kind"] + errors["double_quant"].map(
-        {True: " + double quant", False: ""}
-    )
+    errors["method"] = errors["kind"] + errors["double_quant"].map({True: " + double quant", False: ""})
     plot = errors.assign(kind=errors["method"])
     left, right = st.columns(2)
     with left:
         page.chart(figures.quant_error_figure(plot[~plot["double_quant"]]), errors, "quant-error")
     with right:
         page.chart(
-            figures.histogram_figure(
-                result["normed"], {"nf4": levels("nf4").numpy(), "int4": levels("int4").numpy()}
-            ),
+            figures.histogram_figure(result["normed"], {"nf4": levels("nf4").numpy(), "int4": levels("int4").numpy()}),
             None,
             "quant-histogram",
         )
@@ -88,9 +82,7 @@ def render(page: LessonPage) -> None:
                     "bits/weight": bits_per_parameter(b),
                     "bits/weight, double quant": bits_per_parameter(b, True),
                     "measured (NF4 + DQ)": float(
-                        errors[(errors["block_size"] == b) & errors["double_quant"]][
-                            "bits_per_parameter"
-                        ].iloc[0]
+                        errors[(errors["block_size"] == b) & errors["double_quant"]]["bits_per_parameter"].iloc[0]
                     ),
                 },
             )

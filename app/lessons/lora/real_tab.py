@@ -15,9 +15,7 @@ from app.resources import load_shared_model
 from models.lora_finetune import FineTuneConfig, LoRAFineTuner
 
 TITLE = "SmolLM2"
-PREFIX = (
-    "lora-real"  # the training kit's name for this tab's run (the sandbox has the lesson's own)
-)
+PREFIX = "lora-real"  # the training kit's name for this tab's run (the sandbox has the lesson's own)
 RANK_OPTIONS = [1, 2, 4, 8, 16, 32, 64]
 # widget names: the config's fields, except those the sandbox also has, which get an "ft_" prefix here
 NAMES = {f.name: f.name for f in fields(FineTuneConfig)} | {
@@ -32,9 +30,7 @@ def controls(page: LessonPage) -> FineTuneConfig | None:
     c1, c2, c3 = st.columns(3)
     with c1:
         page.widget(st.multiselect, "ft_ranks", "LoRA ranks", RANK_OPTIONS, default=[1, 4, 16])
-        page.widget(
-            st.checkbox, "ft_full", "Also fine-tune the same matrices in full", default=True
-        )
+        page.widget(st.checkbox, "ft_full", "Also fine-tune the same matrices in full", default=True)
     with c2:
         page.widget(
             st.text_input,
@@ -68,13 +64,9 @@ def controls(page: LessonPage) -> FineTuneConfig | None:
         with a1:
             lrs = [1e-5, 3e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 0.1, 1.0, 100.0]
             page.widget(st.select_slider, "ft_lr", "LoRA learning rate", lrs, default=2e-3)
-            page.widget(
-                st.select_slider, "full_lr", "Full fine-tuning learning rate", lrs, default=2e-4
-            )
+            page.widget(st.select_slider, "full_lr", "Full fine-tuning learning rate", lrs, default=2e-4)
         with a2:
-            page.widget(
-                st.select_slider, "seq_len", "Tokens per sequence", [8, 16, 32, 64, 128], default=32
-            )
+            page.widget(st.select_slider, "seq_len", "Tokens per sequence", [8, 16, 32, 64, 128], default=32)
             page.widget(st.slider, "batch_size", "Sequences per step", 1, 32, default=4)
             page.widget(st.slider, "max_train_sequences", "Training sequences", 4, 512, default=48)
         with a3:
@@ -82,9 +74,7 @@ def controls(page: LessonPage) -> FineTuneConfig | None:
             page.widget(st.checkbox, "ft_rslora", "rsLoRA (α/√r)", default=False)
             page.widget(st.slider, "eval_every", "Held-out loss every n steps", 1, 50, default=5)
     values = {f: page.value(w) for f, w in NAMES.items() if page.value(w) is not None}
-    return page.compute(
-        "config-FineTuneConfig", "The fine-tuning settings", FineTuneConfig, **values
-    )
+    return page.compute("config-FineTuneConfig", "The fine-tuning settings", FineTuneConfig, **values)
 
 
 def render(page: LessonPage) -> None:
@@ -124,15 +114,9 @@ def draw(page: LessonPage, run) -> None:
     tuner: LoRAFineTuner = run.trainer
     if run.steps_done == 0:
         start = next(iter(tuner.initial_heldout.values()))
-        st.caption(
-            f"Before training every run has the base model's held-out loss, {start:.3f} nats."
-        )
+        st.caption(f"Before training every run has the base model's held-out loss, {start:.3f} nats.")
     frame = pd.DataFrame(
-        [
-            dict(run=name, step=s, heldout_loss=v)
-            for name, rows in tuner.history.items()
-            for s, v in rows
-        ]
+        [dict(run=name, step=s, heldout_loss=v) for name, rows in tuner.history.items() for s, v in rows]
     )
     page.chart(figures.finetune_curves_figure(tuner.history), frame, "real-curves")
     summary = pd.DataFrame(tuner.summary())
@@ -201,9 +185,7 @@ def samples(page: LessonPage, tuner: LoRAFineTuner) -> None:
                 if not prompt.strip():
                     raise ValueError("Type a prompt first.")
                 names = [None, *tuner.runs]
-                return {
-                    ("base (before)" if n is None else n): tuner.sample(n, prompt) for n in names
-                }
+                return {("base (before)" if n is None else n): tuner.sample(n, prompt) for n in names}
 
             page.compute("samples", "Generating", generate)
         result = page.result("samples")

@@ -25,9 +25,7 @@ def sandbox_controls(page: LessonPage) -> SandboxConfig | None:
         page.widget(st.select_slider, "d", "Layer width d", [16, 32, 64, 128], default=64)
         page.widget(st.slider, "true_rank", "True rank k of the target update", 1, 32, default=4)
     with c2:
-        page.widget(
-            st.multiselect, "ranks", "LoRA ranks r", RANK_OPTIONS, default=[1, 2, 4, 8, 16, 64]
-        )
+        page.widget(st.multiselect, "ranks", "LoRA ranks r", RANK_OPTIONS, default=[1, 2, 4, 8, 16, 64])
         page.widget(st.checkbox, "full", "Also full fine-tuning (d×d numbers)", default=True)
     with c3:
         page.widget(
@@ -105,9 +103,7 @@ def draw(page: LessonPage, run) -> None:
     )
     summary = pd.DataFrame(trainer.summary())
     floors = trainer.floors()
-    page.chart(
-        figures.rank_figure(summary, floors, trainer.config.true_rank), summary, "sandbox-rank"
-    )
+    page.chart(figures.rank_figure(summary, floors, trainer.config.true_rank), summary, "sandbox-rank")
     st.markdown(readout(summary, trainer.config))
 
 

@@ -141,8 +141,7 @@ def controls(page: LessonPage) -> Setup | None:
             default=0.01,
             step=0.001,
             format="%.4f",
-            help="Step of DeepSeek-V3's bias update in the 'bias' run (it used 0.001 "
-            "over far more steps).",
+            help="Step of DeepSeek-V3's bias update in the 'bias' run (it used 0.001 over far more steps).",
         )
         page.widget(
             st.selectbox,

@@ -30,29 +30,35 @@ def _row(name: str, cost: dict, source: str = "") -> dict:
 def render(page: LessonPage) -> None:
     c = page.data.config
     run = page.run()
-    model = (
-        run.trainer.trainers["none"].model
-        if run is not None
-        else TinyMoELM(replace(c, vocab_size=100))
-    )
+    model = run.trainer.trainers["none"].model if run is not None else TinyMoELM(replace(c, vocab_size=100))
     tiny = tiny_model_cost(model)
     cols = st.columns(4)
     cols[0].metric("Tiny model: total parameters", f"{tiny['total_params']:,}")
     cols[1].metric(f"active per token ({tiny['active_share']:.0%})", f"{tiny['active_params']:,}")
     cols[2].metric("FLOPs per token", f"{tiny['flops_per_token']:,}")
     cols[3].metric("FLOPs: dense of the same total size", f"{tiny['dense_same_total_flops']:,}")
-    st.caption("FLOPs per token ≈ 2 × the matmul weights a token passes through (attention scores, which grow "
-               "with the context, are left out). Counted on the model's own parameters.")  # fmt: skip
+    st.caption(
+        "FLOPs per token ≈ 2 × the matmul weights a token passes through (attention scores, which grow "
+        "with the context, are left out). Counted on the model's own parameters."
+    )
 
     st.subheader("Real MoE models")
     left, right = st.columns([1, 2])
     with left:
         page.widget(st.selectbox, "arch", "Model", list(REAL_CONFIGS), default="Mixtral-8x7B")
         page.widget(st.checkbox, "what_if", "What if: other E and k", default=False)
-        page.widget(st.number_input, "calc_experts", "Experts E", 1, 1024, default=8,
-                    disabled=not page.value("what_if", False))  # fmt: skip
-        page.widget(st.number_input, "calc_top_k", "Experts per token k", 1, 64, default=2,
-                    disabled=not page.value("what_if", False))  # fmt: skip
+        page.widget(
+            st.number_input, "calc_experts", "Experts E", 1, 1024, default=8, disabled=not page.value("what_if", False)
+        )
+        page.widget(
+            st.number_input,
+            "calc_top_k",
+            "Experts per token k",
+            1,
+            64,
+            default=2,
+            disabled=not page.value("what_if", False),
+        )
     arch = REAL_CONFIGS[page.value("arch", "Mixtral-8x7B")]
     if page.value("what_if"):
         e, k = int(page.value("calc_experts", 8)), int(page.value("calc_top_k", 2))
@@ -69,27 +75,41 @@ def render(page: LessonPage) -> None:
             f"{chosen['active_params'] / 1e9:.1f} B",
         )
         d.metric("GFLOPs per token", f"{chosen['flops_per_token'] / 1e9:.1f}")
-        st.caption(
-            f"Published: {REAL_CONFIGS[arch.name.split(' (')[0]].published}. Config: {arch.source}."
-        )
+        st.caption(f"Published: {REAL_CONFIGS[arch.name.split(' (')[0]].published}. Config: {arch.source}.")
     costs = {name: moe_cost(a_) for name, a_ in REAL_CONFIGS.items()}
     if arch.name not in costs:
         costs[arch.name] = chosen
     page.chart(figures.cost_figure(costs), None, "cost")
-    table = pd.DataFrame(
-        [_row(n, costs[n], getattr(REAL_CONFIGS.get(n), "source", "what-if")) for n in costs]
+    table = pd.DataFrame([_row(n, costs[n], getattr(REAL_CONFIGS.get(n), "source", "what-if")) for n in costs])
+    cfg = pd.DataFrame(
+        [
+            {
+                "model": a_.name,
+                "hidden": a_.hidden,
+                "layers": a_.layers,
+                "experts E": a_.n_experts,
+                "k": a_.top_k,
+                "expert width": a_.expert_hidden,
+                "shared width": a_.shared_hidden,
+                "dense layers": a_.dense_layers,
+                "vocab": a_.vocab,
+                "source": a_.source,
+            }
+            for a_ in REAL_CONFIGS.values()
+        ]
     )
-    cfg = pd.DataFrame([
-        {"model": a_.name, "hidden": a_.hidden, "layers": a_.layers, "experts E": a_.n_experts, "k": a_.top_k,
-         "expert width": a_.expert_hidden, "shared width": a_.shared_hidden, "dense layers": a_.dense_layers,
-         "vocab": a_.vocab, "source": a_.source}
-        for a_ in REAL_CONFIGS.values()
-    ])  # fmt: skip
-    st.dataframe(table.style.format({"total params": "{:,.0f}", "active params": "{:,.0f}",
-                                     "active share": "{:.1%}", "GFLOPs / token (this MoE = dense of same "
-                                     "active size)": "{:.1f}", "GFLOPs / token (dense of same total size)":
-                                     "{:.1f}"}), hide_index=True, width="stretch")  # fmt: skip
-    st.caption(
-        "The configurations (transformers' config defaults, which are the released config.json values):"
+    st.dataframe(
+        table.style.format(
+            {
+                "total params": "{:,.0f}",
+                "active params": "{:,.0f}",
+                "active share": "{:.1%}",
+                "GFLOPs / token (this MoE = dense of same active size)": "{:.1f}",
+                "GFLOPs / token (dense of same total size)": "{:.1f}",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
     )
+    st.caption("The configurations (transformers' config defaults, which are the released config.json values):")
     st.dataframe(cfg, hide_index=True, width="stretch")

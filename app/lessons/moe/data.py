@@ -24,7 +24,5 @@ def training_text(corpus: str, user_text: str, context: int) -> tuple[str, str]:
     if len(set(text)) < 2:
         raise ValueError("The text uses a single character; a language model needs at least two.")
     if len(text) < context + 2:
-        raise ValueError(
-            f"The text has {len(text)} characters; one training window needs {context + 2}. Paste more."
-        )
+        raise ValueError(f"The text has {len(text)} characters; one training window needs {context + 2}. Paste more.")
     return "your text", text

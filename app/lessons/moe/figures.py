@@ -24,21 +24,31 @@ def load_heatmaps(loads: dict[str, np.ndarray]) -> go.Figure:
     runs = list(loads)
     n_layers = next(iter(loads.values())).shape[1]
     fig = make_subplots(
-        n_layers, len(runs), shared_xaxes=True, shared_yaxes=True, horizontal_spacing=0.03,
+        n_layers,
+        len(runs),
+        shared_xaxes=True,
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
         vertical_spacing=0.08,
         subplot_titles=[f"{RUN_NAMES[r]} · layer {layer + 1}" for layer in range(n_layers) for r in runs],
-    )  # fmt: skip
+    )
     zmax = max(0.5, max(float(v.max()) for v in loads.values()))
     for col, run in enumerate(runs, start=1):
         steps, _, n_experts = loads[run].shape
         for layer in range(n_layers):
             fig.add_heatmap(
-                z=loads[run][:, layer, :].T, x=np.arange(1, steps + 1), y=np.arange(n_experts),
-                zmin=0, zmax=zmax, colorscale="Viridis", showscale=col == 1 and layer == 0,
+                z=loads[run][:, layer, :].T,
+                x=np.arange(1, steps + 1),
+                y=np.arange(n_experts),
+                zmin=0,
+                zmax=zmax,
+                colorscale="Viridis",
+                showscale=col == 1 and layer == 0,
                 colorbar=dict(title="share", len=0.8),
                 hovertemplate="step %{x}<br>expert %{y}<br>share %{z:.3f}<extra></extra>",
-                row=layer + 1, col=col,
-            )  # fmt: skip
+                row=layer + 1,
+                col=col,
+            )
             fig.update_yaxes(title_text="expert" if col == 1 else None, row=layer + 1, col=col)
     fig.update_xaxes(title_text="step", row=n_layers)
     fig.update_layout(
@@ -54,20 +64,27 @@ def current_loads(loads: dict[str, np.ndarray], window: int = 10) -> tuple[go.Fi
     runs = list(loads)
     n_layers, n_experts = next(iter(loads.values())).shape[1:]
     fig = make_subplots(
-        n_layers, len(runs), shared_yaxes=True, horizontal_spacing=0.03, vertical_spacing=0.12,
+        n_layers,
+        len(runs),
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+        vertical_spacing=0.12,
         subplot_titles=[f"{RUN_NAMES[r]} · layer {layer + 1}" for layer in range(n_layers) for r in runs],
-    )  # fmt: skip
+    )
     rows = []
     for col, run in enumerate(runs, start=1):
         recent = loads[run][-window:].mean(0)  # (layers, E)
         for layer in range(n_layers):
             fig.add_bar(
-                x=np.arange(n_experts), y=recent[layer], marker_color=RUN_COLORS[run], showlegend=False,
-                hovertemplate="expert %{x}: %{y:.3f}<extra></extra>", row=layer + 1, col=col,
-            )  # fmt: skip
-            fig.add_hline(
-                y=1 / n_experts, line_dash="dash", line_color="black", row=layer + 1, col=col
+                x=np.arange(n_experts),
+                y=recent[layer],
+                marker_color=RUN_COLORS[run],
+                showlegend=False,
+                hovertemplate="expert %{x}: %{y:.3f}<extra></extra>",
+                row=layer + 1,
+                col=col,
             )
+            fig.add_hline(y=1 / n_experts, line_dash="dash", line_color="black", row=layer + 1, col=col)
             rows += [
                 {"run": run, "layer": layer + 1, "expert": e, "share": float(recent[layer, e])}
                 for e in range(n_experts)
@@ -83,16 +100,23 @@ def current_loads(loads: dict[str, np.ndarray], window: int = 10) -> tuple[go.Fi
 
 def curves(history: pd.DataFrame, runs) -> go.Figure:
     """Loss and worst-layer load CV over the steps, one line per run."""
-    fig = make_subplots(1, 2, subplot_titles=["training loss (nats per character)",
-                                              "load coefficient of variation (worst layer)"])  # fmt: skip
+    fig = make_subplots(
+        1, 2, subplot_titles=["training loss (nats per character)", "load coefficient of variation (worst layer)"]
+    )
     for run in runs:
         for col, metric in ((1, "loss"), (2, "load_cv")):
             key = f"{run}.{metric}"
             if key in history:
                 fig.add_scatter(
-                    x=history["step"], y=history[key], mode="lines", name=RUN_NAMES[run],
-                    line_color=RUN_COLORS[run], showlegend=col == 1, row=1, col=col,
-                )  # fmt: skip
+                    x=history["step"],
+                    y=history[key],
+                    mode="lines",
+                    name=RUN_NAMES[run],
+                    line_color=RUN_COLORS[run],
+                    showlegend=col == 1,
+                    row=1,
+                    col=col,
+                )
     fig.update_xaxes(title_text="step")
     fig.update_layout(height=340, legend=dict(orientation="h", y=-0.25))
     return fig
@@ -105,14 +129,16 @@ def measures_table(trainers: dict, window: int = 10) -> pd.DataFrame:
         recent = trainer.loads[-window:].mean(0).numpy()  # (layers, E)
         cv = recent.std(-1) / recent.mean(-1)
         n_experts = recent.shape[-1]
-        rows.append({
-            "run": RUN_NAMES[run],
-            "loss (last 10 steps)": float(np.mean(trainer.losses[-window:])),
-            "load CV (worst layer)": float(cv.max()),
-            "max share": float(recent.max()),
-            "dead experts (< 1/10 of fair share)": int((recent < 0.1 / n_experts).sum()),
-            "dropped assignments": float(np.mean(trainer.dropped[-window:])),
-        })  # fmt: skip
+        rows.append(
+            {
+                "run": RUN_NAMES[run],
+                "loss (last 10 steps)": float(np.mean(trainer.losses[-window:])),
+                "load CV (worst layer)": float(cv.max()),
+                "max share": float(recent.max()),
+                "dead experts (< 1/10 of fair share)": int((recent < 0.1 / n_experts).sum()),
+                "dropped assignments": float(np.mean(trainer.dropped[-window:])),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -138,50 +164,70 @@ def legend_html(n_experts: int) -> str:
     )
 
 
-def specialisation(
-    chars: list[str], first_expert: np.ndarray, n_experts: int, top: int = 8
-) -> pd.DataFrame:
+def specialisation(chars: list[str], first_expert: np.ndarray, n_experts: int, top: int = 8) -> pd.DataFrame:
     """For each expert: its share of the characters and the characters it receives most (share of each)."""
     frame = pd.DataFrame({"char": chars, "expert": first_expert})
     per_char = frame.groupby("char").size()
     rows = []
     for e in range(n_experts):
         mine = frame[frame.expert == e].groupby("char").size().sort_values(ascending=False)
-        shown = [
-            f"{ {' ': '␣', chr(10): '⏎'}.get(c, c) } ({n / per_char[c]:.0%})"
-            for c, n in mine.head(top).items()
-        ]
-        rows.append({"expert": e, "share of characters": len(frame[frame.expert == e]) / len(frame),
-                     "receives most (share of that character sent here)": "  ".join(shown)})  # fmt: skip
+        shown = [f"{ {' ': '␣', chr(10): '⏎'}.get(c, c) } ({n / per_char[c]:.0%})" for c, n in mine.head(top).items()]
+        rows.append(
+            {
+                "expert": e,
+                "share of characters": len(frame[frame.expert == e]) / len(frame),
+                "receives most (share of that character sent here)": "  ".join(shown),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def router_steps(
-    logits, scores, bias, chosen, weights, router: str
-) -> tuple[go.Figure, pd.DataFrame]:
+def router_steps(logits, scores, bias, chosen, weights, router: str) -> tuple[go.Figure, pd.DataFrame]:
     """One token through the router: logits, scores (+ bias for the selection), the chosen k and their weights."""
     n_experts = len(logits)
     weight_of = dict(zip(chosen.tolist(), weights.tolist()))
-    frame = pd.DataFrame({
-        "expert": np.arange(n_experts), "logit": logits,
-        "score (" + ("sigmoid" if router == "sigmoid" else "softmax") + ")": scores,
-        "bias": bias, "score + bias (selection)": scores + bias,
-        "chosen": [e in weight_of for e in range(n_experts)],
-        "weight": [weight_of.get(e, 0.0) for e in range(n_experts)],
-    })  # fmt: skip
-    fig = make_subplots(1, 3, subplot_titles=["1 · router logits", "2 · scores (+ bias: what is compared)",
-                                              "3 · weights of the chosen experts"])  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "expert": np.arange(n_experts),
+            "logit": logits,
+            "score (" + ("sigmoid" if router == "sigmoid" else "softmax") + ")": scores,
+            "bias": bias,
+            "score + bias (selection)": scores + bias,
+            "chosen": [e in weight_of for e in range(n_experts)],
+            "weight": [weight_of.get(e, 0.0) for e in range(n_experts)],
+        }
+    )
+    fig = make_subplots(
+        1,
+        3,
+        subplot_titles=[
+            "1 · router logits",
+            "2 · scores (+ bias: what is compared)",
+            "3 · weights of the chosen experts",
+        ],
+    )
     colors = [expert_color(e) for e in range(n_experts)]
     fig.add_bar(x=frame.expert, y=logits, marker_color=colors, showlegend=False, row=1, col=1)
-    fig.add_bar(
-        x=frame.expert, y=scores, marker_color=colors, name="score", showlegend=False, row=1, col=2
-    )
+    fig.add_bar(x=frame.expert, y=scores, marker_color=colors, name="score", showlegend=False, row=1, col=2)
     if np.abs(bias).max() > 0:
-        fig.add_scatter(x=frame.expert, y=scores + bias, mode="markers", name="score + bias",
-                        marker=dict(symbol="diamond", size=11, color="black"), row=1, col=2)  # fmt: skip
-    fig.add_bar(x=frame.expert, y=frame.weight, marker_color=colors,
-                marker_line=dict(width=[3 if c else 0 for c in frame.chosen], color="black"),
-                showlegend=False, row=1, col=3)  # fmt: skip
+        fig.add_scatter(
+            x=frame.expert,
+            y=scores + bias,
+            mode="markers",
+            name="score + bias",
+            marker=dict(symbol="diamond", size=11, color="black"),
+            row=1,
+            col=2,
+        )
+    fig.add_bar(
+        x=frame.expert,
+        y=frame.weight,
+        marker_color=colors,
+        marker_line=dict(width=[3 if c else 0 for c in frame.chosen], color="black"),
+        showlegend=False,
+        row=1,
+        col=3,
+    )
     fig.update_xaxes(title_text="expert", dtick=1)
     fig.update_layout(height=340, legend=dict(orientation="h", y=-0.3))
     return fig, frame
@@ -190,17 +236,39 @@ def router_steps(
 def cost_figure(costs: dict[str, dict]) -> go.Figure:
     """Active against total parameters, and FLOPs per token against a dense model with the total size."""
     names = list(costs)
-    fig = make_subplots(
-        1, 2, subplot_titles=["parameters (billions, log scale)", "GFLOPs per token (log scale)"]
+    fig = make_subplots(1, 2, subplot_titles=["parameters (billions, log scale)", "GFLOPs per token (log scale)"])
+    fig.add_bar(
+        x=names,
+        y=[costs[n]["total_params"] / 1e9 for n in names],
+        name="total (stored)",
+        marker_color="#bbbbbb",
+        row=1,
+        col=1,
     )
-    fig.add_bar(x=names, y=[costs[n]["total_params"] / 1e9 for n in names], name="total (stored)",
-                marker_color="#bbbbbb", row=1, col=1)  # fmt: skip
-    fig.add_bar(x=names, y=[costs[n]["active_params"] / 1e9 for n in names], name="active (per token)",
-                marker_color="#1f77b4", row=1, col=1)  # fmt: skip
-    fig.add_bar(x=names, y=[costs[n]["dense_same_total_flops"] / 1e9 for n in names],
-                name="dense model of the same total size", marker_color="#bbbbbb", row=1, col=2)  # fmt: skip
-    fig.add_bar(x=names, y=[costs[n]["flops_per_token"] / 1e9 for n in names],
-                name="this MoE (= dense of the same active size)", marker_color="#ff7f0e", row=1, col=2)  # fmt: skip
+    fig.add_bar(
+        x=names,
+        y=[costs[n]["active_params"] / 1e9 for n in names],
+        name="active (per token)",
+        marker_color="#1f77b4",
+        row=1,
+        col=1,
+    )
+    fig.add_bar(
+        x=names,
+        y=[costs[n]["dense_same_total_flops"] / 1e9 for n in names],
+        name="dense model of the same total size",
+        marker_color="#bbbbbb",
+        row=1,
+        col=2,
+    )
+    fig.add_bar(
+        x=names,
+        y=[costs[n]["flops_per_token"] / 1e9 for n in names],
+        name="this MoE (= dense of the same active size)",
+        marker_color="#ff7f0e",
+        row=1,
+        col=2,
+    )
     fig.update_yaxes(type="log")  # DeepSeek-V3 is 50x Qwen-MoE: a log axis keeps every bar visible
     fig.update_layout(barmode="group", height=380, legend=dict(orientation="h", y=-0.2))
     return fig

@@ -16,10 +16,17 @@ def trace(trainer, text: str, position: int, layer: int):
     position = min(position, len(kept) - 1)
     r = routings[layer]
     bias = trainer.model.blocks[layer].moe.bias.cpu().numpy()
-    return kept, position, (
-        r.logits[position].cpu().numpy(), r.probs[position].cpu().numpy(), bias,
-        r.topk_idx[position].cpu().numpy(), r.topk_weights[position].cpu().numpy(),
-    )  # fmt: skip
+    return (
+        kept,
+        position,
+        (
+            r.logits[position].cpu().numpy(),
+            r.probs[position].cpu().numpy(),
+            bias,
+            r.topk_idx[position].cpu().numpy(),
+            r.topk_weights[position].cpu().numpy(),
+        ),
+    )
 
 
 def render(page: LessonPage) -> None:
@@ -28,33 +35,30 @@ def render(page: LessonPage) -> None:
     run = page.run()
     cols = st.columns(3)
     with cols[0]:
-        page.widget(st.selectbox, "router_run", "Run", list(figures.RUN_NAMES), default="bias",
-                    format_func=figures.RUN_NAMES.get)  # fmt: skip
+        page.widget(
+            st.selectbox,
+            "router_run",
+            "Run",
+            list(figures.RUN_NAMES),
+            default="bias",
+            format_func=figures.RUN_NAMES.get,
+        )
     with cols[1]:
         page.widget(st.slider, "router_layer", "Layer", 1, c.n_layers, default=c.n_layers)
     with cols[2]:
-        page.widget(
-            st.number_input, "position", "Character position in the text", 0, 500, default=4
-        )
+        page.widget(st.number_input, "position", "Character position in the text", 0, 500, default=4)
     text = page.value("probe_text") or "The history of the city"
     trained = run is not None and run.trainer.trainers["none"].load_steps
     if trained:
         trainer = run.trainer.trainers[page.value("router_run", "bias")]
-        st.caption(
-            f"The {figures.RUN_NAMES[page.value('router_run', 'bias')]} run after {trainer.steps} steps."
-        )
+        st.caption(f"The {figures.RUN_NAMES[page.value('router_run', 'bias')]} run after {trainer.steps} steps.")
     else:
-        trainer = page.compute(
-            "fresh", "Building an untrained model", MoETrainer, setup.text, c, 0, page.device
-        )
+        trainer = page.compute("fresh", "Building an untrained model", MoETrainer, setup.text, c, 0, page.device)
         if trainer is None:
             return
-        st.caption(
-            "An untrained model (train in “Train live” to see a learned router and a moved bias)."
-        )
+        st.caption("An untrained model (train in “Train live” to see a learned router and a moved bias).")
     layer = min(int(page.value("router_layer", c.n_layers)), c.n_layers) - 1
-    result = page.compute("trace", "Routing one character", trace, trainer, text,
-                          int(page.value("position", 4)), layer)  # fmt: skip
+    result = page.compute("trace", "Routing one character", trace, trainer, text, int(page.value("position", 4)), layer)
     if result is None:
         return
     kept, position, (logits, scores, bias, chosen, weights) = result
@@ -63,8 +67,10 @@ def render(page: LessonPage) -> None:
         kept[position],
         kept[position + 1 : position + 21],
     )
-    st.markdown(f"Character **{ch!r}** at position {position} of “{before}**{ch}**{after}” (text of the "
-                "“Which expert” tab), layer " + str(layer + 1))  # fmt: skip
+    st.markdown(
+        f"Character **{ch!r}** at position {position} of “{before}**{ch}**{after}” (text of the "
+        "“Which expert” tab), layer " + str(layer + 1)
+    )
     fig, frame = figures.router_steps(logits, scores, bias, chosen, weights, trainer.config.router)
     page.chart(fig, frame, "router")
     norm = "softmax over all E" if trainer.config.router != "sigmoid" else "sigmoid of each logit"
@@ -77,6 +83,8 @@ def render(page: LessonPage) -> None:
         f"4. Their scores renormalised to sum to 1 (the bias left out): output = {mixed}."
     )
     if trainer.config.router in ("hash", "expert_choice"):
-        st.info("Hash routing ignores the scores (the expert is a hash of the character); with expert choice, "
-                "experts pick tokens, so the weights above are what the experts chose.")  # fmt: skip
+        st.info(
+            "Hash routing ignores the scores (the expert is a hash of the character); with expert choice, "
+            "experts pick tokens, so the weights above are what the experts chose."
+        )
     st.dataframe(frame.style.format(precision=3), hide_index=True, width="stretch")

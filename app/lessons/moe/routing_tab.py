@@ -35,30 +35,23 @@ def render(page: LessonPage) -> None:
     run = page.run()
     cols = st.columns([1, 3])
     with cols[0]:
-        page.widget(st.selectbox, "view_run", "Run", list(figures.RUN_NAMES), default="none",
-                    format_func=figures.RUN_NAMES.get)  # fmt: skip
+        page.widget(
+            st.selectbox, "view_run", "Run", list(figures.RUN_NAMES), default="none", format_func=figures.RUN_NAMES.get
+        )
     with cols[1]:
         page.widget(st.text_input, "probe_text", "Text to route", default=DEFAULT_TEXT)
     if run is None or not run.trainer.trainers["none"].load_steps:
-        st.info(
-            "Train first (tab “Train live”: ▶ Start or ⏭ Step); then each character here shows its expert."
-        )
+        st.info("Train first (tab “Train live”: ▶ Start or ⏭ Step); then each character here shows its expert.")
         return
     trainer = run.trainer.trainers[page.value("view_run", "none")]
-    routed = page.compute(
-        "routed", "Routing the text", route, trainer, page.value("probe_text", "")
-    )
+    routed = page.compute("routed", "Routing the text", route, trainer, page.value("probe_text", ""))
     if routed is None:
         return
     kept, layers = routed
-    st.caption(
-        f"The first {trainer.config.context} characters the model knows (its training window)."
-    )
+    st.caption(f"The first {trainer.config.context} characters the model knows (its training window).")
     st.markdown(figures.legend_html(trainer.config.n_experts), unsafe_allow_html=True)
     for layer, (idx, weights) in enumerate(layers):
-        st.markdown(
-            f"**Layer {layer + 1}** (colour: first-choice expert; hover a character for all k)"
-        )
+        st.markdown(f"**Layer {layer + 1}** (colour: first-choice expert; hover a character for all k)")
         st.markdown(figures.coloured_text(kept, idx, weights), unsafe_allow_html=True)
     st.subheader("What each expert receives most")
     layer = len(layers) - 1
@@ -68,6 +61,4 @@ def render(page: LessonPage) -> None:
         "In brackets: the share of that character's occurrences sent to this expert. "
         f"Run: {figures.RUN_NAMES[page.value('view_run', 'none')]} after {trainer.steps} steps."
     )
-    st.dataframe(
-        table.style.format({"share of characters": "{:.1%}"}), hide_index=True, width="stretch"
-    )
+    st.dataframe(table.style.format({"share of characters": "{:.1%}"}), hide_index=True, width="stretch")

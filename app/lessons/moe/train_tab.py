@@ -41,10 +41,17 @@ def draw(page: LessonPage, run) -> None:
     loads = {name: t.loads.numpy() for name, t in trainers.items()}
     table = figures.measures_table(trainers)
     st.dataframe(
-        table.style.format({"loss (last 10 steps)": "{:.3f}", "load CV (worst layer)": "{:.2f}",
-                            "max share": "{:.1%}", "dropped assignments": "{:.1%}"}),
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+        table.style.format(
+            {
+                "loss (last 10 steps)": "{:.3f}",
+                "load CV (worst layer)": "{:.2f}",
+                "max share": "{:.1%}",
+                "dropped assignments": "{:.1%}",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     losses = table["loss (last 10 steps)"].to_numpy()
     cv = table["load CV (worst layer)"].to_numpy()
     spread = float(np.ptp(losses))

@@ -21,20 +21,17 @@ INTRO = (
 
 PRESETS = {  # full state: settings not named go back to their defaults; each opens the tab that shows it
     "Lecture demo: greedy-ish": Preset(
-        "At temperature 0.1 the likeliest token takes nearly all the probability: sampling is almost "
-        "greedy decoding.",
+        "At temperature 0.1 the likeliest token takes nearly all the probability: sampling is almost greedy decoding.",
         tab=distribution_tab.TITLE,
         values={"temperature": 0.1},
     ),
     "Lecture demo: creative": Preset(
-        "At temperature 1.5 the distribution flattens: its entropy rises and unlikely tokens get a real "
-        "chance.",
+        "At temperature 1.5 the distribution flattens: its entropy rises and unlikely tokens get a real chance.",
         tab=distribution_tab.TITLE,
         values={"temperature": 1.5},
     ),
     "Lecture demo: nucleus 0.9": Preset(
-        "Top-p 0.9 keeps the fewest tokens that together hold 90 % of the probability and cuts the long "
-        "tail.",
+        "Top-p 0.9 keeps the fewest tokens that together hold 90 % of the probability and cuts the long tail.",
         tab=distribution_tab.TITLE,
         values={"top_p": 0.9, "log_y": True},
     ),

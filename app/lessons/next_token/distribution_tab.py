@@ -22,12 +22,7 @@ def distribution_frame(prediction, n_bars: int) -> tuple[pd.DataFrame, object]:
     top = dist.probs_tempered.topk(min(n_bars, dist.probs.numel()))
     ids = top.indices.tolist()
     status = [
-        "kept"
-        if dist.kept_top_p[i]
-        else "cut by top-k"
-        if not dist.kept_top_k[i]
-        else "cut by top-p"
-        for i in ids
+        "kept" if dist.kept_top_p[i] else "cut by top-k" if not dist.kept_top_k[i] else "cut by top-p" for i in ids
     ]
     frame = pd.DataFrame(
         {
@@ -77,8 +72,7 @@ def render(page: LessonPage) -> None:
     )
     if page.stale("forward"):
         st.warning(
-            f"Stale: this chart is still for the prompt “{prediction.prompt[:80]}”; fix the input above "
-            "to update it."
+            f"Stale: this chart is still for the prompt “{prediction.prompt[:80]}”; fix the input above to update it."
         )
     b1, b2, b3, _ = st.columns([2, 2, 2, 3])
     page.widget(b1.toggle, "log_y", "Log axis (see the cut tail)", default=False)

@@ -43,9 +43,7 @@ def token_probability_bars(
             "Sampled from: the kept tokens, renormalised",
         ),
     )
-    fig.add_bar(
-        x=labels, y=frame["p_raw"], name="model probability (T = 1)", marker_color=RAW, row=1, col=1
-    )
+    fig.add_bar(x=labels, y=frame["p_raw"], name="model probability (T = 1)", marker_color=RAW, row=1, col=1)
     for fate, color in FATES.items():
         rows = (frame["status"] == fate).to_numpy()
         if fate != "kept" and not rows.any():

@@ -23,9 +23,7 @@ from models.sampling import (
 )
 
 DEFAULT_PROMPT = "The capital of France is"
-CPU_TOKEN_LIMIT = (
-    1024  # the app's cap on the CPU (prompt + continuation): eager attention is slow there
-)
+CPU_TOKEN_LIMIT = 1024  # the app's cap on the CPU (prompt + continuation): eager attention is slow there
 
 
 @dataclass
@@ -44,9 +42,7 @@ class Prediction:
 def load_causal_lm(name: str, device: str, allow_download: bool):
     model, tokenizer = load_shared_model(name, device, allow_download)
     if model_kind(model) != "causal":
-        raise ValueError(
-            f"{name} is an encoder; next-token prediction needs a causal language model."
-        )
+        raise ValueError(f"{name} is an encoder; next-token prediction needs a causal language model.")
     return model, tokenizer
 
 
@@ -85,9 +81,7 @@ def predict(page, model, tokenizer, source: tuple, config: SamplingConfig) -> Pr
     prompt_ids = encode_prompt(tokenizer, prompt, chat)
     max_context, whose = token_limit(model, tokenizer, device)
     if len(prompt_ids) > max_context:
-        raise ValueError(
-            f"The prompt is {len(prompt_ids):,} tokens long; {whose}. Shorten the prompt."
-        )
+        raise ValueError(f"The prompt is {len(prompt_ids):,} tokens long; {whose}. Shorten the prompt.")
     sampled = continuation(page, source)
     if action == "undo" and sampled:
         sampled.pop()
@@ -101,9 +95,7 @@ def predict(page, model, tokenizer, source: tuple, config: SamplingConfig) -> Pr
                 "continuation or shorten the prompt."
             )
         with st.spinner(f"Sampling {action} token(s) with {model_name}…"):
-            new = sample_continuation(
-                model, ids, config, action, max_context, tokenizer.eos_token_id, len(sampled)
-            )
+            new = sample_continuation(model, ids, config, action, max_context, tokenizer.eos_token_id, len(sampled))
         for tok in new:
             sampled.append(
                 {
@@ -116,20 +108,21 @@ def predict(page, model, tokenizer, source: tuple, config: SamplingConfig) -> Pr
             )
     ids = prompt_ids + [c["id"] for c in sampled]
     last = page.result("forward")
-    if (
-        last is not None
-        and last.model_name == model_name
-        and last.device == device
-        and (last.result.token_ids == ids)
-    ):
+    if last is not None and last.model_name == model_name and last.device == device and (last.result.token_ids == ids):
         result = last.result  # same input: reuse the logits, only the filters changed
     else:
         with st.spinner(f"Running {model_name} on {len(ids):,} tokens ({device})…"):
             if prompt == DEFAULT_PROMPT and not sampled:  # what every student's first view computes
                 result = shared(
-                    forward_pass, model_name, device, tuple(ids), max_context,
-                    _model=model, _tokenizer=tokenizer, read_only=True,
-                )  # fmt: skip
+                    forward_pass,
+                    model_name,
+                    device,
+                    tuple(ids),
+                    max_context,
+                    _model=model,
+                    _tokenizer=tokenizer,
+                    read_only=True,
+                )
             else:  # a student's own text stays in their session
                 result = forward_pass(model_name, device, tuple(ids), max_context, model, tokenizer)
     return Prediction(result, len(prompt_ids), config, tokenizer, model_name, device, prompt)

@@ -45,8 +45,7 @@ PRESETS = {  # full state: settings not named go back to their defaults; each op
         values={"smoothing": "mle", "order": 3, "sentence": "the moon is made of green cheese"},
     ),
     "Lecture demo: KN vs absolute discounting": Preset(
-        "After “visited”, Kneser-Ney gives “york” far less than absolute discounting does: it only "
-        "ever follows “new”.",
+        "After “visited”, Kneser-Ney gives “york” far less than absolute discounting does: it only ever follows “new”.",
         tab=counts_tab.TITLE,
         values={
             "smoothing": "kneser_ney",
@@ -85,9 +84,7 @@ def controls(page: LessonPage):
     corpus_col, fraction_col, cut_col = st.columns([3, 2, 2])
     with corpus_col:
         corpus = page.corpus()
-    page.widget(
-        fraction_col.slider, "heldout", "Held-out fraction", 0.05, 0.5, step=0.05, default=0.1
-    )
+    page.widget(fraction_col.slider, "heldout", "Held-out fraction", 0.05, 0.5, step=0.05, default=0.1)
     page.widget(
         cut_col.number_input,
         "min_count",

@@ -19,9 +19,7 @@ def next_words(models, context_text: str, extra_text: str, top: int) -> dict:
     """The side-by-side table for the typed context, or a message for an empty one."""
     words = tokenize_words(context_text)
     if not words and next(iter(models.values())).config.order > 1:
-        raise ValueError(
-            "The context is empty: type the word(s) before the next one, e.g. 'of the'."
-        )
+        raise ValueError("The context is empty: type the word(s) before the next one, e.g. 'of the'.")
     extra = list(dict.fromkeys(tokenize_words(extra_text)))
     result = tables.side_by_side(models, words, top, extra[:MAX_EXTRA])
     return result | {"extra_asked": len(extra)}
@@ -37,12 +35,8 @@ def render(page: LessonPage) -> None:
         "context**."
     )
     c1, c2, c3, c4 = st.columns([3, 3, 2, 1])
-    page.widget(
-        c1.text_input, "context", "Context: the words before the next one", default="of the"
-    )
-    page.widget(
-        c2.text_input, "extra", "Also show these next words", default="", placeholder="york angeles"
-    )
+    page.widget(c1.text_input, "context", "Context: the words before the next one", default="of the")
+    page.widget(c2.text_input, "extra", "Also show these next words", default="", placeholder="york angeles")
     page.widget(c3.slider, "top", "Top next words", 3, 30, default=10)
     page.widget(c4.toggle, "log_y", "log scale", default=False)
     result = page.compute(

@@ -38,9 +38,7 @@ class Smoothed:
 
     data: Data
     config: NGramConfig
-    curves: (
-        dict  # held-out perplexity of every smoothing by order, and the EM interpolation weights
-    )
+    curves: dict  # held-out perplexity of every smoothing by order, and the EM interpolation weights
     models: dict[str, NGramLM]  # smoothing -> model, all over the same counts, order, k and D
     perplexity: float | None  # the chosen model's held-out perplexity (None: stupid backoff)
     unk_rate: float  # held-out <unk> rate under this vocabulary cut

@@ -10,18 +10,14 @@ import plotly.graph_objects as go
 
 from app.lessons.ngrams.labels import COLORS, SHORT
 
-LOG_PROBABILITY_AXIS = dict(
-    type="log", dtick=1, exponentformat="e"
-)  # 1e-5 style, one tick a decade
+LOG_PROBABILITY_AXIS = dict(type="log", dtick=1, exponentformat="e")  # 1e-5 style, one tick a decade
 LEGEND = dict(title=None, yanchor="top", y=1.0)  # on the right, clear of the title
 
 
 # ---- counts and smoothing side by side -----------------------------------------------------------
 
 
-def next_word_bars(
-    table: pd.DataFrame, smoothings: list[str], log_y: bool, context: str = ""
-) -> go.Figure:
+def next_word_bars(table: pd.DataFrame, smoothings: list[str], log_y: bool, context: str = "") -> go.Figure:
     fig = go.Figure()
     for name in smoothings:
         score_only = name == "stupid_backoff"
@@ -170,9 +166,7 @@ def order_curves_figure(curves: dict, pins: list[dict], hide: tuple = ()) -> go.
         )
     fig.update_xaxes(title="order n", dtick=1)
     fig.update_yaxes(type="log", title="held-out perplexity (log scale)", exponentformat="none")
-    fig.update_layout(
-        title="Held-out perplexity against the order (lower is better)", height=420, legend=LEGEND
-    )
+    fig.update_layout(title="Held-out perplexity against the order (lower is better)", height=420, legend=LEGEND)
     return fig
 
 
@@ -249,9 +243,7 @@ def token_bars(frame: pd.DataFrame, order: int, score_word: str, about: str = ""
                 marker_color="#9d0208" if is_zero else palette[found],
                 marker_pattern_shape="x" if is_zero else "",
                 text=["−∞"] * int(picked.sum()) if is_zero else None,
-                hovertemplate="%{x}<br>log10 "
-                + ("−∞" if is_zero else "%{y:.2f}")
-                + "<extra></extra>",
+                hovertemplate="%{x}<br>log10 " + ("−∞" if is_zero else "%{y:.2f}") + "<extra></extra>",
             )
     fig.update_layout(
         title=f"log10 {score_word} of each token" + (f" ({about})" if about else ""),
@@ -286,8 +278,7 @@ def vocabulary_sweep_figure(frame: pd.DataFrame, about: str = "") -> go.Figure:
         yaxis="y2",
     )
     fig.update_layout(
-        title="Held-out perplexity and <unk> rate against min_count"
-        + (f" ({about})" if about else ""),
+        title="Held-out perplexity and <unk> rate against min_count" + (f" ({about})" if about else ""),
         height=380,
         xaxis=dict(
             title="min_count (words seen fewer times become <unk>)",

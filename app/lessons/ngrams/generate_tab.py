@@ -43,6 +43,4 @@ def render(page: LessonPage) -> None:
         start_words, words, about = generated
         prefix = f"**{' '.join(start_words)}** " if start_words else ""
         st.markdown(prefix + tables.generated_text(words))
-        st.caption(
-            about + ("" if main.is_distribution else " (stupid backoff's scores normalised)")
-        )
+        st.caption(about + ("" if main.is_distribution else " (stupid backoff's scores normalised)"))

@@ -35,6 +35,5 @@ def metrics_row(lesson: Smoothed) -> None:
     cols[4].metric(
         "Held-out perplexity",
         number(perplexity),
-        help=lesson.used
-        + (". Stupid backoff gives scores, not probabilities." if perplexity is None else ""),
+        help=lesson.used + (". Stupid backoff gives scores, not probabilities." if perplexity is None else ""),
     )

@@ -23,14 +23,10 @@ def render(page: LessonPage) -> None:
         "keep improving slowly. MLE is infinite at every order (some held-out n-gram has count 0) and "
         "stupid backoff has no perplexity, so neither is drawn. 📌 marks pinned models."
     )
-    page.widget(
-        st.toggle, "zoom", "Zoom in on the interpolated smoothings (hide add-k)", default=False
-    )
+    page.widget(st.toggle, "zoom", "Zoom in on the interpolated smoothings (hide add-k)", default=False)
     pins = [{**p["payload"], "label": p["label"]} for p in pinned(page.slug)]
     pins = [p for p in pins if p["perplexity"] is not None]
-    figure = figures.order_curves_figure(
-        curves, pins, hide=("add_k",) if page.value("zoom") else ()
-    )
+    figure = figures.order_curves_figure(curves, pins, hide=("add_k",) if page.value("zoom") else ())
     page.chart(figure, tables.order_curve_frame(curves), "order")
     hyper = cache.hyper_curves(data.key, data, config.order)
     left, right = st.columns(2)
@@ -47,9 +43,7 @@ def render(page: LessonPage) -> None:
         )
         page.chart(figure, pd.DataFrame(hyper["k"]), "k")
     with right:
-        st.markdown(
-            f"**Discount D** (order {config.order}): one D, two ways to fill the lower orders."
-        )
+        st.markdown(f"**Discount D** (order {config.order}): one D, two ways to fill the lower orders.")
         names = ["kneser_ney", "absolute_discounting"]
         figure = figures.sweep_figure(
             hyper["discount"],

@@ -34,9 +34,7 @@ def render(page: LessonPage) -> None:
         "sentence, is predicted too."
     )
     page.widget(st.text_input, "sentence", "Sentence to score", default=SENTENCE, max_chars=2000)
-    result = page.compute(
-        "scores", "Scoring the sentence", score_sentence, page.data, page.value("sentence")
-    )
+    result = page.compute("scores", "Scoring the sentence", score_sentence, page.data, page.value("sentence"))
     if result is None:
         return
     scored, scored_with, is_distribution, scored_order = result

@@ -19,9 +19,7 @@ from models.ngram_counts import BOS, BOS_ID, EOS, UNK, NGramCounts
 # ---- counts and smoothing side by side -----------------------------------------------------------
 
 
-def side_by_side(
-    models: dict[str, NGramLM], context: list[str], top: int, extra: list[str] = ()
-) -> dict:
+def side_by_side(models: dict[str, NGramLM], context: list[str], top: int, extra: list[str] = ()) -> dict:
     """The top next words after `context` with each smoothing's probability, and where the mass went.
 
     Returns {"used": the context words the models read, "context_count": c(h), "oov": context words outside
@@ -118,8 +116,7 @@ def continuation_frame(counts: NGramCounts) -> pd.DataFrame:
     left[words] = bigrams.context[by_word[first]]
     ids = counts.word_ids(frame["word"])
     frame["top left word"] = [
-        "(sentence start)" if left[i] == BOS_ID else counts.vocab[left[i]] if left[i] >= 0 else ""
-        for i in ids
+        "(sentence start)" if left[i] == BOS_ID else counts.vocab[left[i]] if left[i] >= 0 else "" for i in ids
     ]
     frame["top left share"] = best[ids] / frame["count"].to_numpy()
     return frame
@@ -156,9 +153,7 @@ def lambda_frame(lambdas: dict) -> pd.DataFrame:
     rows = []
     for order, weights in sorted(lambdas.items()):
         for j, w in enumerate(weights):
-            rows.append(
-                {"model order": order, "part": "uniform" if j == 0 else f"{j}-gram", "weight": w}
-            )
+            rows.append({"model order": order, "part": "uniform" if j == 0 else f"{j}-gram", "weight": w})
     return pd.DataFrame(rows)
 
 
@@ -195,9 +190,8 @@ def token_html(frame: pd.DataFrame, score_word: str) -> str:
         border = "2px dashed #000" if oov else "1px solid transparent"
         color = "#000" if math.isfinite(log10_p) else "#fff"  # white on the dark red of p = 0
         tag = "<sub style='font-size:0.65em'>&lt;unk&gt;</sub>" if oov else ""
-        title = (
-            f"{score_word} {row[1]:.3g}, log10 {log10_p:.2f}; longest n-gram found: "
-            f"{row[3]}-gram" + (" (out of vocabulary, scored as <unk>)" if oov else "")
+        title = f"{score_word} {row[1]:.3g}, log10 {log10_p:.2f}; longest n-gram found: {row[3]}-gram" + (
+            " (out of vocabulary, scored as <unk>)" if oov else ""
         )
         spans.append(
             f"<span title='{html.escape(title, quote=True)}' style='background:"
@@ -230,14 +224,12 @@ def comparison_frame(current: dict, pins: list[dict], same_vocabulary) -> pd.Dat
     """The current model and each pinned one; `same_vocabulary(vocab_a, vocab_b)` says comparable.
     Perplexity is NaN where it is not defined (stupid backoff)."""
     rows = [("now", current, True)] + [
-        (f"📌 {p['label']}", p["payload"], same_vocabulary(p["payload"]["vocab"], current["vocab"]))
-        for p in pins
+        (f"📌 {p['label']}", p["payload"], same_vocabulary(p["payload"]["vocab"], current["vocab"])) for p in pins
     ]
     columns = ["model", "held-out perplexity", "vocabulary size", "<unk> rate", "same vocabulary"]
     return pd.DataFrame(
         [
-            (label, math.nan if m["perplexity"] is None else m["perplexity"], m["vocab_size"])
-            + (m["unk_rate"], same)
+            (label, math.nan if m["perplexity"] is None else m["perplexity"], m["vocab_size"]) + (m["unk_rate"], same)
             for label, m, same in rows
         ],
         columns=columns,

@@ -17,9 +17,7 @@ TITLE = "Vocabulary cut"
 
 def sweep(data, config: NGramConfig):
     """Perplexity and vocabulary for each min_count (stupid backoff: swept with Kneser-Ney instead)."""
-    sweep_config = (
-        config if config.smoothing != "stupid_backoff" else NGramConfig(order=config.order)
-    )
+    sweep_config = config if config.smoothing != "stupid_backoff" else NGramConfig(order=config.order)
     frame = cache.vocabulary_sweep(data.key.rsplit("|", 1)[0], data, sweep_config)
     return frame, f"{labels.TITLES[sweep_config.smoothing]}, order {sweep_config.order}"
 
@@ -64,9 +62,7 @@ def render(page: LessonPage) -> None:
                 "model, so the perplexities measure different tasks (predicting <unk> is easier than "
                 "predicting the rare word it hides)."
             )
-    if st.button(
-        "Sweep min_count (recounts the corpus 6 times)", key=page.state_key("sweep-button")
-    ):
+    if st.button("Sweep min_count (recounts the corpus 6 times)", key=page.state_key("sweep-button")):
         page.compute("sweep", "Sweeping min_count", sweep, data, config)
     if page.result("sweep"):
         frame, about = page.result("sweep")

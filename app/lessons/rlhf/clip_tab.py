@@ -10,9 +10,7 @@ TITLE = "The clipped objective"
 
 def _check(eps: float) -> float:
     if not 0 < eps < 1:
-        raise ValueError(
-            f"The clipping range ε must lie in (0, 1) (got {eps:g}); 0.1–0.3 is usual."
-        )
+        raise ValueError(f"The clipping range ε must lie in (0, 1) (got {eps:g}); 0.1–0.3 is usual.")
     return eps
 
 
@@ -24,9 +22,14 @@ def render(page: LessonPage) -> None:
         "further, but nothing pulls it back either: clipping removes the incentive, it does not bound r."
     )
     page.widget(
-        st.number_input, "eps", "Clipping range ε", default=0.2, step=0.05, format="%.2f",
+        st.number_input,
+        "eps",
+        "Clipping range ε",
+        default=0.2,
+        step=0.05,
+        format="%.2f",
         help="Usual values 0.1–0.3; must lie in (0, 1).",
-    )  # fmt: skip
+    )
     eps = page.compute("eps", "The clipping range", _check, float(page.value("eps", 0.2)))
     if eps is None:
         return

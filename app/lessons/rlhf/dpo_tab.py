@@ -19,12 +19,16 @@ def draw(page: LessonPage, run) -> None:
     cols[0].metric("DPO loss", f"{last['loss']:.3f}", help="log 2 = 0.693 at the start")
     cols[1].metric("Implicit reward margin", f"{last['reward_margin']:.2f}")
     cols[2].metric("Pairs ranked right", f"{last['pair_accuracy']:.0%}")
-    cols[3].metric("Task reward when sampled", f"{last['task_reward']:.2f}",
-                   delta=f"{last['task_reward'] - trainer.reference_reward:+.2f} vs reference")  # fmt: skip
+    cols[3].metric(
+        "Task reward when sampled",
+        f"{last['task_reward']:.2f}",
+        delta=f"{last['task_reward'] - trainer.reference_reward:+.2f} vs reference",
+    )
     fig, frame = figures.history_lines(
-        trainer.history, ["loss", "reward_margin", "chosen_logp", "rejected_logp", "task_reward"],
+        trainer.history,
+        ["loss", "reward_margin", "chosen_logp", "rejected_logp", "task_reward"],
         "DPO on the sequence task",
-    )  # fmt: skip
+    )
     fig.update_xaxes(title_text="step")
     page.chart(fig, frame, "dpo-curves")
     st.caption(
@@ -44,13 +48,9 @@ def render(page: LessonPage) -> None:
     with c1:
         page.widget(st.number_input, "beta", "β", default=0.1, step=0.05, format="%.2f")
     with c2:
-        page.widget(
-            st.select_slider, "n_pairs", "Preference pairs", [32, 64, 128, 256, 1024], default=256
-        )
+        page.widget(st.select_slider, "n_pairs", "Preference pairs", [32, 64, 128, 256, 1024], default=256)
     with c3:
-        page.widget(
-            st.select_slider, "dpo_lr", "Learning rate", [0.01, 0.05, 0.1, 0.5], default=0.05
-        )
+        page.widget(st.select_slider, "dpo_lr", "Learning rate", [0.01, 0.05, 0.1, 0.5], default=0.05)
     config = page.config(DPOConfig, "DPO settings")
     if config is None:
         return

@@ -21,8 +21,15 @@ TITLE = "GRPO groups"
 
 def sample_groups(group_size: int, groups: int = 6, seed: int = 0):
     """Groups of sequences from the uniform policy on the sequence task; rewards and GRPO advantages."""
-    config = SandboxConfig(task="sequence", n_seeds=1, n_actions=4, seq_len=4, methods=("grpo",),
-                           batch_size=group_size * 2, group_size=group_size)  # fmt: skip
+    config = SandboxConfig(
+        task="sequence",
+        n_seeds=1,
+        n_actions=4,
+        seq_len=4,
+        methods=("grpo",),
+        batch_size=group_size * 2,
+        group_size=group_size,
+    )
     task = SandboxTask(config)
     table = torch.zeros(1, 4, 4, 4)
     generator = torch.Generator().manual_seed(seed)
@@ -51,8 +58,11 @@ def render(page: LessonPage) -> None:
     if result is None:
         return
     rewards, advantages, degenerate = result
-    st.metric("Share of degenerate groups (all rewards equal, zero advantage)", f"{degenerate:.1%}",
-              help="measured on 4,000 sampled groups of this size")  # fmt: skip
+    st.metric(
+        "Share of degenerate groups (all rewards equal, zero advantage)",
+        f"{degenerate:.1%}",
+        help="measured on 4,000 sampled groups of this size",
+    )
     fig, frame = figures.groups_figure(rewards, advantages)
     page.chart(fig, frame, "grpo-groups")
     lm_half(page)
@@ -65,8 +75,7 @@ def lm_config(page: LessonPage) -> RLHFConfig:
     """The RLHF tab's settings (prompts, reward, β, learning rate, ...) with GRPO's groups."""
     base = page.result("config-RLHFConfig") or RLHFConfig()  # the RLHF tab's last valid settings
     prompts = base.prompts[: int(page.value("lm_group_prompts", 4))]
-    return dataclasses.replace(base, method="grpo", prompts=prompts,
-                               samples_per_prompt=int(page.value("lm_group", 4)))  # fmt: skip
+    return dataclasses.replace(base, method="grpo", prompts=prompts, samples_per_prompt=int(page.value("lm_group", 4)))
 
 
 def draw_lm(page: LessonPage, run) -> None:
@@ -78,15 +87,18 @@ def draw_lm(page: LessonPage, run) -> None:
     if ppo_run is not None and ppo_run.trainer is not None and ppo_run.trainer.history:
         method = ppo_run.trainer.config.method.upper()
         histories[f"{method} (tab {lm_tab.TITLE})"] = ppo_run.trainer.history
-    fig, frame = figures.runs_lines(histories, ["reward", "kl", "zero_advantage"],
-                                    "Reward, KL to the reference, share of zero-advantage samples")  # fmt: skip
+    fig, frame = figures.runs_lines(
+        histories, ["reward", "kl", "zero_advantage"], "Reward, KL to the reference, share of zero-advantage samples"
+    )
     page.chart(fig, frame, "grpo-lm-curves")
     batch, size = trainer.batches[-1], trainer.config.samples_per_prompt
     grouped = batch.rewards.reshape(-1, size)
     ties = (grouped == grouped[:, :1]).all(1)
-    st.metric(f"Groups with equal rewards in iteration {batch.iteration + 1} (no signal)",
-              f"{int(ties.sum())} of {len(grouped)}",
-              help="VADER scores many neutral continuations exactly 0: a group of neutral answers ties")  # fmt: skip
+    st.metric(
+        f"Groups with equal rewards in iteration {batch.iteration + 1} (no signal)",
+        f"{int(ties.sum())} of {len(grouped)}",
+        help="VADER scores many neutral continuations exactly 0: a group of neutral answers ties",
+    )
     fig, frame = figures.groups_figure(grouped.numpy(), batch.advantages.reshape(-1, size).numpy())
     page.chart(fig, frame, "grpo-lm-groups")
     st.dataframe(figures.grpo_batch_table(batch, size), hide_index=True, width="stretch")
@@ -107,14 +119,11 @@ def lm_half(page: LessonPage) -> None:
     with c1:
         page.widget(st.slider, "lm_group", "Group size (continuations per prompt)", 2, 8, default=4)
     with c2:
-        page.widget(st.slider, "lm_group_prompts", "Prompts (the first of the RLHF tab's)", 1, 8,
-                    default=4)  # fmt: skip
+        page.widget(st.slider, "lm_group_prompts", "Prompts (the first of the RLHF tab's)", 1, 8, default=4)
     config = page.compute("grpo-lm-config", "GRPO settings", lm_config, page)
     if config is None:
         return
-    names = [
-        name for name in lm_tab.SETTINGS if name != "method"
-    ] + LM_SETTINGS  # GRPO's own recipe
+    names = [name for name in lm_tab.SETTINGS if name != "method"] + LM_SETTINGS  # GRPO's own recipe
     settings = {name: page.value(name) for name in names}
     training.training_panel(
         f"{page.slug}-grpo",

@@ -11,28 +11,56 @@ from app.resources import load_shared_model
 from models.rlhf import DEFAULT_PROMPTS, RLHFConfig, RLHFTrainer
 
 TITLE = "RLHF on SmolLM2"
-SETTINGS = ["prompts", "reward", "keyword", "method", "kl_coef", "adapter_lr", "lora_rank",
-            "samples_per_prompt", "new_tokens", "ppo_epochs", "lm_iterations"]  # fmt: skip
+SETTINGS = [
+    "prompts",
+    "reward",
+    "keyword",
+    "method",
+    "kl_coef",
+    "adapter_lr",
+    "lora_rank",
+    "samples_per_prompt",
+    "new_tokens",
+    "ppo_epochs",
+    "lm_iterations",
+]
 
 
 def controls(page: LessonPage):
     c1, c2, c3 = st.columns([2, 1, 1])
     with c1:
-        page.widget(st.text_area, "prompts", "Prompts (one per line)", default="\n".join(DEFAULT_PROMPTS),
-                    height=140)  # fmt: skip
+        page.widget(st.text_area, "prompts", "Prompts (one per line)", default="\n".join(DEFAULT_PROMPTS), height=140)
     with c2:
-        page.widget(st.radio, "reward", "Reward", ["sentiment", "keyword"], default="sentiment",
-                    horizontal=True, help="sentiment: VADER's compound score in [−1, 1]; keyword: 1 if the "
-                    "word appears")  # fmt: skip
+        page.widget(
+            st.radio,
+            "reward",
+            "Reward",
+            ["sentiment", "keyword"],
+            default="sentiment",
+            horizontal=True,
+            help="sentiment: VADER's compound score in [−1, 1]; keyword: 1 if the word appears",
+        )
         page.widget(st.text_input, "keyword", "Keyword", default="great")
-        page.widget(st.radio, "method", "Recipe", ["ppo", "grpo"], default="ppo", horizontal=True,
-                    help="ppo: KL penalty in the reward, batch-whitened advantages; grpo: group advantages, "
-                    "KL in the loss")  # fmt: skip
-        page.widget(st.number_input, "kl_coef", "KL coefficient β", default=0.05, step=0.01, format="%.3f",
-                    help="0 = no leash to the reference: watch the reward get hacked")  # fmt: skip
+        page.widget(
+            st.radio,
+            "method",
+            "Recipe",
+            ["ppo", "grpo"],
+            default="ppo",
+            horizontal=True,
+            help="ppo: KL penalty in the reward, batch-whitened advantages; grpo: group advantages, KL in the loss",
+        )
+        page.widget(
+            st.number_input,
+            "kl_coef",
+            "KL coefficient β",
+            default=0.05,
+            step=0.01,
+            format="%.3f",
+            help="0 = no leash to the reference: watch the reward get hacked",
+        )
     with c3:
-        page.widget(st.select_slider, "adapter_lr", "Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 5e-3, 1e-2],
-                    default=1e-3)  # fmt: skip
+        page.widget(st.select_slider, "adapter_lr", "Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 5e-3, 1e-2], default=1e-3)
         page.widget(st.select_slider, "lora_rank", "LoRA rank", [1, 2, 4, 8, 16], default=8)
         page.widget(st.slider, "samples_per_prompt", "Samples per prompt (group)", 1, 8, default=2)
         page.widget(st.slider, "new_tokens", "New tokens", 4, 32, default=12)
@@ -43,10 +71,14 @@ def controls(page: LessonPage):
 
 
 def samples_table(batch) -> pd.DataFrame:
-    return pd.DataFrame({
-        "prompt": batch.prompts, "continuation": batch.texts,
-        "reward": batch.rewards.numpy().round(3), "KL to reference": batch.kl.numpy().round(3),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "prompt": batch.prompts,
+            "continuation": batch.texts,
+            "reward": batch.rewards.numpy().round(3),
+            "KL to reference": batch.kl.numpy().round(3),
+        }
+    )
 
 
 def draw(page: LessonPage, run) -> None:
@@ -72,14 +104,10 @@ def draw(page: LessonPage, run) -> None:
     first, latest = trainer.batches
     left, right = st.columns(2)
     with left:
-        st.markdown(
-            f"**Before** (iteration {first.iteration + 1}, mean reward {first.rewards.mean():.2f})"
-        )
+        st.markdown(f"**Before** (iteration {first.iteration + 1}, mean reward {first.rewards.mean():.2f})")
         st.dataframe(samples_table(first), hide_index=True, width="stretch")
     with right:
-        st.markdown(
-            f"**Latest** (iteration {latest.iteration + 1}, mean reward {latest.rewards.mean():.2f})"
-        )
+        st.markdown(f"**Latest** (iteration {latest.iteration + 1}, mean reward {latest.rewards.mean():.2f})")
         st.dataframe(samples_table(latest), hide_index=True, width="stretch")
 
 

@@ -17,8 +17,18 @@ METHOD_LABELS = {
     "ppo_noclip": "PPO without clipping",
     "grpo": "GRPO (group advantages, ε=0.2)",
 }
-SETTINGS = ["task", "methods", "clip_eps", "lr", "n_seeds", "update_epochs", "batch_size", "group_size",
-            "noise", "iterations"]  # fmt: skip
+SETTINGS = [
+    "task",
+    "methods",
+    "clip_eps",
+    "lr",
+    "n_seeds",
+    "update_epochs",
+    "batch_size",
+    "group_size",
+    "noise",
+    "iterations",
+]
 
 
 def parse_eps(text: str) -> tuple:
@@ -36,24 +46,32 @@ def parse_eps(text: str) -> tuple:
 def controls(page: LessonPage):
     c1, c2, c3, c4 = st.columns([1, 1.6, 1, 1])
     with c1:
-        page.widget(st.radio, "task", "Task", ["bandit", "sequence"], default="bandit", horizontal=True,
-                    help="bandit: 10 arms paying 0…1 plus noise; sequence: match a hidden 4-token target")  # fmt: skip
-        page.widget(st.select_slider, "lr", "Learning rate (Adam)", [0.01, 0.03, 0.1, 0.2, 0.5, 1.0, 2.0],
-                    default=0.2)  # fmt: skip
-    with c2:
-        page.widget(st.multiselect, "methods", "Runs", list(METHOD_LABELS), default=list(METHOD_LABELS),
-                    format_func=METHOD_LABELS.get)  # fmt: skip
         page.widget(
-            st.text_input, "clip_eps", "PPO's ε values (comma-separated)", default="0.1, 0.2, 0.3"
+            st.radio,
+            "task",
+            "Task",
+            ["bandit", "sequence"],
+            default="bandit",
+            horizontal=True,
+            help="bandit: 10 arms paying 0…1 plus noise; sequence: match a hidden 4-token target",
         )
+        page.widget(st.select_slider, "lr", "Learning rate (Adam)", [0.01, 0.03, 0.1, 0.2, 0.5, 1.0, 2.0], default=0.2)
+    with c2:
+        page.widget(
+            st.multiselect,
+            "methods",
+            "Runs",
+            list(METHOD_LABELS),
+            default=list(METHOD_LABELS),
+            format_func=METHOD_LABELS.get,
+        )
+        page.widget(st.text_input, "clip_eps", "PPO's ε values (comma-separated)", default="0.1, 0.2, 0.3")
     with c3:
         page.widget(st.slider, "n_seeds", "Seeds per run", 1, 500, default=100)
         page.widget(st.slider, "update_epochs", "PPO epochs per batch", 1, 10, default=4)
         page.widget(st.number_input, "iterations", "Iterations", 10, 2000, default=100, step=10)
     with c4:
-        page.widget(
-            st.select_slider, "batch_size", "Samples per iteration", [4, 8, 16, 32, 64], default=16
-        )
+        page.widget(st.select_slider, "batch_size", "Samples per iteration", [4, 8, 16, 32, 64], default=16)
         page.widget(st.slider, "group_size", "GRPO group size", 1, 16, default=4)
         page.widget(st.slider, "noise", "Reward noise (std)", 0.0, 1.0, default=0.5, step=0.1)
     methods = tuple(page.value("methods") or ())
@@ -73,13 +91,15 @@ def summary(trainer: SandboxTrainer) -> pd.DataFrame:
     for name in trainer.names:
         rewards = trainer.reward_matrix(name)[-5:].mean(0).numpy()  # (S,) the last 5 iterations
         outside = trainer.outside[name]
-        rows.append({
-            "run": name,
-            "reward (mean of seeds)": round(float(rewards.mean()), 3),
-            "spread (std over seeds)": round(float(rewards.std()), 3),
-            "seeds stuck on a bad answer": f"{trainer.stuck_fraction(name):.0%}",
-            "largest share of ratios outside [1−ε, 1+ε] (one epoch)": f"{max(outside):.1%}" if outside else "—",
-        })  # fmt: skip
+        rows.append(
+            {
+                "run": name,
+                "reward (mean of seeds)": round(float(rewards.mean()), 3),
+                "spread (std over seeds)": round(float(rewards.std()), 3),
+                "seeds stuck on a bad answer": f"{trainer.stuck_fraction(name):.0%}",
+                "largest share of ratios outside [1−ε, 1+ε] (one epoch)": f"{max(outside):.1%}" if outside else "—",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -97,10 +117,14 @@ def draw(page: LessonPage, run, hist_run: str) -> None:
         "towards it."
     )
     series = {
-        name: {"clip_fraction": trainer.clip_fraction[name], "approx_kl": trainer.approx_kl[name],
-               "entropy": trainer.entropy[name], "outside": trainer.outside[name]}
+        name: {
+            "clip_fraction": trainer.clip_fraction[name],
+            "approx_kl": trainer.approx_kl[name],
+            "entropy": trainer.entropy[name],
+            "outside": trainer.outside[name],
+        }
         for name in trainer.names
-    }  # fmt: skip
+    }
     fig, frame = figures.diagnostics(series)
     page.chart(fig, frame, "sandbox-diagnostics")
     if trainer.peak_ratios.get(hist_run):
@@ -130,9 +154,7 @@ def render(page: LessonPage) -> None:
     if clipped_runs:
         if page.value("hist_run") not in clipped_runs:  # a run of earlier settings
             st.session_state[page.key("hist_run")] = clipped_runs[0]
-        page.widget(
-            st.selectbox, "hist_run", "Ratio histogram of", clipped_runs, default=clipped_runs[0]
-        )
+        page.widget(st.selectbox, "hist_run", "Ratio histogram of", clipped_runs, default=clipped_runs[0])
     hist_run = page.value("hist_run")
     settings = {name: page.value(name) for name in SETTINGS}
     page.train(

@@ -126,12 +126,9 @@ def controls(page: LessonPage) -> Lesson | None:
     )
     page.widget(c_epochs.number_input, "epochs", "Epochs", 1, 50, default=3)
     h = st.columns(7)
-    page.widget(h[0].number_input, "dim", "Dimension d", 1, 300, default=100,
-                help="Numbers per word vector")  # fmt: skip
-    page.widget(h[1].slider, "window", "Window", 1, 20, default=5,
-                help="Largest distance of a context word")  # fmt: skip
-    page.widget(h[2].slider, "negatives", "Negatives K", 1, 25, default=5,
-                help="Noise words per true pair")  # fmt: skip
+    page.widget(h[0].number_input, "dim", "Dimension d", 1, 300, default=100, help="Numbers per word vector")
+    page.widget(h[1].slider, "window", "Window", 1, 20, default=5, help="Largest distance of a context word")
+    page.widget(h[2].slider, "negatives", "Negatives K", 1, 25, default=5, help="Noise words per true pair")
     page.widget(
         h[3].slider,
         "ns_exponent",
@@ -151,10 +148,18 @@ def controls(page: LessonPage) -> Lesson | None:
         format_func=lambda t: "off" if t == 0 else f"{t:g}",
         help="Words more frequent than t are dropped at random (0 = off)",
     )
-    page.widget(h[5].number_input, "min_count", "min_count", 1, 10_000, default=5,
-                help="Rarer words are left out")  # fmt: skip
-    page.widget(h[6].number_input, "lr", "Learning rate", 0.001, 0.5, step=0.005, format="%.3f",
-                default=0.025, help="Decays linearly")  # fmt: skip
+    page.widget(h[5].number_input, "min_count", "min_count", 1, 10_000, default=5, help="Rarer words are left out")
+    page.widget(
+        h[6].number_input,
+        "lr",
+        "Learning rate",
+        0.001,
+        0.5,
+        step=0.005,
+        format="%.3f",
+        default=0.025,
+        help="Decays linearly",
+    )
     with advanced_controls():
         a1, a2, _ = st.columns(3)
         page.widget(a1.number_input, "seed", "Seed", 0, 1_000_000, default=0)
@@ -165,12 +170,9 @@ def controls(page: LessonPage) -> Lesson | None:
             0,
             65_536,
             default=0,
-            help="Training pairs per SGD step (CBOW: windows). Automatic: 1,024 on a CPU, more on "
-            "a GPU.",
+            help="Training pairs per SGD step (CBOW: windows). Automatic: 1,024 on a CPU, more on a GPU.",
         )
-    config = page.config(
-        Word2VecConfig, "The word2vec settings", batch_size=page.value("batch_size") or None
-    )
+    config = page.config(Word2VecConfig, "The word2vec settings", batch_size=page.value("batch_size") or None)
     if config is None:
         return None
     frame, stats = vocabulary(corpus_key, sentences)

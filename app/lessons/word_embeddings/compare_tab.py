@@ -45,13 +45,32 @@ def configs(page: LessonPage) -> dict:
 def render(page: LessonPage) -> None:
     lesson = page.data
     c0, c1, c2 = st.columns([2, 1, 1])
-    page.widget(c0.radio, "compare", "Compare", list(COMPARISONS), default="arch",
-                format_func=COMPARISONS.get, horizontal=True)  # fmt: skip
+    page.widget(
+        c0.radio, "compare", "Compare", list(COMPARISONS), default="arch", format_func=COMPARISONS.get, horizontal=True
+    )
     by_arch = page.value("compare") == "arch"
-    page.widget(c1.number_input, "compare_sg_lr", "Skip-gram learning rate", 0.001, 0.5,
-                step=0.005, format="%.3f", default=0.025, disabled=not by_arch)  # fmt: skip
-    page.widget(c2.number_input, "compare_cbow_lr", "CBOW learning rate", 0.001, 0.5,
-                step=0.005, format="%.3f", default=CBOW_LR, disabled=not by_arch)  # fmt: skip
+    page.widget(
+        c1.number_input,
+        "compare_sg_lr",
+        "Skip-gram learning rate",
+        0.001,
+        0.5,
+        step=0.005,
+        format="%.3f",
+        default=0.025,
+        disabled=not by_arch,
+    )
+    page.widget(
+        c2.number_input,
+        "compare_cbow_lr",
+        "CBOW learning rate",
+        0.001,
+        0.5,
+        step=0.005,
+        format="%.3f",
+        default=CBOW_LR,
+        disabled=not by_arch,
+    )
     st.markdown(EXPLAIN[page.value("compare")])
     pair = page.compute("compare-configs", "The two settings", configs, page)
     if pair is None:
@@ -125,10 +144,7 @@ def pair_scores(page: LessonPage, run) -> dict:
         return stored[1]
     with st.spinner("Scoring both runs on WordSim-353, SimLex-999 and analogies…"):
         corpus = run.settings["corpus"]
-        scores = {
-            label: evaluate(ticked.keyed_vectors(), corpus)
-            for label, ticked in run.trainer.trainers.items()
-        }
+        scores = {label: evaluate(ticked.keyed_vectors(), corpus) for label, ticked in run.trainer.trainers.items()}
     st.session_state[page.state_key("pair-scores")] = (key, scores)
     return scores
 

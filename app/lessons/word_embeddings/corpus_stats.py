@@ -17,9 +17,7 @@ from models.word2vec import keep_probabilities
 def vocabulary_stats(sentences: list) -> tuple[pd.DataFrame, dict]:
     """Every distinct word with its count (most frequent first, as build_vocab orders them)."""
     counts = Counter(word for sentence in sentences for word in sentence)
-    ordered = sorted(
-        counts.items(), key=lambda item: -item[1]
-    )  # stable: ties keep first appearance
+    ordered = sorted(counts.items(), key=lambda item: -item[1])  # stable: ties keep first appearance
     frame = pd.DataFrame(ordered, columns=["word", "count"])
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     lengths = np.array([len(s) for s in sentences]) if sentences else np.zeros(1, dtype=int)
@@ -53,9 +51,7 @@ def zipf_frame(frame: pd.DataFrame, max_points: int = 400) -> pd.DataFrame:
     return frame.iloc[ranks.astype(int) - 1].reset_index(drop=True)
 
 
-def zipf_figure(
-    points: pd.DataFrame, min_count: int, slope: float, intercept: float, n_words: int
-) -> go.Figure:
+def zipf_figure(points: pd.DataFrame, min_count: int, slope: float, intercept: float, n_words: int) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(
         x=points["rank"],

@@ -66,6 +66,5 @@ def render(page: LessonPage) -> None:
                 "Each occurrence of a word with frequency f is kept with probability "
                 "(√(f/t) + 1)·t/f (capped at 1): words below about 2.6·t are always kept."
                 if subsample > 0
-                else "Subsampling is off: every occurrence is kept, so *the* and *of* dominate "
-                "the training pairs."
+                else "Subsampling is off: every occurrence is kept, so *the* and *of* dominate the training pairs."
             )

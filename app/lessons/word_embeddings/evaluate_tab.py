@@ -87,9 +87,7 @@ def render(page: LessonPage) -> None:
     gensim_key = json.dumps(run_settings, sort_keys=True)
     if clicked:
         with st.spinner("gensim's Word2Vec is training on the same corpus…"):
-            trained = page.compute(
-                "gensim", "Training gensim", gensim_result, gensim_key, sentences, run_settings
-            )
+            trained = page.compute("gensim", "Training gensim", gensim_result, gensim_key, sentences, run_settings)
         if trained is not None:
             st.session_state[page.state_key("gensim-key")] = gensim_key
     gensim = None
@@ -100,9 +98,7 @@ def render(page: LessonPage) -> None:
         "times count training only, not building the vocabulary."
     )
     results = {"ours": entry["scores"]} | ({"gensim": gensim["scores"]} if gensim else {})
-    rows = pd.DataFrame(
-        [row for name, result in results.items() for row in score_rows(result, name)]
-    )
+    rows = pd.DataFrame([row for name, result in results.items() for row in score_rows(result, name)])
     t1, t2, t3 = st.columns(3)
     t1.metric(
         "Our training time",
@@ -125,17 +121,13 @@ def render(page: LessonPage) -> None:
             sections = pd.DataFrame(entry["scores"]["analogies"]["sections"])
             st.markdown("**Toy-world analogies by section** (ours)")
             st.dataframe(
-                sections[["section", "correct", "covered", "accuracy"]].style.format(
-                    {"accuracy": "{:.0%}"}
-                ),
+                sections[["section", "correct", "covered", "accuracy"]].style.format({"accuracy": "{:.0%}"}),
                 hide_index=True,
                 width="stretch",
             )
     benchmark = "wordsim" if entry["scores"]["wordsim"]["pairs_used"] >= 3 else None
     if benchmark:
-        pairs = pd.concat(
-            [pd.DataFrame(r[benchmark]["pairs"]).assign(model=n) for n, r in results.items()]
-        )
+        pairs = pd.concat([pd.DataFrame(r[benchmark]["pairs"]).assign(model=n) for n, r in results.items()])
         page.chart(pairs_figure(results, benchmark), pairs, "w2v-wordsim-pairs")
     if len(evals) > 1:
         st.markdown("**Runs scored in this session** (compare settings side by side)")

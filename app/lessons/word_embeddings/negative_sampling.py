@@ -43,12 +43,9 @@ def noise_figure(rows: pd.DataFrame, exponent: float) -> go.Figure:
         name=f"noise: count^{exponent:g}, normalised",
         marker_color="#2a9d8f",
         customdata=rows["noise / unigram"],
-        hovertemplate="%{x}<br>noise %{y:.2e}<br>× %{customdata:.2f} its unigram share"
-        "<extra></extra>",
+        hovertemplate="%{x}<br>noise %{y:.2e}<br>× %{customdata:.2f} its unigram share<extra></extra>",
     )
-    fig.update_yaxes(
-        type="log", title="probability of being drawn (log)", dtick=1, exponentformat="power"
-    )
+    fig.update_yaxes(type="log", title="probability of being drawn (log)", dtick=1, exponentformat="power")
     fig.update_layout(
         barmode="group",
         title="Where the negative samples come from: the most frequent words, then the rarest",
@@ -58,9 +55,7 @@ def noise_figure(rows: pd.DataFrame, exponent: float) -> go.Figure:
     return fig
 
 
-def corpus_pair(
-    sentences: list, vocabulary: set, arch: str, window: int, seed: int
-) -> tuple[str, list]:
+def corpus_pair(sentences: list, vocabulary: set, arch: str, window: int, seed: int) -> tuple[str, list]:
     """A real training example: a centre word and its context word(s) (CBOW: the whole window)."""
     rng = random.Random(seed)
     for _ in range(2000):
@@ -68,11 +63,7 @@ def corpus_pair(
         if len(sentence) < 2:
             continue
         i = rng.randrange(len(sentence))
-        context = [
-            sentence[j]
-            for j in range(max(0, i - window), min(len(sentence), i + window + 1))
-            if j != i
-        ]
+        context = [sentence[j] for j in range(max(0, i - window), min(len(sentence), i + window + 1)) if j != i]
         return sentence[i], context if arch == "cbow" else [rng.choice(context)]
     raise ValueError("No sentence of this corpus has two in-vocabulary words.")
 

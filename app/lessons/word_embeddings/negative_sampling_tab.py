@@ -48,9 +48,7 @@ def render(page: LessonPage) -> None:
         "their share, rare words more often."
     )
     if vocab.empty:
-        st.info(
-            "The vocabulary is empty at this min_count: lower it to see the noise distribution."
-        )
+        st.info("The vocabulary is empty at this min_count: lower it to see the noise distribution.")
         return
     noise_rows = noise_frame(lesson.frame, lesson.config.min_count, float(exponent), top=20)
     page.chart(noise_figure(noise_rows, float(exponent)), noise_rows, "w2v-noise")
@@ -134,9 +132,7 @@ def explain(page: LessonPage, lesson, run, button_column) -> tuple:
         )
         context = context[:1]
     seed = int(page.value("noise_seed", 0))
-    explanation = explain_pair(
-        trainer, centre, context, negatives_k=trainer.config.negatives, seed=seed
-    )
+    explanation = explain_pair(trainer, centre, context, negatives_k=trainer.config.negatives, seed=seed)
     return explanation, source, trainer.config.arch
 
 

@@ -36,10 +36,7 @@ def render(page: LessonPage) -> None:
     missing = [w for w in words if w not in known_words]
     words = [w for w in words if w in known_words]
     if missing:
-        st.warning(
-            f"Not in the vocabulary (absent from the corpus or rarer than min_count): "
-            f"{', '.join(missing)}."
-        )
+        st.warning(f"Not in the vocabulary (absent from the corpus or rarer than min_count): {', '.join(missing)}.")
     if not words:
         st.info("Type a few words of the corpus to compare, e.g. king queen man woman.")
         return

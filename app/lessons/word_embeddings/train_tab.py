@@ -34,10 +34,7 @@ def projected(page: LessonPage, run, kv) -> tuple:
     method = chosen = page.value("projection", "pca")
     if method != "pca" and run.running:
         method = "pca"
-        st.caption(
-            f"{PROJECTIONS[chosen]} is slow: it is computed when training is paused or finished. "
-            "PCA meanwhile."
-        )
+        st.caption(f"{PROJECTIONS[chosen]} is slow: it is computed when training is paused or finished. PCA meanwhile.")
     vectors = kv.vectors[[kv.index(w) for w in points["word"]]]
     seed = page.data.config.seed
     if method == "pca":
@@ -95,8 +92,7 @@ def draw_neighbours(page: LessonPage, run, kv) -> None:
     if stored is not None and stored[3] == run.run_id:  # a table of another run is not shown
         word, step, table, _ = stored
         st.markdown(
-            f"**Nearest neighbours of '{word}'** (cosine similarity, step {step})"
-            + stale_note(page, "neighbours", run)
+            f"**Nearest neighbours of '{word}'** (cosine similarity, step {step})" + stale_note(page, "neighbours", run)
         )
         st.dataframe(table.style.format({"cosine": "{:.3f}"}), hide_index=True, width="stretch")
 
@@ -128,9 +124,7 @@ def render_training(page: LessonPage, run) -> None:
     )
     left, right = st.columns([2, 3])
     with left:
-        figure = metric_chart(
-            run, "loss", page.slug, "Negative-sampling loss per example", x="epochs"
-        )
+        figure = metric_chart(run, "loss", page.slug, "Negative-sampling loss per example", x="epochs")
         page.chart(figure, run.history_frame(), "w2v-loss")
         st.caption(
             "The loss falls as the true words score higher and the noise lower. It starts at "
@@ -156,8 +150,9 @@ def render(page: LessonPage) -> None:
         "with the same seed, and the loss curves overlay; the **Evaluate** tab scores each run."
     )
     v1, v2, v3, v4 = st.columns([5, 2, 1, 2])
-    page.widget(v1.text_input, "groups", "Words to highlight (groups separated by ;)",
-                default=corpus_defaults("wiki")["groups"])  # fmt: skip
+    page.widget(
+        v1.text_input, "groups", "Words to highlight (groups separated by ;)", default=corpus_defaults("wiki")["groups"]
+    )
     page.widget(
         v2.selectbox,
         "projection",

@@ -27,8 +27,7 @@ QUERY_WORDS = {  # per corpus: a query word, an analogy a : b :: c, the groups d
         a="man",
         b="king",
         c="woman",
-        groups="king queen prince princess; man woman boy girl; paris france berlin germany; "
-        "walked walks ate eats",
+        groups="king queen prince princess; man woman boy girl; paris france berlin germany; walked walks ate eats",
         words="king queen man woman paris france",
     ),
     "wiki": dict(
@@ -110,8 +109,7 @@ class PairTrainer:
     def __init__(self, sentences: list, configs: dict[str, Word2VecConfig], device: str):
         self.configs = configs  # {label: config}
         self.trainers = {
-            label: TickedTrainer(Word2VecTrainer(sentences, config, device))
-            for label, config in configs.items()
+            label: TickedTrainer(Word2VecTrainer(sentences, config, device)) for label, config in configs.items()
         }
         self.seconds = dict.fromkeys(configs, 0.0)  # training time of each, for words per second
 

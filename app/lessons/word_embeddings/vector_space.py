@@ -58,9 +58,7 @@ def learned_cosines(kv: KeyedVectors, words: list[str]) -> np.ndarray:
 # ---- the live view: projection, neighbours, analogies ----------------------------------------------
 
 
-def projection_points(
-    kv: KeyedVectors, groups: list[list[str]], top_n: int
-) -> tuple[pd.DataFrame, list[str]]:
+def projection_points(kv: KeyedVectors, groups: list[list[str]], top_n: int) -> tuple[pd.DataFrame, list[str]]:
     """Highlighted words (one group each) + the top_n most frequent words; unknown words listed."""
     rows, missing, seen = [], [], set()
     for words in groups:
@@ -75,9 +73,7 @@ def projection_points(
         if word not in seen:
             rows.append((word, OTHER, False))
     frame = pd.DataFrame(rows, columns=["word", "group", "highlighted"])
-    frame["count"] = [
-        int(kv.counts[kv.index(w)]) if kv.counts is not None else 0 for w in frame.word
-    ]
+    frame["count"] = [int(kv.counts[kv.index(w)]) if kv.counts is not None else 0 for w in frame.word]
     return frame, missing
 
 
