@@ -16,10 +16,10 @@ import torch
 from torch import nn
 
 from benchmarks.timing import median_seconds
-from models.attention import MultiHeadAttention, scaled_dot_product_attention
-from models.attention_probes import attention_by_offset, extract_attention, head_measures
+from models.attention.mechanism import MultiHeadAttention, scaled_dot_product_attention
+from models.attention.probes import attention_by_offset, extract_attention, head_measures
+from models.attention.tiny_transformer import TinyTrainer, TinyTransformerConfig, make_task
 from models.registry import random_smollm2
-from models.tiny_transformer import TinyTrainer, TinyTransformerConfig, make_task
 
 
 class _WordTokenizer:

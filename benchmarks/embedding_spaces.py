@@ -17,7 +17,7 @@ import torch
 
 from benchmarks.timing import median_seconds
 from models.corpora import load_corpus_text
-from models.embedding_spaces import TokenEmbeddingSpace, sentence_embeddings
+from models.embedding_spaces.spaces import TokenEmbeddingSpace, sentence_embeddings
 from models.registry import load_model
 from models.text import split_sentences
 from models.word2vec_eval import evaluate_analogies

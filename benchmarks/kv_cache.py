@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from models.kv_cache import POLICY_NAMES, FullCache, KVCacheConfig, make_policy, run_with_budget
+from models.kv_cache.cache import POLICY_NAMES, FullCache, KVCacheConfig, make_policy, run_with_budget
 
 
 def _model(device: str):
@@ -154,7 +154,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
     if quick:
         return rows
     # the page's default comparison (full cache + 4 policies, 256 tokens, budget 48, 8 tokens per step)
-    from models.kv_compare import PolicyComparison, comparison_jobs
+    from models.kv_cache.compare import PolicyComparison, comparison_jobs
 
     page = KVCacheConfig()
     page_ids = _ids(tokenizer, page.n_tokens)
@@ -173,7 +173,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
     )
     if tokenizer is not None:  # the needle tab's default grid (2 lengths x 2 depths x full + 4 policies)
         from models.corpora import load_corpus_text
-        from models.kv_needle import NeedleConfig, NeedleSearch, filler_ids
+        from models.kv_cache.needle import NeedleConfig, NeedleSearch, filler_ids
 
         needle = NeedleConfig()
         start = time.perf_counter()

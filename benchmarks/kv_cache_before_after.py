@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python -m benchmarks.kv_cache_before_after --tokens 256 --before 41bbb57
 
-"before" is models/kv_cache.py at the given commit (loaded from git), "after" the working tree's; each policy
+"before" is models/kv_cache/cache.py at the given commit (loaded from git), "after" the working tree's; each policy
 runs before / after / after evicting every 8 tokens back to back, so a change in the machine's load hits all
 three alike. Teacher-forced, one token per step (chunk 1), budget 20 % of the text, SmolLM2-135M.
 
@@ -24,13 +24,13 @@ from pathlib import Path
 import torch
 
 from benchmarks.kv_cache import _ids, _model
-from models import kv_cache as after
-from models.kv_cache import POLICY_NAMES, KVCacheConfig, make_policy
+from models.kv_cache import cache as after
+from models.kv_cache.cache import POLICY_NAMES, KVCacheConfig, make_policy
 
 
 def _load_before(commit: str):
     source = subprocess.run(
-        ["git", "show", f"{commit}:models/kv_cache.py"], capture_output=True, text=True, check=True
+        ["git", "show", f"{commit}:models/kv_cache/cache.py"], capture_output=True, text=True, check=True
     ).stdout
     path = Path(tempfile.mkdtemp()) / "kv_cache_before.py"
     path.write_text(source)

@@ -18,7 +18,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 
 from benchmarks.timing import once
-from models.lora import inject_lora, merge_lora
+from models.lora.adapters import inject_lora, merge_lora
 from models.registry import random_smollm2
 
 TARGETS = ["q_proj", "v_proj"]

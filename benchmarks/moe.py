@@ -13,7 +13,7 @@ import statistics
 import torch
 
 from benchmarks.timing import once
-from models.moe import BalanceComparison, MoEConfig, MoELayer
+from models.moe.model import BalanceComparison, MoEConfig, MoELayer
 
 
 def _time(fn, device: str, repeats: int) -> float:

@@ -10,7 +10,7 @@ import time
 
 import torch
 
-from models.sampling import SamplingConfig, sample_continuation
+from models.next_token.sampling import SamplingConfig, sample_continuation
 
 
 def _model(device: str):

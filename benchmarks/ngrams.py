@@ -17,9 +17,9 @@ import tempfile
 import time
 
 from models.corpora import load_corpus
-from models.ngram import NGramLM
-from models.ngram_counts import NGramCounts
-from models.ngram_curves import perplexity_by_order
+from models.ngrams.counts import NGramCounts
+from models.ngrams.curves import perplexity_by_order
+from models.ngrams.model import NGramLM
 from models.text import train_heldout_split
 
 LESSON = "ngrams"

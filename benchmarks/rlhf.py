@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from models.pg_sandbox import SandboxConfig, SandboxTrainer
+from models.rlhf.pg_sandbox import SandboxConfig, SandboxTrainer
 
 
 def _row(task, ours, reference, unit, note, higher_is_better=True):
@@ -129,7 +129,7 @@ def _side_by_side(method: str, model, tokenizer, config, device: str, rounds: in
     from transformers import TrainerCallback
     from transformers.trainer_callback import PrinterCallback
 
-    from models.rlhf import RLHFTrainer, make_reward
+    from models.rlhf.language_model import RLHFTrainer, make_reward
 
     ours_trainer = RLHFTrainer(model, tokenizer, config, device)
     score = make_reward(config)
@@ -212,7 +212,7 @@ DIFFERENCES = {
 
 def _rlhf_rows(quick: bool, device: str) -> list[dict]:
     from models.registry import load_model
-    from models.rlhf import RLHFConfig, RLHFTrainer
+    from models.rlhf.language_model import RLHFConfig, RLHFTrainer
 
     model, tokenizer = load_model("smollm2", device=device)
     rounds = 1 if quick else 5

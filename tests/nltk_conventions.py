@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.ngram import NGramLM
-from models.ngram_counts import NGramCounts
-from models.ngram_smoothing import discounted_level
+from models.ngrams.counts import NGramCounts
+from models.ngrams.model import NGramLM
+from models.ngrams.smoothing import discounted_level
 
 DISCOUNTING = ("absolute_discounting", "kneser_ney", "modified_kneser_ney")
 

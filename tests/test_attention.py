@@ -8,24 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.attention import (
+from models.attention.mechanism import (
     MultiHeadAttention,
     attention_steps,
     repeat_kv,
     scaled_dot_product_attention,
 )
-from models.attention_probes import (
-    attention_by_offset,
-    attention_for_ids,
-    extract_attention,
-    head_entropy,
-    head_measures,
-    induction_score,
-    induction_sequence,
-    previous_token_score,
-    sink_share,
-)
-from models.positional import (
+from models.attention.positional import (
     LearnedPositionalEmbedding,
     alibi_bias,
     alibi_slopes,
@@ -35,6 +24,17 @@ from models.positional import (
     rope_score_against_distance,
     similarity_against_distance,
     sinusoidal_positions,
+)
+from models.attention.probes import (
+    attention_by_offset,
+    attention_for_ids,
+    extract_attention,
+    head_entropy,
+    head_measures,
+    induction_score,
+    induction_sequence,
+    previous_token_score,
+    sink_share,
 )
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

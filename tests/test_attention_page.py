@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from app.lessons.attention import heads, step_through, tiny_trainer
-from models.attention_probes import extract_attention, sink_share
+from models.attention.probes import extract_attention, sink_share
 from tests.test_pages import open_tab, reveal, run_page
 
 PAGE = "attention.py"

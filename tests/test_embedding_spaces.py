@@ -1,4 +1,4 @@
-"""models/embedding_spaces.py against references on the same inputs: gensim's KeyedVectors (neighbours and
+"""models/embedding_spaces/spaces.py against references on the same inputs: gensim's KeyedVectors (neighbours and
 3CosAdd analogies on the same vectors), transformers' hidden states (contextual vectors) and
 sentence-transformers' `encode` on the bundled all-MiniLM-L6-v2 folder (sentence vectors)."""
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.embedding_spaces import (
+from models.embedding_spaces.spaces import (
     TokenEmbeddingSpace,
     WordNotInSpaceError,
     contextual_embeddings,

@@ -44,7 +44,7 @@ def oom(*args, **kwargs):
 
 
 def test_gpu_out_of_memory_in_a_training_chunk_is_a_message_and_training_works_after(monkeypatch):
-    from models.moe import BalanceComparison
+    from models.moe.model import BalanceComparison
 
     at = open_page("moe")
     monkeypatch.setattr(BalanceComparison, "train_steps", oom)

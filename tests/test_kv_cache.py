@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from models.kv_cache import (
+from models.kv_cache.cache import (
     H2O,
     RKV,
     BudgetDecoder,
@@ -30,8 +30,8 @@ from models.kv_cache import (
     cache_bytes_formula,
     run_with_budget,
 )
-from models.kv_policies import LayerView, layer_budgets
-from models.kv_quant import dequantize, quantize, quantize_keys, quantize_values
+from models.kv_cache.policies import LayerView, layer_budgets
+from models.kv_cache.quant import dequantize, quantize, quantize_keys, quantize_values
 
 
 @pytest.fixture(scope="module")

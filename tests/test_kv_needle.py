@@ -1,4 +1,4 @@
-"""Needle in a haystack under a KV budget (models/kv_needle.py), on SmolLM2 and on short contexts.
+"""Needle in a haystack under a KV budget (models/kv_cache/needle.py), on SmolLM2 and on short contexts.
 
 - Our score ("found" = the teacher-forced argmax at every answer token) equals transformers' greedy generate()
   continuing the question, with the full cache.
@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from models.corpora import load_corpus_text
-from models.kv_cache import SlidingWindow
-from models.kv_needle import (
+from models.kv_cache.cache import SlidingWindow
+from models.kv_cache.needle import (
     NeedleConfig,
     NeedleSearch,
     build_haystack,

@@ -11,7 +11,7 @@ from peft import LoraConfig, get_peft_model
 from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from models.lora import (
+from models.lora.adapters import (
     LoRAConfig,
     LoRALinear,
     count_parameters,
@@ -19,15 +19,14 @@ from models.lora import (
     lora_layers,
     merge_lora,
 )
-from models.lora_finetune import (
+from models.lora.finetune import (
     FineTuneConfig,
     LoRAFineTuner,
     forward_top,
     hidden_at,
     subspace_similarity,
 )
-from models.lora_sandbox import SandboxConfig, SandboxTrainer, eckart_young_floor
-from models.quantize import (
+from models.lora.quantize import (
     NF4_TABLE,
     bits_per_parameter,
     block_absmax,
@@ -35,6 +34,7 @@ from models.quantize import (
     normal_float_levels,
     quantize,
 )
+from models.lora.sandbox import SandboxConfig, SandboxTrainer, eckart_young_floor
 from models.registry import SMOLLM2_ARCHITECTURE
 
 

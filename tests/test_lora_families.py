@@ -1,4 +1,4 @@
-"""The PEFT families (models/peft_families.py) against PEFT itself: every family's trained count by our formula,
+"""The PEFT families (models/lora/peft_families.py) against PEFT itself: every family's trained count by our formula,
 by counting, and by PEFT's get_nb_trainable_parameters / print_trainable_parameters; the LoRA family beside our
 inject_lora; the cut model against the whole one; prompt tuning over the cut model against PEFT on the whole."""
 
@@ -10,9 +10,9 @@ import torch
 from peft import PromptTuningConfig, get_peft_model
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from models.lora import count_parameters, inject_lora, lora_layers
-from models.lora_finetune import hidden_at
-from models.peft_families import (
+from models.lora.adapters import count_parameters, inject_lora, lora_layers
+from models.lora.finetune import hidden_at
+from models.lora.peft_families import (
     FamiliesConfig,
     FamiliesTrainer,
     build_family,
@@ -99,7 +99,7 @@ def test_formula_on_smollm2_shapes():
 
 
 def test_lora_family_equals_our_inject_lora():
-    """PEFT's LoraConfig through build_family and models.lora.inject_lora on the same cut model, same A and B."""
+    """PEFT's LoraConfig through build_family and models.lora.adapters.inject_lora on the same cut model, same A and B."""
     base = tiny_llama()
     cut = top_model(base, 2)
     theirs = build_family(copy.deepcopy(cut), "lora", 4, ("q_proj", "v_proj"))

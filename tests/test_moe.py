@@ -1,4 +1,4 @@
-"""models/moe.py against trusted references: transformers' Mixtral sparse block and load-balancing loss, its
+"""models/moe/model.py against trusted references: transformers' Mixtral sparse block and load-balancing loss, its
 DeepSeek-V3 router, and plain-Python transcriptions of capacity and expert choice."""
 
 import math
@@ -12,7 +12,7 @@ from transformers.models.mixtral.modeling_mixtral import (
     load_balancing_loss_func,
 )
 
-from models.moe import (
+from models.moe.model import (
     BalanceComparison,
     MoEConfig,
     MoELayer,
@@ -293,7 +293,7 @@ def test_collapse_without_balancing_and_its_fixes():
 def test_real_configs_are_transformers_defaults_and_match_published_sizes():
     from transformers import Qwen2MoeConfig
 
-    from models.moe_cost import REAL_CONFIGS, moe_cost
+    from models.moe.cost import REAL_CONFIGS, moe_cost
 
     mix, ds, qwen = MixtralConfig(), DeepseekV3Config(), Qwen2MoeConfig()
     a = REAL_CONFIGS["Mixtral-8x7B"]
@@ -342,8 +342,8 @@ def test_real_configs_are_transformers_defaults_and_match_published_sizes():
 
 
 def test_tiny_model_cost_counts_its_parameters():
-    from models.moe import TinyMoELM
-    from models.moe_cost import tiny_model_cost
+    from models.moe.cost import tiny_model_cost
+    from models.moe.model import TinyMoELM
 
     model = TinyMoELM(tiny(n_layers=2, vocab_size=20))
     cost = tiny_model_cost(model)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from models.sampling import encode_prompt, next_token, token_pieces
+from models.next_token.sampling import encode_prompt, next_token, token_pieces
 from tests.test_pages import open_tab, run_page
 
 PAGE = "next_token.py"

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.ngram import NGramLM, same_vocabulary
-from models.ngram_counts import BOS_ID, NGramCounts
-from models.ngram_curves import perplexity_by_discount, perplexity_by_k, perplexity_by_order
+from models.ngrams.counts import BOS_ID, NGramCounts
+from models.ngrams.curves import perplexity_by_discount, perplexity_by_k, perplexity_by_order
+from models.ngrams.model import NGramLM, same_vocabulary
 from tests.nltk_conventions import nltk_model
 
 DISTRIBUTIONS = (

@@ -7,7 +7,7 @@ import time
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from models.ngram import NGramLM, same_vocabulary
+from models.ngrams.model import NGramLM, same_vocabulary
 from tests.test_pages import ENTRY, PAGES_DIR, open_tab, reveal, run_page
 
 PAGE = "ngrams.py"

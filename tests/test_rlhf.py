@@ -1,4 +1,4 @@
-"""models/policy_gradient.py, pg_sandbox.py and rlhf.py against references.
+"""models/rlhf/policy_gradient.py, pg_sandbox.py and rlhf.py against references.
 
 References:
 - CleanRL `cleanrl/ppo.py` (vwxyzjn/cleanrl, the PPO update and the GAE loop), transcribed below line for line;
@@ -14,8 +14,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from models.pg_sandbox import SandboxConfig, SandboxTrainer
-from models.policy_gradient import (
+from models.rlhf.pg_sandbox import SandboxConfig, SandboxTrainer
+from models.rlhf.policy_gradient import (
     clipped_objective,
     dpo_loss,
     gae,
@@ -242,7 +242,7 @@ def test_sandbox_nan_is_detected():
 
 
 def test_rlhf_config_rejects_bad_input():
-    from models.rlhf import RLHFConfig
+    from models.rlhf.language_model import RLHFConfig
 
     with pytest.raises(ValueError, match="prompt"):
         RLHFConfig(prompts=("", "  "))
@@ -256,7 +256,7 @@ def test_rlhf_config_rejects_bad_input():
 
 @pytest.mark.slow
 def test_rlhf_iteration_trains_only_the_adapters_and_keeps_the_reference(smollm2):
-    from models.rlhf import RLHFConfig, RLHFTrainer
+    from models.rlhf.language_model import RLHFConfig, RLHFTrainer
 
     model, tokenizer = smollm2
     before = {k: v.clone() for k, v in model.state_dict().items() if "layers.0." in k}
@@ -353,7 +353,7 @@ def trl_update(policy, optimizer, sequences, attention_mask, prompt_len, rewards
 def test_one_rlhf_update_equals_trls_formulas(tiny_lm, method):
     """Our trainer's whole update (log-probs, KL, advantages, clipped loss over 2 epochs, the step) against
     TRL's lines on the same sampled tokens: same advantages, same KL, same loss, same adapter weights after."""
-    from models.rlhf import RLHFConfig, RLHFTrainer
+    from models.rlhf.language_model import RLHFConfig, RLHFTrainer
 
     model, tokenizer = tiny_lm
     config = RLHFConfig(
@@ -399,7 +399,7 @@ def test_one_rlhf_update_equals_trls_formulas(tiny_lm, method):
 def test_nan_stops_the_run_with_a_message_and_keeps_the_results(tiny_lm):
     """NaN adapters (what too high a learning rate leaves) or a NaN loss: a ValueError that says what to do,
     the run marked done, the history and samples of the earlier iterations kept."""
-    from models.rlhf import RLHFConfig, RLHFTrainer
+    from models.rlhf.language_model import RLHFConfig, RLHFTrainer
 
     model, tokenizer = tiny_lm
     config = RLHFConfig(prompts=("The movie was", "This book"), new_tokens=3)

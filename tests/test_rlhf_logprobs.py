@@ -1,4 +1,4 @@
-"""models/rlhf.py `completion_logprobs`: the fast path (only the completion positions through the LM head, the
+"""models/rlhf/language_model.py `completion_logprobs`: the fast path (only the completion positions through the LM head, the
 entropy without gradient) against the path it replaced (every position's logits, sliced afterwards), and against
 TRL 1.16's `selective_log_softmax` on the same logits, on a tiny LoRA-adapted Llama with left-padded prompts:
 same log-probabilities, same entropy, same gradients in the adapters."""
@@ -6,7 +6,7 @@ same log-probabilities, same entropy, same gradients in the adapters."""
 import pytest
 import torch
 
-from models.rlhf import add_lora, completion_logprobs
+from models.rlhf.language_model import add_lora, completion_logprobs
 
 
 def full_logits_path(model, sequences, attention_mask, prompt_len, temperature):

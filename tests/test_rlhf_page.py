@@ -8,7 +8,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from app.lessons.rlhf import PRESETS, clip_tab, grpo_tab, lm_tab, sandbox_tab
-from models.policy_gradient import grpo_advantages
+from models.rlhf.policy_gradient import grpo_advantages
 from tests.conftest import figure_text, plotly_figures, trace_names
 from tests.test_pages import open_tab, reveal
 

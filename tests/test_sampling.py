@@ -8,7 +8,7 @@ from transformers.generation.logits_process import (
     TopPLogitsWarper,
 )
 
-from models.sampling import (
+from models.next_token.sampling import (
     SamplingConfig,
     encode_prompt,
     filter_logits,

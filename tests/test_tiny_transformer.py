@@ -5,7 +5,7 @@ import random
 import pytest
 import torch
 
-from models.tiny_transformer import (
+from models.attention.tiny_transformer import (
     POSITIONAL_SCHEMES,
     TinyTrainer,
     TinyTransformer,
@@ -161,7 +161,7 @@ def test_bidirectional_char_lm_reads_the_future():
 
 def test_char_lm_task_encodes_every_character_by_its_index():
     """The vectorised encoding equals the plain lookup, accents and CJK included."""
-    from models.tiny_transformer import CharLMTask
+    from models.attention.tiny_transformer import CharLMTask
 
     task = CharLMTask("héllo wörld, ça va? 日本語 " * 10, block_size=16)
     assert task.data.tolist() == [task.stoi[ch] for ch in task.text]

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import torch
 
 from app.lessons.attention.labels import WEIGHT_SCALE, ZWSP, readable, token_label
-from models.attention_probes import (
+from models.attention.probes import (
     AttentionTrace,
     attention_by_offset,
     attention_for_ids,

@@ -1,6 +1,6 @@
 """Token labels for chart axes and the colour scale of attention weights, shared by every tab."""
 
-from models.sampling import token_pieces
+from models.next_token.sampling import token_pieces
 
 ZWSP = "\u200b"  # zero-width space: makes category labels unique without changing what is shown
 WEIGHT_SCALE = "Viridis"

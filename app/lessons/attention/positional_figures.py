@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from models.positional import (
+from models.attention.positional import (
     alibi_bias,
     alibi_slopes,
     apply_rope,

@@ -10,7 +10,7 @@ from app.lessons.attention import heads, measures
 from app.lessons.attention.labels import token_label
 from app.page import LessonPage
 from app.resources import load_shared_model, model_picker, shared_model
-from models.attention_probes import attention_for_ids, induction_score, induction_sequence
+from models.attention.probes import attention_for_ids, induction_score, induction_sequence
 
 TITLE = "Real model"
 MAX_TOKENS = 512  # longest text traced (all layers' weights of 512 tokens take ~0.3 GB)

@@ -14,8 +14,8 @@ import torch
 from plotly.subplots import make_subplots
 
 from app.lessons.attention.labels import WEIGHT_SCALE, token_label, unique_labels
-from models.attention import attention_steps
-from models.positional import apply_rope
+from models.attention.mechanism import attention_steps
+from models.attention.positional import apply_rope
 
 
 def _decoder_layers(model):

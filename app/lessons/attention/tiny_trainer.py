@@ -14,7 +14,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from app.lessons.attention.labels import WEIGHT_SCALE
-from models.tiny_transformer import TinyTrainer, TinyTransformerConfig, make_task
+from models.attention.tiny_transformer import TinyTrainer, TinyTransformerConfig, make_task
 
 TASK_FIELDS = ("task", "length", "n_symbols", "block_size")  # the task's settings
 CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(TinyTransformerConfig))

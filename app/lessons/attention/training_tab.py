@@ -12,7 +12,7 @@ from app.lessons.attention.labels import token_label
 from app.page import LessonPage
 from app.resources import shared_corpus_text
 from app.training import metric_chart
-from models.tiny_transformer import POSITIONAL_SCHEMES, TinyTransformerConfig
+from models.attention.tiny_transformer import POSITIONAL_SCHEMES, TinyTransformerConfig
 
 TITLE = "Train a tiny transformer"
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.lessons.embedding_spaces import figures, spaces
 from app.page import LessonPage
-from models.embedding_spaces import cosine_matrix, sense_cosines
+from models.embedding_spaces.spaces import cosine_matrix, sense_cosines
 
 TITLE = "Static vs contextual"
 LAYERS = {"minilm": 6, "smollm2": 30}

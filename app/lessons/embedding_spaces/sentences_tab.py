@@ -7,7 +7,7 @@ import torch
 
 from app.lessons.embedding_spaces import figures, spaces
 from app.page import LessonPage
-from models.embedding_spaces import semantic_search
+from models.embedding_spaces.spaces import semantic_search
 
 TITLE = "Sentence vectors"
 SENTENCES = (

@@ -9,7 +9,7 @@ import torch
 
 from app.resources import shared_model
 from models.corpora import load_corpus_text, load_polarity
-from models.embedding_spaces import TokenEmbeddingSpace, sentence_embeddings, word_occurrences
+from models.embedding_spaces.spaces import TokenEmbeddingSpace, sentence_embeddings, word_occurrences
 from models.text import split_sentences
 from models.word2vec_eval import evaluate_analogies, evaluate_word_pairs
 

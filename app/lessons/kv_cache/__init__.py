@@ -9,7 +9,7 @@ import streamlit as st
 from app.lessons.kv_cache import compare_tab, kept_tab, memory_tab, needle_tab, sweep_tab
 from app.page import LessonPage, Preset
 from app.resources import load_shared_model, shared_corpus_text
-from models.kv_cache import POLICY_NAMES, KVCacheConfig
+from models.kv_cache.cache import POLICY_NAMES, KVCacheConfig
 from models.text import check_text
 
 INTRO = (

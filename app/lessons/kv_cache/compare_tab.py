@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.lessons.kv_cache import figures
 from app.page import LessonPage
-from models.kv_compare import PolicyComparison, comparison_jobs
+from models.kv_cache.compare import PolicyComparison, comparison_jobs
 
 TITLE = "Compare policies"
 

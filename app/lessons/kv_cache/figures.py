@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from models.kv_cache import BudgetResult
+from models.kv_cache.cache import BudgetResult
 
 SINK_COLOUR, KEPT_COLOUR, DROPPED_COLOUR = "#d62728", "#1f77b4", "#f2f2f2"
 
@@ -195,7 +195,7 @@ def config_dims(config: dict) -> tuple[int, int, int]:
 
 
 def memory_curve(dims: dict[str, tuple[int, int, int]], bytes_per: float) -> go.Figure:
-    from models.kv_cache import cache_bytes_formula
+    from models.kv_cache.cache import cache_bytes_formula
 
     tokens = np.logspace(3, 6, 31)
     fig = go.Figure()

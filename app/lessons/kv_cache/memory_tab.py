@@ -12,8 +12,8 @@ from app import training
 from app.lessons.kv_cache import figures
 from app.lessons.kv_cache.compare_tab import runs_results
 from app.page import LessonPage
-from models.kv_cache import cache_bytes_formula
-from models.kv_compare import Job, PolicyComparison
+from models.kv_cache.cache import cache_bytes_formula
+from models.kv_cache.compare import Job, PolicyComparison
 
 TITLE = "Memory"
 

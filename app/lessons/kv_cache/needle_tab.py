@@ -8,7 +8,7 @@ from app import training
 from app.lessons.kv_cache import figures
 from app.page import LessonPage
 from app.resources import shared_corpus_text
-from models.kv_needle import ANSWER, NEEDLE, QUESTION, NeedleConfig, NeedleSearch, filler_ids
+from models.kv_cache.needle import ANSWER, NEEDLE, QUESTION, NeedleConfig, NeedleSearch, filler_ids
 
 TITLE = "Needle in a haystack"
 LENGTHS = [128, 256, 512, 1024, 2048]

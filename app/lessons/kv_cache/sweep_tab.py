@@ -7,7 +7,7 @@ import streamlit as st
 from app import training
 from app.lessons.kv_cache import figures
 from app.page import LessonPage
-from models.kv_compare import PolicyComparison, sweep_jobs
+from models.kv_cache.compare import PolicyComparison, sweep_jobs
 
 TITLE = "Perplexity vs budget"
 BUDGETS = [16, 24, 32, 48, 64, 96, 128, 192, 256, 512]

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app.lessons.lora import figures
 from app.page import LessonPage
-from models.lora_sandbox import SandboxConfig, SandboxTrainer
+from models.lora.sandbox import SandboxConfig, SandboxTrainer
 
 TITLE = "α and r"
 SCALES = {"LoRA: scale α/r": False, "rsLoRA: scale α/√r": True}

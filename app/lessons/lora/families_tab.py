@@ -14,7 +14,7 @@ from app.lecture import advanced_controls
 from app.lessons.lora import figures
 from app.page import LessonPage
 from app.resources import corpus_picker, load_shared_model
-from models.peft_families import FamiliesConfig, FamiliesTrainer, formula_count
+from models.lora.peft_families import FamiliesConfig, FamiliesTrainer, formula_count
 from models.registry import SMOLLM2_ARCHITECTURE
 
 TITLE = "PEFT families"

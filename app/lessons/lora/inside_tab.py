@@ -11,7 +11,7 @@ from app import training
 from app.lessons.lora import figures
 from app.lessons.lora.real_tab import PREFIX
 from app.page import LessonPage
-from models.lora_finetune import LoRAFineTuner, subspace_similarity
+from models.lora.finetune import LoRAFineTuner, subspace_similarity
 
 
 def spectra(tuner: LoRAFineTuner, layer: int, module: str) -> dict[str, np.ndarray]:

@@ -11,7 +11,7 @@ from app import training
 from app.lessons.lora.real_tab import PREFIX
 from app.page import LessonPage
 from app.resources import load_shared_model
-from models.lora import inject_lora, lora_layers, merge_report
+from models.lora.adapters import inject_lora, lora_layers, merge_report
 
 TITLE = "Merge"
 

@@ -9,7 +9,7 @@ import torch
 from app.lessons.lora import figures
 from app.page import LessonPage
 from app.resources import load_shared_model
-from models.quantize import bits_per_parameter, levels, quantization_error, quantize
+from models.lora.quantize import bits_per_parameter, levels, quantization_error, quantize
 
 TITLE = "QLoRA"
 BLOCKS = [16, 32, 64, 128, 256, 1024, 4096]

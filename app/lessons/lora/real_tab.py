@@ -12,7 +12,7 @@ from app.lecture import advanced_controls
 from app.lessons.lora import figures
 from app.page import LessonPage
 from app.resources import load_shared_model
-from models.lora_finetune import FineTuneConfig, LoRAFineTuner
+from models.lora.finetune import FineTuneConfig, LoRAFineTuner
 
 TITLE = "SmolLM2"
 PREFIX = "lora-real"  # the training kit's name for this tab's run (the sandbox has the lesson's own)

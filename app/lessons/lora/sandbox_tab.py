@@ -11,7 +11,7 @@ from app import training
 from app.lecture import advanced_controls
 from app.lessons.lora import figures
 from app.page import LessonPage
-from models.lora_sandbox import SandboxConfig, SandboxTrainer
+from models.lora.sandbox import SandboxConfig, SandboxTrainer
 
 TITLE = "Known rank"
 RANK_OPTIONS = [1, 2, 4, 8, 16, 32, 64, 128]

@@ -9,7 +9,7 @@ import streamlit as st
 from app.lessons.moe import cost_tab, router_tab, routing_tab, train_tab
 from app.lessons.moe.data import CORPORA, training_text
 from app.page import LessonPage, Preset
-from models.moe import ROUTERS, MoEConfig
+from models.moe.model import ROUTERS, MoEConfig
 
 INTRO = (
     "A **Mixture-of-Experts** layer replaces one big MLP by E small ones (*experts*) and a **router** that sends "

@@ -9,8 +9,8 @@ import streamlit as st
 
 from app.lessons.moe import figures
 from app.page import LessonPage
-from models.moe import TinyMoELM
-from models.moe_cost import REAL_CONFIGS, moe_cost, tiny_model_cost
+from models.moe.cost import REAL_CONFIGS, moe_cost, tiny_model_cost
+from models.moe.model import TinyMoELM
 
 TITLE = "Cost"
 

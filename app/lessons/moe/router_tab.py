@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.lessons.moe import figures
 from app.page import LessonPage
-from models.moe import MoETrainer
+from models.moe.model import MoETrainer
 
 TITLE = "One token through the router"
 

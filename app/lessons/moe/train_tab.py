@@ -7,7 +7,7 @@ import streamlit as st
 
 from app.lessons.moe import figures
 from app.page import LessonPage
-from models.moe import BalanceComparison
+from models.moe.model import BalanceComparison
 
 TITLE = "Train live"
 # the settings recorded with each run (page.train's `settings`), this tab's and the shared ones

@@ -10,7 +10,7 @@ import streamlit as st
 from app.lessons.next_token import distribution_tab, forward, sample_tab
 from app.page import LessonPage, Preset
 from app.resources import model_picker
-from models.sampling import SamplingConfig
+from models.next_token.sampling import SamplingConfig
 
 INTRO = (
     "A language model reads the prompt and gives **a probability for every token in its vocabulary** to come "

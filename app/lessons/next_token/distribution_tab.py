@@ -11,7 +11,7 @@ import streamlit as st
 from app.lecture import clear_pins, pin, pinned
 from app.lessons.next_token import figures
 from app.page import LessonPage
-from models.sampling import filter_logits, token_pieces
+from models.next_token.sampling import filter_logits, token_pieces
 
 TITLE = "Next-token distribution"
 

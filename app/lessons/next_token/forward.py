@@ -12,8 +12,7 @@ import streamlit as st
 
 from app.page import shared
 from app.resources import load_shared_model
-from models.registry import context_length, model_kind
-from models.sampling import (
+from models.next_token.sampling import (
     NextTokenResult,
     SamplingConfig,
     encode_prompt,
@@ -21,6 +20,7 @@ from models.sampling import (
     sample_continuation,
     token_pieces,
 )
+from models.registry import context_length, model_kind
 
 DEFAULT_PROMPT = "The capital of France is"
 CPU_TOKEN_LIMIT = 1024  # the app's cap on the CPU (prompt + continuation): eager attention is slow there

@@ -21,7 +21,7 @@ from app.lessons.ngrams import (
 from app.lessons.ngrams.data import MAX_ORDER
 from app.lessons.ngrams.labels import CHOICES, MENU
 from app.page import LessonPage, Preset
-from models.ngram import NGramConfig
+from models.ngrams.model import NGramConfig
 
 INTRO = (
     "An n-gram model predicts each word from the **n − 1 words before it**, by counting. Counts alone "

@@ -10,8 +10,8 @@ import streamlit as st
 from app.lessons.ngrams import data as counting
 from app.lessons.ngrams import tables
 from app.lessons.ngrams.data import Data
-from models.ngram import NGramConfig
-from models.ngram_curves import perplexity_by_order
+from models.ngrams.curves import perplexity_by_order
+from models.ngrams.model import NGramConfig
 
 
 @st.cache_resource(max_entries=3, show_spinner="Counting n-grams up to order 5…")

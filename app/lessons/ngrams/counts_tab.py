@@ -8,7 +8,7 @@ import streamlit as st
 
 from app.lessons.ngrams import figures, labels, tables
 from app.page import LessonPage
-from models.ngram_smoothing import SMOOTHINGS
+from models.ngrams.smoothing import SMOOTHINGS
 from models.text import tokenize_words
 
 TITLE = "Counts and smoothing"

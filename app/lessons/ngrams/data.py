@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from models.ngram import NGramConfig, NGramLM
-from models.ngram_counts import NGramCounts, NGramLookup
-from models.ngram_curves import perplexity_by_discount, perplexity_by_k
-from models.ngram_smoothing import SMOOTHINGS
+from models.ngrams.counts import NGramCounts, NGramLookup
+from models.ngrams.curves import perplexity_by_discount, perplexity_by_k
+from models.ngrams.model import NGramConfig, NGramLM
+from models.ngrams.smoothing import SMOOTHINGS
 from models.text import train_heldout_split
 
 MAX_ORDER = 5  # counted once up to this order; every model re-smooths these counts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from models.ngram_counts import EOS
+from models.ngrams.counts import EOS
 
 TITLES = {  # smoothing -> what the page calls it
     "mle": "MLE (no smoothing)",

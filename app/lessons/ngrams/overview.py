@@ -5,7 +5,7 @@ import streamlit as st
 from app.lessons.ngrams import cache
 from app.lessons.ngrams.data import MAX_ORDER, Data, Smoothed
 from app.lessons.ngrams.labels import TITLES, number
-from models.ngram import NGramConfig
+from models.ngrams.model import NGramConfig
 
 
 def smooth(data: Data, config: NGramConfig) -> Smoothed:

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from app.lessons.ngrams.labels import SHORT, shown
-from models.ngram import NGramLM, TokenScore
-from models.ngram_counts import BOS, BOS_ID, EOS, UNK, NGramCounts
+from models.ngrams.counts import BOS, BOS_ID, EOS, UNK, NGramCounts
+from models.ngrams.model import NGramLM, TokenScore
 
 # ---- counts and smoothing side by side -----------------------------------------------------------
 

@@ -10,7 +10,7 @@ from app.lecture import clear_pins, export_buttons, pin, pinned
 from app.lessons.ngrams import cache, figures, labels, tables
 from app.lessons.ngrams.data import pin_payload
 from app.page import LessonPage
-from models.ngram import NGramConfig, same_vocabulary
+from models.ngrams.model import NGramConfig, same_vocabulary
 
 TITLE = "Vocabulary cut"
 

@@ -1,4 +1,4 @@
-"""Policy gradients and PPO clipping: one module per tab; the shared math is in models/policy_gradient.py."""
+"""Policy gradients and PPO clipping: one module per tab; the shared math is in models/rlhf/policy_gradient.py."""
 
 from app.lessons.rlhf import clip_tab, dpo_tab, grpo_tab, lm_tab, sandbox_tab
 from app.page import Preset

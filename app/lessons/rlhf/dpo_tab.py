@@ -1,11 +1,11 @@
-"""Tab "DPO": preference pairs from the known reward, trained with DPO's loss (models/dpo_sandbox.py)."""
+"""Tab "DPO": preference pairs from the known reward, trained with DPO's loss (models/rlhf/dpo_sandbox.py)."""
 
 import streamlit as st
 
 from app import training
 from app.lessons.rlhf import figures
 from app.page import LessonPage
-from models.dpo_sandbox import DPOConfig, DPOTrainer
+from models.rlhf.dpo_sandbox import DPOConfig, DPOTrainer
 
 TITLE = "DPO"
 

@@ -1,7 +1,7 @@
 """Tab "GRPO groups": advantages normalised within each group, and the degenerate group that carries no signal.
 
 First on the sandbox's sequence task (computed at once, it is cheap); then on SmolLM2 with the RLHF tab's
-prompts and reward, trained live with GRPO (models/rlhf.py, method="grpo") beside the PPO run of that tab.
+prompts and reward, trained live with GRPO (models/rlhf/language_model.py, method="grpo") beside the PPO run of that tab.
 """
 
 import dataclasses
@@ -12,9 +12,9 @@ import torch
 from app import training
 from app.lessons.rlhf import figures, lm_tab
 from app.page import LessonPage
-from models.pg_sandbox import SandboxConfig, SandboxTask, sample
-from models.policy_gradient import grpo_advantages
-from models.rlhf import RLHFConfig
+from models.rlhf.language_model import RLHFConfig
+from models.rlhf.pg_sandbox import SandboxConfig, SandboxTask, sample
+from models.rlhf.policy_gradient import grpo_advantages
 
 TITLE = "GRPO groups"
 

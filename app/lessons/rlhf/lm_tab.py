@@ -1,4 +1,4 @@
-"""Tab "RLHF on SmolLM2": a LoRA policy, its frozen reference, a readable reward, a KL penalty (models/rlhf.py)."""
+"""Tab "RLHF on SmolLM2": a LoRA policy, its frozen reference, a readable reward, a KL penalty (models/rlhf/language_model.py)."""
 
 import pandas as pd
 import streamlit as st
@@ -8,7 +8,7 @@ from app.lecture import pinned
 from app.lessons.rlhf import figures
 from app.page import LessonPage
 from app.resources import load_shared_model
-from models.rlhf import DEFAULT_PROMPTS, RLHFConfig, RLHFTrainer
+from models.rlhf.language_model import DEFAULT_PROMPTS, RLHFConfig, RLHFTrainer
 
 TITLE = "RLHF on SmolLM2"
 SETTINGS = [

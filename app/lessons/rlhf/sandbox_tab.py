@@ -1,5 +1,5 @@
 """Tab "Sandbox": REINFORCE, PPO at several ε, PPO without clipping and GRPO on tasks with a known reward,
-many seeds at once, trained live (models/pg_sandbox.py)."""
+many seeds at once, trained live (models/rlhf/pg_sandbox.py)."""
 
 import numpy as np
 import pandas as pd
@@ -7,7 +7,7 @@ import streamlit as st
 
 from app.lessons.rlhf import figures
 from app.page import LessonPage
-from models.pg_sandbox import SandboxConfig, SandboxTrainer
+from models.rlhf.pg_sandbox import SandboxConfig, SandboxTrainer
 
 TITLE = "Sandbox: REINFORCE, PPO, GRPO"
 METHOD_LABELS = {

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models.sampling import token_pieces
+from models.next_token.sampling import token_pieces
 
 NO_WEIGHTS_HINT = (
     "The model returned no attention weights. Load it with attn_implementation='eager' "

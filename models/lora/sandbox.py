@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from models.lora import LoRALinear
+from models.lora.adapters import LoRALinear
 
 
 @dataclass

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.ngram import NGramLM
-from models.ngram_counts import NGramCounts, NGramLookup
-from models.ngram_smoothing import SMOOTHINGS
+from models.ngrams.counts import NGramCounts, NGramLookup
+from models.ngrams.model import NGramLM
+from models.ngrams.smoothing import SMOOTHINGS
 
 # every smoothing that is a distribution (stupid backoff is a score, so it has no perplexity)
 CURVE_SMOOTHINGS = tuple(name for name in SMOOTHINGS if name != "stupid_backoff")

@@ -20,7 +20,7 @@ import math
 import torch
 from torch import nn
 
-from models.positional import apply_rope
+from models.attention.positional import apply_rope
 
 
 def repeat_kv(x: torch.Tensor, n_repeats: int) -> torch.Tensor:

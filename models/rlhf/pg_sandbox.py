@@ -10,7 +10,7 @@ REINFORCE (no baseline), REINFORCE with the batch-mean baseline, PPO at several 
 epochs on each batch), PPO without clipping, and GRPO (group-normalised advantages, clipped, no critic).
 Every seed is a slice of one tensor (S, ...), so 100 seeds train in one pass; Adam acts elementwise, so each seed
 evolves exactly as it would alone. `SandboxTrainer.train_steps(n)` is the live-training kit's step function.
-The formulas are in models/policy_gradient.py.
+The formulas are in models/rlhf/policy_gradient.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from models.policy_gradient import entropy, grpo_advantages, ppo_clip_loss, reinforce_loss
+from models.rlhf.policy_gradient import entropy, grpo_advantages, ppo_clip_loss, reinforce_loss
 
 TASKS = ("bandit", "sequence")
 MAX_RATIOS = 4000  # ratio samples kept per epoch for the histograms

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.ngram_counts import NGramCounts
-from models.ngram_smoothing import Interpolated
+from models.ngrams.counts import NGramCounts
+from models.ngrams.smoothing import Interpolated
 
 LOG10_ZERO = -99.0  # how ARPA files write log10(0), e.g. for <s>, which is never predicted
 

@@ -5,7 +5,7 @@ haystack), and the text ends with a question and its answer:
 
     <haystack ... The secret number is 7391. ... haystack> What is the secret number? The secret number is 7391
 
-The text is read teacher-forced through models/kv_cache.py's BudgetDecoder, so every eviction policy prunes the
+The text is read teacher-forced through models/kv_cache/cache.py's BudgetDecoder, so every eviction policy prunes the
 cache exactly as on the other tabs. Scoring: the needle counts as found when, at each token of the answer, the
 model's most likely next token (argmax) is the right one. Teacher-forced argmax over the answer equals greedy
 decoding of those tokens (greedy feeds back its own argmax, which is the right token until the first miss), so
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from models.kv_cache import POLICY_NAMES, BudgetDecoder, make_policy
+from models.kv_cache.cache import POLICY_NAMES, BudgetDecoder, make_policy
 
 NEEDLE = " The secret number is {number}."
 QUESTION = " What is the secret number? The secret number is "  # ends with the space token before a number

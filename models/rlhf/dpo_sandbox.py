@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from models.pg_sandbox import SandboxConfig, SandboxTask, sample, token_logits
-from models.policy_gradient import dpo_implicit_rewards, dpo_loss
+from models.rlhf.pg_sandbox import SandboxConfig, SandboxTask, sample, token_logits
+from models.rlhf.policy_gradient import dpo_implicit_rewards, dpo_loss
 
 
 @dataclass

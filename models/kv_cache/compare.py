@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.kv_cache import BudgetDecoder, BudgetResult, KVCacheConfig, make_policy
+from models.kv_cache.cache import BudgetDecoder, BudgetResult, KVCacheConfig, make_policy
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ Each family trains a different small set of numbers beside a frozen model (d: hi
   numbers inside each layer" and the page says so.
 - full: every weight of the adapted layers, the reference point.
 
-Speed, as in models/lora_finetune.py: only the top `top_layers` decoder layers are adapted. The frozen layers below
+Speed, as in models/lora/finetune.py: only the top `top_layers` decoder layers are adapted. The frozen layers below
 are run once per text chunk, and every family wraps `top_model(base, top_layers)`, a copy of the model cut to its
 top layers (sharing the frozen weights) that takes the cached hidden states as `inputs_embeds` and gives the same
 loss as the whole model (tests/test_lora_families.py). So prompt tuning's vectors enter at the input of the first
@@ -45,8 +45,8 @@ from peft import (
 from torch import nn
 from torch.nn import functional as F
 
-from models.lora import count_parameters, linear_names
-from models.lora_finetune import _decoder_layers, _sharing_copy, chunk_text, hidden_at
+from models.lora.adapters import count_parameters, linear_names
+from models.lora.finetune import _decoder_layers, _sharing_copy, chunk_text, hidden_at
 
 FAMILIES = ("lora", "ia3", "prompt", "prefix", "ln", "full")
 IA3_TARGETS = ("k_proj", "v_proj", "down_proj")  # PEFT's default for Llama models

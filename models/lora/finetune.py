@@ -2,9 +2,9 @@
 
 Every run starts from the same frozen base and sees the same batches of the user's text:
 
-- "r=1", "r=4", ...: LoRA (models/lora.py) on the target matrices of the top `top_layers` decoder layers;
+- "r=1", "r=4", ...: LoRA (models/lora/adapters.py) on the target matrices of the top `top_layers` decoder layers;
 - "full": those same matrices trained directly (every number in them);
-- "QLoRA r=k" (optional): LoRA over a base whose linear weights were rounded to NF4 (models/quantize.py).
+- "QLoRA r=k" (optional): LoRA over a base whose linear weights were rounded to NF4 (models/lora/quantize.py).
 
 Speed on a CPU: only the top layers are adapted, so the frozen layers below compute the same hidden states for
 every run and every step. They are computed once per text chunk (`hidden_states[start]`) and each step runs only
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from models.lora import count_parameters, inject_lora, linear_names, lora_layers
-from models.quantize import fake_quantize_linears
+from models.lora.adapters import count_parameters, inject_lora, linear_names, lora_layers
+from models.lora.quantize import fake_quantize_linears
 
 
 @dataclass

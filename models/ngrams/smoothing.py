@@ -1,4 +1,4 @@
-"""Smoothing: turn n-gram counts (models/ngram_counts.py) into tables that score any word after any context.
+"""Smoothing: turn n-gram counts (models/ngrams/counts.py) into tables that score any word after any context.
 
 One class or function per smoothing, in the order of SMOOTHINGS (Chen & Goodman 1998,
 https://arxiv.org/abs/cmp-lg/9606011; Jurafsky & Martin, SLP3 chapter 3):
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.ngram_counts import NGramCounts, NGramLookup
+from models.ngrams.counts import NGramCounts, NGramLookup
 
 SMOOTHINGS = (
     "mle",

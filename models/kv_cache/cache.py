@@ -3,7 +3,7 @@
 A causal LM caches each token's keys and values in every layer, so a new token only computes its own. The cache
 takes 2 × layers × kv_heads × head_dim × tokens × bytes: it grows with the text, and at long context it, not the
 weights, fills the memory. Eviction keeps a budget of tokens per layer and KV head; the policies (which tokens)
-are in models/kv_policies.py.
+are in models/kv_cache/policies.py.
 
 The loop below is the model's own forward written out layer by layer (embeddings, RMSNorm, q/k/v projections,
 RoPE, grouped-query attention over the cache, MLP), with the cache held as plain tensors that a policy prunes:
@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.kv_policies import (
+from models.kv_cache.policies import (
     H2O,
     RKV,
     FullCache,
@@ -45,7 +45,7 @@ from models.kv_policies import (
     SnapKV,
     StreamingLLM,
 )
-from models.kv_quant import quantize_keys, quantize_values
+from models.kv_cache.quant import quantize_keys, quantize_values
 
 __all__ = [
     "H2O",

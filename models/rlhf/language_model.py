@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from models.policy_gradient import grpo_advantages, kl_k3, ppo_clip_loss
+from models.rlhf.policy_gradient import grpo_advantages, kl_k3, ppo_clip_loss
 
 REWARDS = ("sentiment", "keyword")
 METHODS = ("ppo", "grpo")

@@ -2,7 +2,7 @@
 
 What: P(word | previous n-1 words) estimated from counts, with the classic smoothings side by side (mle, add_k,
 Jelinek-Mercer interpolation, absolute discounting, Kneser-Ney, modified Kneser-Ney, stupid backoff; the
-formulas are in models/ngram_smoothing.py). Why: the smoothing is what decides how much probability the model
+formulas are in models/ngrams/smoothing.py). Why: the smoothing is what decides how much probability the model
 keeps for words never seen after a context, and held-out perplexity shows which choice generalises.
 Papers: Chen & Goodman 1998, https://arxiv.org/abs/cmp-lg/9606011; Jurafsky & Martin, SLP3 chapter 3.
 
@@ -14,7 +14,7 @@ finite perplexity; mle gives it zero probability (perplexity inf). Stupid backof
 `is_distribution` is False and perplexity() refuses it.
 
 Count once, smooth many times: NGramCounts.from_sentences(train, max_order=5) then NGramLM.from_counts(counts,
-order=.., smoothing=..) for every curve point; see models/ngram_curves.py.
+order=.., smoothing=..) for every curve point; see models/ngrams/curves.py.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from models.ngram_arpa import write_arpa
-from models.ngram_counts import BOS, EOS, EOS_ID, NGramCounts, NGramLookup
-from models.ngram_smoothing import SMOOTHINGS, build_tables, fit_interpolation_weights
+from models.ngrams.arpa import write_arpa
+from models.ngrams.counts import BOS, EOS, EOS_ID, NGramCounts, NGramLookup
+from models.ngrams.smoothing import SMOOTHINGS, build_tables, fit_interpolation_weights
 
 
 @dataclass
@@ -92,7 +92,7 @@ class NGramLM:
     def __init__(self, config: NGramConfig | None = None, **kwargs):
         self.config = replace(config, **kwargs) if config is not None else NGramConfig(**kwargs)
         self.counts: NGramCounts | None = None
-        self.tables = None  # once fitted: the smoothing's tables (models/ngram_smoothing.py)
+        self.tables = None  # once fitted: the smoothing's tables (models/ngrams/smoothing.py)
         self.lambdas = None  # interpolation: (order+1,) flat weights used, given or fitted
 
     # ---- training -------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ predict; its teacher-forced loss falls towards zero, yet it cannot generate, bec
 time the future is not there yet (`future_peeking_report`: teacher-forced against autoregressive
 loss, and a sample).
 
-Model: a pre-LayerNorm GPT (Radford et al. 2019) built from models.attention.MultiHeadAttention,
-with the positional schemes of models.positional.
+Model: a pre-LayerNorm GPT (Radford et al. 2019) built from models.attention.mechanism.MultiHeadAttention,
+with the positional schemes of models.attention.positional.
 """
 
 import dataclasses
@@ -27,8 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.attention import MultiHeadAttention
-from models.positional import (
+from models.attention.mechanism import MultiHeadAttention
+from models.attention.positional import (
     LearnedPositionalEmbedding,
     alibi_bias,
     rope_cos_sin,

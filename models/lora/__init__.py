@@ -1,0 +1,38 @@
+"""LoRA rank effects: the model code behind app/lessons/lora/ (pure torch/numpy, no Streamlit).
+
+- `adapters`: LoRA: fine-tune a low-rank update beside frozen weights (Hu et al. 2021, https://arxiv.org/abs/2106.09685).
+- `finetune`: LoRA on a real model: SmolLM2 adapted at several ranks, beside full fine-tuning of the same matrices.
+- `peft_families`: The parameter-efficient fine-tuning families side by side, each built by PEFT (https://github.com/huggingface/peft).
+- `quantize`: Blockwise 4-bit quantisation as in QLoRA (Dettmers et al. 2023, https://arxiv.org/abs/2305.14314).
+- `sandbox`: The known-rank sandbox: LoRA at several ranks learning an update whose rank k we chose.
+
+The names below load their module on first use: `from models.lora import inject_lora` is `from models.lora.adapters import inject_lora`.
+"""
+
+import importlib
+
+_API = {  # name -> the module that defines it
+    "inject_lora": "adapters",
+    "lora_layers": "adapters",
+    "merge_lora": "adapters",
+    "merge_report": "adapters",
+    "FineTuneConfig": "finetune",
+    "LoRAFineTuner": "finetune",
+    "subspace_similarity": "finetune",
+    "FamiliesConfig": "peft_families",
+    "FamiliesTrainer": "peft_families",
+    "formula_count": "peft_families",
+    "bits_per_parameter": "quantize",
+    "levels": "quantize",
+    "quantization_error": "quantize",
+    "quantize": "quantize",
+    "SandboxConfig": "sandbox",
+    "SandboxTrainer": "sandbox",
+}
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

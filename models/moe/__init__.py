@@ -1,0 +1,28 @@
+"""Mixture-of-Experts routing: the model code behind app/lessons/moe/ (pure torch/numpy, no Streamlit).
+
+- `cost`: What an MoE costs: parameters stored (total) against parameters used per token (active), and FLOPs per token.
+- `model`: Mixture-of-Experts layers: a router sends each token to k of E expert MLPs, and what keeps the loads even.
+
+The names below load their module on first use: `from models.moe import REAL_CONFIGS` is `from models.moe.cost import REAL_CONFIGS`.
+"""
+
+import importlib
+
+_API = {  # name -> the module that defines it
+    "REAL_CONFIGS": "cost",
+    "moe_cost": "cost",
+    "tiny_model_cost": "cost",
+    "BalanceComparison": "model",
+    "MoEConfig": "model",
+    "MoELayer": "model",
+    "MoETrainer": "model",
+    "ROUTERS": "model",
+    "TinyMoELM": "model",
+}
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
