@@ -1,4 +1,4 @@
-"""The only place that touches Streamlit internals. Each use says why; tests/test_streamlit_compat.py checks them,
+"""The only place that touches Streamlit internals. Each use says why; tests/kit/test_streamlit_compat.py checks them,
 so a Streamlit upgrade that moves one fails there, in one place, rather than somewhere in a lesson.
 
 Sessions (`session_id()`, `session_status(session_id)`): the training kit keeps a server-wide table of the runs
@@ -16,7 +16,7 @@ session for a couple of minutes so that a reconnecting tab resumes it, then forg
    ever called `st.navigation`; the flag that mode sets has no public switch.
 3. `presenter_css()`: presenter mode enlarges text for a projector. Streamlit's theme has one font size for the
    whole app (the sidebar too), so the main area is restyled through the `data-testid` attributes of its elements;
-   tests/test_browser.py measures the resulting sizes, so a renamed attribute fails there.
+   tests/browser/test_browser.py measures the resulting sizes, so a renamed attribute fails there.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 nltk.lm's Kneser-Ney recomputes continuation counts by scanning every higher-order n-gram for each score, so
 scoring all ~48k held-out tokens would take hours: nltk's fit is timed in full, its scoring on the first
 `nltk_tokens` held-out tokens, and the per-token time is extrapolated to the whole held-out set (said in `note`).
-The same tokens are scored by our model with nltk's conventions (tests/nltk_conventions.py), and the largest
+The same tokens are scored by our model with nltk's conventions (tests/models/nltk_conventions.py), and the largest
 difference is reported.
 Also: all smoothings x orders 1-5 curves (ours only) and scoring with kenlm from our ARPA file.
 The models are numpy on the CPU; `device` is accepted for the common interface and ignored.
@@ -74,7 +74,7 @@ def _nltk_kneser_ney(train, heldout, order, n_tokens):
     start = time.perf_counter()
     scores = [reference.score(word, context) for word, context in tokens]
     per_token = (time.perf_counter() - start) / len(tokens)
-    from tests.nltk_conventions import nltk_model
+    from tests.models.nltk_conventions import nltk_model
 
     compat = nltk_model(train, order, smoothing="kneser_ney", discount=0.75)
     difference = max(abs(compat.prob(w, c) - s) for (w, c), s in zip(tokens, scores))

@@ -3,7 +3,7 @@
 Why batched: the update of `negative_sampling_update` (g = (label - sigmoid(f)) * lr, the error
 accumulated into the input vector, output vectors updated in place), applied to a batch of examples
 at once with gathers and index_add_, runs fast on a GPU. With one example per batch it is exactly the
-textbook update, example after example (tests/test_word2vec.py checks both). Two departures make big
+textbook update, example after example (tests/models/test_word2vec.py checks both). Two departures make big
 batches behave: centre words are visited in a random order (word2vec.c walks the corpus with several
 threads), and a row hit by many examples of one batch takes a step no larger than the curvature of
 their summed loss allows (`_step_limit`; it never binds for rows hit once or twice). Around the
@@ -13,6 +13,7 @@ corpus words, and optional Hogwild threads as in word2vec.c.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from contextlib import contextmanager
@@ -195,19 +196,21 @@ class Word2VecTrainer:
         step = self._cbow_step if self.config.arch == "cbow" else self._skipgram_step
 
         def work(generator: torch.Generator) -> None:
+            loss_sum, examples = 0.0, 0  # this worker's, added to the totals at the end
             with torch.no_grad(), one_torch_thread(self.device):
                 while True:
                     with lock:  # taking a batch moves the shared cursor
                         if totals[2] >= n or self.done or time.perf_counter() > deadline:
-                            return
+                            break
                         lr, batch = self.lr, self._next_batch()
                         totals[2] += batch is not None
                     if batch is not None:
                         shape = (len(batch[-1]), self.config.negatives)
                         negatives = self.sample_negatives(shape, generator)
-                        loss = float(step(*batch, lr=lr, negatives=negatives))
-                        with lock:
-                            totals[0], totals[1] = totals[0] + loss, totals[1] + len(batch[-1])
+                        loss_sum += float(step(*batch, lr=lr, negatives=negatives))
+                        examples += len(batch[-1])
+            with lock:
+                totals[0], totals[1] = totals[0] + loss_sum, totals[1] + examples
 
         threads = [threading.Thread(target=work, args=(g,)) for g in self._worker_generators]
         for thread in threads:
@@ -284,9 +287,11 @@ class Word2VecTrainer:
     def sample_negatives(self, shape: tuple[int, ...], generator=None) -> torch.Tensor:
         """Noise words drawn from noise_probabilities with the alias table."""
         generator = generator or self._generator
-        slots = torch.randint(0, len(self.vocab.words), shape, generator=generator, device=self.device)
-        coins = torch.rand(shape, generator=generator, device=self.device)
-        return torch.where(coins < gather(self._alias_accept, slots), slots, gather(self._alias, slots))
+        n = math.prod(shape)  # drawn flat: the same numbers as drawing `shape`
+        slots = torch.randint(0, len(self.vocab.words), (n,), generator=generator, device=self.device)
+        coins = torch.rand(n, generator=generator, device=self.device)
+        keep = coins < self._alias_accept.index_select(0, slots)
+        return slots.where(keep, self._alias.index_select(0, slots)).view(shape)
 
     def _step_limit(self, rows: torch.Tensor, curvatures: torch.Tensor, lr: float) -> torch.Tensor:
         """A factor in (0, 1] per contribution to `rows` so that each row's step is at most 1/L.
@@ -296,11 +301,11 @@ class Word2VecTrainer:
         curvature, and diverges past 2/L; here L <= sum of the examples' 1/4 |x|^2 (sigmoid' <= 1/4,
         x the vector the row is multiplied with). A row hit once or twice is far below the limit and
         takes word2vec.c's step; "the", drawn as noise hundreds of times per batch, would explode
-        without it.
+        without it. rows and curvatures: (N,), flat.
         """
         bound = torch.zeros(len(self.vocab.words), device=self.device)
-        bound.index_add_(0, rows.reshape(-1), 0.25 * curvatures.reshape(-1))  # (V,) L per row
-        return 1.0 / (lr * gather(bound, rows)).clamp_(min=1.0)
+        bound.index_add_(0, rows, curvatures, alpha=0.25).mul_(lr)  # (V,) lr * L per row
+        return bound.index_select(0, rows).clamp_(min=1.0).reciprocal_()
 
     def _negative_sampling_update(
         self, hidden, words, lr: float, negatives=None
@@ -313,24 +318,24 @@ class Word2VecTrainer:
         B, K, d = len(words), self.config.negatives, self.config.dim
         if negatives is None:
             negatives = self.sample_negatives((B, K))  # (B, K)
-        targets = torch.cat([words[:, None], negatives], dim=1)  # (B, 1+K)
-        used = torch.cat([torch.ones_like(words[:, None]), negatives != words[:, None]], 1).float()
-        out_vectors = gather(self.w_out, targets)  # (B, 1+K, d)
-        f = torch.bmm(hidden[:, None, :], out_vectors.transpose(1, 2)).squeeze(1)  # (B, 1+K) dots
+        targets = torch.cat([words[:, None], negatives], dim=1).view(-1)  # (B*(1+K),) flat
+        used = F.pad((negatives != words[:, None]).float(), (1, 0), value=1.0)  # (B, 1+K)
+        out_vectors = self.w_out.index_select(0, targets).view(B, 1 + K, d)  # (B, 1+K, d)
+        f = torch.bmm(hidden[:, None, :], out_vectors.transpose(1, 2)).view(B, 1 + K)  # dots
         sigmoid = torch.sigmoid(f).masked_fill_(f > MAX_EXP, 1.0).masked_fill_(f < -MAX_EXP, 0.0)
-        g = (self._labels - sigmoid) * used * lr  # (B, 1+K); noise equal to the word is skipped
-        hidden_error = torch.bmm(g[:, None, :], out_vectors).squeeze(1)  # (B, d) word2vec.c's neu1e
-        g = g * self._step_limit(targets, used * hidden.square().sum(1, keepdim=True), lr)
-        self.w_out.index_add_(0, targets.view(-1), (g[:, :, None] * hidden[:, None, :]).view(-1, d))
-        loss = -(F.logsigmoid(f * self._signs) * used).sum()
-        out_norms = torch.linalg.vector_norm(out_vectors, dim=2)  # (B, 1+K)
-        return loss, hidden_error, (out_norms.square() * used).sum(1)
+        g = (self._labels - sigmoid).mul_(used).mul_(lr)  # (B, 1+K); noise equal to the word skipped
+        hidden_error = torch.bmm(g[:, None, :], out_vectors).view(B, d)  # word2vec.c's neu1e
+        g.mul_(self._step_limit(targets, (used * hidden.square().sum(1, keepdim=True)).view(-1), lr).view(B, 1 + K))
+        self.w_out.index_add_(0, targets, (g[:, :, None] * hidden[:, None, :]).view(-1, d))
+        loss = -(F.logsigmoid(f * self._signs).mul_(used)).sum()
+        curvatures = torch.linalg.vector_norm(out_vectors, dim=2).square_().mul_(used).sum(1)  # (B,)
+        return loss, hidden_error, curvatures
 
     def _skipgram_step(self, contexts, words, lr: float, negatives=None) -> torch.Tensor:
         # word2vec.c's skip-gram: the context word's input vector predicts the centre word
-        hidden = gather(self.w_in, contexts)  # (B, d)
+        hidden = self.w_in.index_select(0, contexts)  # (B, d)
         loss, error, curvatures = self._negative_sampling_update(hidden, words, lr, negatives)
-        error = error * self._step_limit(contexts, curvatures, lr)[:, None]
+        error.mul_(self._step_limit(contexts, curvatures, lr)[:, None])
         self.w_in.index_add_(0, contexts, error)
         return loss
 
@@ -339,7 +344,8 @@ class Word2VecTrainer:
         hidden = F.embedding_bag(contexts, self.w_in, starts, mode="mean")  # (B, d)
         loss, error, curvatures = self._negative_sampling_update(hidden, words, lr, negatives)
         # every context word receives the whole error (word2vec.c, and gensim with cbow_mean=1)
-        error = error[slot_rows] * self._step_limit(contexts, curvatures[slot_rows], lr)[:, None]
+        error = error.index_select(0, slot_rows)  # (P, d)
+        error.mul_(self._step_limit(contexts, curvatures.index_select(0, slot_rows), lr)[:, None])
         self.w_in.index_add_(0, contexts, error)  # contexts, slot_rows: (P,)
         return loss
 

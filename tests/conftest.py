@@ -9,6 +9,7 @@
 - The time budget of a test: tests/budget.py, loaded here.
 """
 
+import importlib
 import json
 import os
 
@@ -16,7 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # page tests run one after another in one process: a run left by a finished test must not make the next test's
-# run wait for a turn (the queue itself is tested with its own limits in tests/test_training_kit.py)
+# run wait for a turn (the queue itself is tested with its own limits in tests/kit/test_training_kit.py)
 os.environ.setdefault("NLP_PLAYGROUND_MAX_RUNS", "64")
 os.environ.setdefault("NLP_PLAYGROUND_GPU_JOBS", "64")
 
@@ -30,6 +31,10 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from app.lessons import PAGES_DIR, available_lessons  # noqa: E402
+from app.lessons import lesson as lesson_spec  # noqa: E402
 
 torch.set_num_threads(1)  # on a shared 2-core machine one thread is usually faster
 
@@ -78,6 +83,59 @@ def tiny_lm():
         attn_implementation="eager",
     )
     return LlamaForCausalLM(config).eval(), tokenizer
+
+
+# ----------------------------------------------------------------------------------------------------- pages
+# A lesson draws only its open tab (app/page.py: the others cost a classroom's server nothing until opened), so
+# these helpers open a tab the way a click does: `open_tab(at, title)`, or `reveal(at, key)` for the tab that holds
+# a widget or button.
+ENTRY = str(ROOT / "streamlit_app.py")
+PAGES = ["home.py"] + [lesson.file for lesson in available_lessons()]
+
+
+def run_page(page: str, timeout: float = 30) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=timeout)
+    at.switch_page(str(PAGES_DIR / page))
+    return at.run()
+
+
+def tab_titles(slug: str) -> list[str]:
+    return [tab.TITLE for tab in importlib.import_module(lesson_spec(slug).package).TABS]
+
+
+def _slug_of(at: AppTest) -> str:
+    for spec in available_lessons():
+        if f"{spec.slug}.tab" in at.session_state:
+            return spec.slug
+    raise LookupError("no lesson page is open")
+
+
+def open_tab(at: AppTest, title: str) -> AppTest:
+    """Click the tab `title` of the open lesson (its tab key is `<slug>.tab`)."""
+    slug = _slug_of(at)
+    assert title in tab_titles(slug), (title, tab_titles(slug))
+    at.session_state[f"{slug}.tab"] = title
+    if f"{slug}.tab" in at.query_params:  # a click changes the address bar too (else its value wins)
+        at.query_params[f"{slug}.tab"] = title
+    return at.run()
+
+
+def visible_keys(at: AppTest) -> set[str]:
+    kinds = "button slider select_slider number_input text_input text_area selectbox multiselect radio"
+    kinds += " checkbox toggle"
+    return {e.key for kind in kinds.split() for e in at.get(kind) if getattr(e, "key", None)}
+
+
+def reveal(at: AppTest, key: str) -> AppTest:
+    """Open the tab that draws the widget or button `key`, if it is not on the open tab already."""
+    if key in visible_keys(at) or key.endswith(".tab"):  # the tabs themselves are always drawn
+        return at
+    slug = _slug_of(at)
+    for title in tab_titles(slug):
+        open_tab(at, title)
+        if key in visible_keys(at):
+            return at
+    raise LookupError(f"no tab of {slug} draws {key!r}")
 
 
 # ----------------------------------------------------------------------------------------------------- figures
@@ -173,16 +231,20 @@ def start_server(timeout_s: float = 90):
 
 
 @pytest.fixture(scope="session")
-def server(smollm2, tmp_path_factory, worker_id):
+def server(smollm2, request, worker_id):
     """One server for the whole run, shared by every xdist worker's browser tests (as a class shares one): the
     first worker that needs it starts it, the last one to finish stops it. Without xdist, this process's own."""
     require_browser()
     if worker_id == "master":
         yield from start_server()
         return
+    import tempfile
+
     import filelock
 
-    root = tmp_path_factory.getbasetemp().parent  # shared by the workers of this run
+    # shared by the workers of this run only (pytest's own temporary folders may be cleaned by another run)
+    root = Path(tempfile.gettempdir()) / f"nlp-playground-{request.config.workerinput['testrunuid']}"
+    root.mkdir(exist_ok=True)
     lock, state_file = filelock.FileLock(root / "server.lock"), root / "server.json"
     with lock:
         state = json.loads(state_file.read_text()) if state_file.exists() else None
@@ -199,7 +261,7 @@ def server(smollm2, tmp_path_factory, worker_id):
             state["users"] -= 1
             if state["users"] == 0:
                 _stop(state["pid"])
-                state_file.unlink()
+                shutil.rmtree(root, ignore_errors=True)
             else:
                 state_file.write_text(json.dumps(state))
 

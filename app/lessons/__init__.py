@@ -3,7 +3,7 @@
 A lesson's **slug** is one word used everywhere: the page file (`pages/<slug>.py`), the URL path (`/<slug>`), the
 package of its tabs (`app/lessons/<slug>/`), the prefix of its settings (`<slug>.<config field>` as widget key and
 query parameter), its session state (`<slug>:<name>`), its benchmark (`benchmarks/<slug>.py`) and its tests
-(`tests/test_<slug>*.py`). Navigation, the Home cards, the page tests, the browser test and the benchmarks all read
+(`tests/models/test_<slug>.py`, `tests/pages/test_<slug>_page.py`). Navigation, the Home cards, the page tests, the browser test and the benchmarks all read
 `LESSONS`. How to add a lesson: app/lessons/README.md.
 """
 
@@ -133,7 +133,7 @@ def lesson(slug: str) -> Lesson:
 
 
 def available_lessons() -> list[Lesson]:
-    """Lessons with a page file: every lesson of the course (tests/test_pages.py checks), not a test's own
+    """Lessons with a page file: every lesson of the course (tests/pages/test_pages.py checks), not a test's own
     lesson registered without one (tests/kit_demo)."""
     return [item for item in LESSONS if item.page_path.exists()]
 

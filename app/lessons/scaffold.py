@@ -5,7 +5,7 @@ Writes, from app/lessons/templates/:
 - the page `pages/<slug>.py` (two lines),
 - the lesson package `app/lessons/<slug>/` (INTRO, one preset, `controls`) with one tab, `explore_tab.py`,
 - the model package `models/<slug>/` with a config dataclass that validates itself and a computation,
-- `tests/test_<slug>.py` (the model against a reference) and `tests/test_<slug>_page.py` (AppTest).
+- `tests/models/test_<slug>.py` (the model against a reference) and `tests/pages/test_<slug>_page.py` (AppTest).
 The placeholder model is a softmax at a temperature, tested against torch.softmax; replace it with the lesson's.
 Navigation, the Home card, the page and browser tests pick the lesson up from `LESSONS`.
 """
@@ -33,8 +33,8 @@ def files(slug: str) -> dict[str, str]:
         f"app/lessons/{slug}/explore_tab.py": "tab.py.tmpl",
         f"models/{slug}/__init__.py": "model_init.py.tmpl",
         f"models/{slug}/model.py": "model.py.tmpl",
-        f"tests/test_{slug}.py": "test_model.py.tmpl",
-        f"tests/test_{slug}_page.py": "test_page.py.tmpl",
+        f"tests/models/test_{slug}.py": "test_model.py.tmpl",
+        f"tests/pages/test_{slug}_page.py": "test_page.py.tmpl",
     }
 
 
@@ -112,5 +112,5 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for path in written:
         print(f"wrote {path.relative_to(args.root)}")
-    print(f"next: python -m pytest tests/test_{args.slug}.py tests/test_{args.slug}_page.py")
+    print(f"next: python -m pytest tests/models/test_{args.slug}.py tests/pages/test_{args.slug}_page.py")
     return 0

@@ -9,7 +9,7 @@ The text is read teacher-forced through models/kv_cache/cache.py's BudgetDecoder
 cache exactly as on the other tabs. Scoring: the needle counts as found when, at each token of the answer, the
 model's most likely next token (argmax) is the right one. Teacher-forced argmax over the answer equals greedy
 decoding of those tokens (greedy feeds back its own argmax, which is the right token until the first miss), so
-this is "greedy-decode the number after the question", without a second pass; tests/test_kv_needle.py checks it
+this is "greedy-decode the number after the question", without a second pass; tests/models/test_kv_needle.py checks it
 against transformers' generate(). The answer's log-probability is kept too (a graded score for the hover).
 
 The grid (lengths × depths × trials × policies) runs one decode at a time, a step (chunk of tokens) per

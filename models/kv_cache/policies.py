@@ -18,7 +18,7 @@ Each policy scores the tokens of one layer's cache per KV head and keeps the bes
 
 SnapKV and PyramidKV were designed to compress a prompt once, before decoding; here, as kvpress's DecodingPress
 does, their scorer runs each time the cache overflows. The scorers follow kvpress (NVIDIA/kvpress, presses/*.py);
-tests/test_kv_cache.py compares the kept positions with a transcription of its formulas.
+tests/models/test_kv_cache.py compares the kept positions with a transcription of its formulas.
 """
 
 from __future__ import annotations

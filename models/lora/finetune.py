@@ -8,7 +8,7 @@ Every run starts from the same frozen base and sees the same batches of the user
 
 Speed on a CPU: only the top layers are adapted, so the frozen layers below compute the same hidden states for
 every run and every step. They are computed once per text chunk (`hidden_states[start]`) and each step runs only
-the top layers and the LM head: the same numbers as the whole model (tests/test_lora.py checks it), far less work.
+the top layers and the LM head: the same numbers as the whole model (tests/models/test_lora.py checks it), far less work.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ Each family trains a different small set of numbers beside a frozen model (d: hi
 Speed, as in models/lora/finetune.py: only the top `top_layers` decoder layers are adapted. The frozen layers below
 are run once per text chunk, and every family wraps `top_model(base, top_layers)`, a copy of the model cut to its
 top layers (sharing the frozen weights) that takes the cached hidden states as `inputs_embeds` and gives the same
-loss as the whole model (tests/test_lora_families.py). So prompt tuning's vectors enter at the input of the first
+loss as the whole model (tests/models/test_lora_families.py). So prompt tuning's vectors enter at the input of the first
 adapted layer rather than at the embeddings, and prefix tuning adds keys and values to the adapted layers only;
 with top_layers = all layers both are exactly the published methods.
 

@@ -10,7 +10,7 @@ A dense model with the same active size costs the same FLOPs but stores far fewe
 same total size stores as much and costs E/k times more per token in its MLPs.
 
 The real configs below are the defaults of transformers' config classes (MixtralConfig, DeepseekV3Config,
-Qwen2MoeConfig), which are the published models' config.json values; tests/test_moe.py checks they agree.
+Qwen2MoeConfig), which are the published models' config.json values; tests/models/test_moe.py checks they agree.
 """
 
 from __future__ import annotations

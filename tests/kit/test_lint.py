@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = {
     "models": {"streamlit", "plotly", "app", "pages"},  # pure torch/numpy
     "app": {"pages"},

@@ -5,7 +5,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_pages import ENTRY, PAGES_DIR, open_tab
+from tests.conftest import ENTRY, PAGES_DIR, open_tab
 
 PAGE = str(PAGES_DIR / "moe.py")
 

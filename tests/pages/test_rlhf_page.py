@@ -9,10 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from app.lessons.rlhf import PRESETS, clip_tab, grpo_tab, lm_tab, sandbox_tab
 from models.rlhf.policy_gradient import grpo_advantages
-from tests.conftest import figure_text, plotly_figures, trace_names
-from tests.test_pages import open_tab, reveal
+from tests.conftest import figure_text, open_tab, plotly_figures, reveal, trace_names
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_page() -> AppTest:

@@ -2,7 +2,7 @@
 
 - nltk.lm (Laplace, Lidstone, MLE, KneserNeyInterpolated, AbsoluteDiscountingInterpolated, StupidBackoff) on
   the same padded toy corpus, every (context, word), to 1e-9, with nltk's conventions on top of our model
-  (tests/nltk_conventions.py: its padding, <s> as a word, undiscounted unigrams).
+  (tests/models/nltk_conventions.py: its padding, <s> as a word, undiscounted unigrams).
 - kenlm: our ARPA export loaded by kenlm scores held-out sentences as we do (log10, ~1e-4: ARPA/float32).
 - plain-Python implementations written from the formulas (KenLM's Kneser-Ney conventions, count-of-counts
   discounts), scipy's optimiser for the interpolation weights, closed forms for add-k.
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from models.ngrams.counts import BOS_ID, NGramCounts
 from models.ngrams.curves import perplexity_by_discount, perplexity_by_k, perplexity_by_order
 from models.ngrams.model import NGramLM, same_vocabulary
-from tests.nltk_conventions import nltk_model
+from tests.models.nltk_conventions import nltk_model
 
 DISTRIBUTIONS = (
     "add_k",

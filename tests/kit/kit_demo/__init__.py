@@ -1,11 +1,11 @@
-"""A two-tab lesson used only by tests/test_page_kit.py to drive the kit (app/page.py) end to end."""
+"""A two-tab lesson used only by tests/kit/test_page_kit.py to drive the kit (app/page.py) end to end."""
 
 from dataclasses import dataclass
 
 import streamlit as st
 
 from app.page import LessonPage, Preset
-from tests.kit_demo import square_tab, summary_tab
+from tests.kit.kit_demo import square_tab, summary_tab
 
 
 @dataclass

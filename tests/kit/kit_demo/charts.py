@@ -1,4 +1,4 @@
-"""A figure builder for tests/test_page_kit.py: counts its builds, so a test sees what the server computed."""
+"""A figure builder for tests/kit/test_page_kit.py: counts its builds, so a test sees what the server computed."""
 
 import pandas as pd
 import plotly.graph_objects as go

@@ -8,7 +8,7 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from models.ngrams.model import NGramLM, same_vocabulary
-from tests.test_pages import ENTRY, PAGES_DIR, open_tab, reveal, run_page
+from tests.conftest import ENTRY, PAGES_DIR, open_tab, reveal, run_page
 
 PAGE = "ngrams.py"
 

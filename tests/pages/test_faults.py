@@ -1,10 +1,10 @@
 """Faults (issue 12): each is a message, and the app stays usable.
 
 Already covered elsewhere, not repeated here: out of memory inside the kit's `advance` and inside
-`page.compute` (tests/test_training_kit.py::test_out_of_memory_in_a_chunk_stops_the_run_with_a_message,
-::test_out_of_memory_in_page_compute_is_a_message); an unknown Hugging Face id (tests/test_pages.py::
-test_unknown_model_id_is_a_message_not_a_traceback) and ids refused before any lookup (tests/test_security.py); a run
-freed while its tab was closed (tests/test_training_kit.py::test_a_run_freed_while_its_tab_was_closed_says_so...).
+`page.compute` (tests/kit/test_training_kit.py::test_out_of_memory_in_a_chunk_stops_the_run_with_a_message,
+::test_out_of_memory_in_page_compute_is_a_message); an unknown Hugging Face id (tests/pages/test_pages.py::
+test_unknown_model_id_is_a_message_not_a_traceback) and ids refused before any lookup (tests/kit/test_security.py); a run
+freed while its tab was closed (tests/kit/test_training_kit.py::test_a_run_freed_while_its_tab_was_closed_says_so...).
 Here the same faults are met on the real lesson pages, plus the ones no test covered.
 """
 
@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 import app.training as training
 from app.lessons import PAGES_DIR
-from tests.test_pages import ENTRY, open_tab, reveal
+from tests.conftest import ENTRY, open_tab, reveal
 
 
 def open_page(page: str, query: dict | None = None) -> AppTest:

@@ -4,7 +4,7 @@ import is still a cycle: it only moves the failure to run time)."""
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def module_name(path: Path) -> str:

@@ -17,7 +17,7 @@ import pytest
 import tomllib
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SERVED = ["app", "models", "pages", "streamlit_app.py"]  # what runs inside the server
 
 
@@ -263,7 +263,7 @@ import app.lessons as registry
 if not any(item.slug == "kitdemo" for item in registry.LESSONS):
     registry.LESSONS.append(registry.Lesson(
         "kitdemo", "Kit demo", "🧪", "Foundations", "-", "-",
-        package_name="tests.kit_demo"))
+        package_name="tests.kit.kit_demo"))
 from app.page import run_lesson
 run_lesson("kitdemo")
 """

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from app.lessons import available_lessons
+from tests.browser.test_browser import TRAINS_FIRST, VISIBLE_CHART, _wait_until_idle
 from tests.conftest import settle
-from tests.test_browser import TRAINS_FIRST, VISIBLE_CHART, _wait_until_idle
 
 pytestmark = pytest.mark.browser
 PROJECTOR = {"width": 1280, "height": 720}

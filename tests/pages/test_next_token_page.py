@@ -3,7 +3,7 @@
 import pytest
 
 from models.next_token.sampling import encode_prompt, next_token, token_pieces
-from tests.test_pages import open_tab, run_page
+from tests.conftest import open_tab, run_page
 
 PAGE = "next_token.py"
 
@@ -44,7 +44,7 @@ def test_impossible_url_values_fall_back_to_defaults(key, value, smollm2):
     from streamlit.testing.v1 import AppTest
 
     from app.navigation import PAGES_DIR
-    from tests.test_pages import ENTRY
+    from tests.conftest import ENTRY
 
     at = AppTest.from_file(ENTRY, default_timeout=30)
     at.switch_page(str(PAGES_DIR / PAGE))

@@ -17,7 +17,7 @@ from benchmarks.first_view import VISIBLE_CHART
 from benchmarks.first_view import wait_idle as _wait_until_idle
 from tests.conftest import settle
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # the README's screenshots are rewritten only when asked (NLP_PLAYGROUND_SCREENSHOTS=assets/screenshots)
 SHOTS = ROOT / os.environ.get("NLP_PLAYGROUND_SCREENSHOTS", "test-artifacts/screenshots")
 pytestmark = pytest.mark.browser

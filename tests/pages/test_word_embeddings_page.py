@@ -11,7 +11,7 @@ from app.lessons.word_embeddings import corpus_stats, evaluation, trainer, vecto
 from models.corpora import load_corpus
 from models.word2vec import Word2VecConfig
 from models.word2vec_engine import Word2VecTrainer
-from tests.test_pages import ENTRY, open_tab, run_page
+from tests.conftest import ENTRY, open_tab, run_page
 
 PAGE = "word_embeddings.py"
 TOY_DEMO = "Lecture demo: toy world analogies"

@@ -1,67 +1,10 @@
 """Every page in the navigation renders with default settings, without an exception (AppTest), every tab too.
-
-A lesson draws only its open tab (app/page.py: the others cost a classroom's server nothing until opened), so the
-helpers here open a tab the way a click does: `open_tab(at, title)`, or `reveal(at, key)` for the tab that holds a
-widget or button.
-"""
-
-import importlib
-from pathlib import Path
+The helpers that open a page or a tab (`run_page`, `open_tab`, `reveal`) live in tests/conftest.py."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app.lessons import PAGES_DIR, available_lessons
-from app.lessons import lesson as lesson_spec
-
-ROOT = Path(__file__).resolve().parent.parent
-ENTRY = str(ROOT / "streamlit_app.py")
-PAGES = ["home.py"] + [lesson.file for lesson in available_lessons()]
-
-
-def run_page(page: str, timeout: float = 30) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=timeout)
-    at.switch_page(str(PAGES_DIR / page))
-    return at.run()
-
-
-def tab_titles(slug: str) -> list[str]:
-    return [tab.TITLE for tab in importlib.import_module(lesson_spec(slug).package).TABS]
-
-
-def _slug_of(at: AppTest) -> str:
-    for spec in available_lessons():
-        if f"{spec.slug}.tab" in at.session_state:
-            return spec.slug
-    raise LookupError("no lesson page is open")
-
-
-def open_tab(at: AppTest, title: str) -> AppTest:
-    """Click the tab `title` of the open lesson (its tab key is `<slug>.tab`)."""
-    slug = _slug_of(at)
-    assert title in tab_titles(slug), (title, tab_titles(slug))
-    at.session_state[f"{slug}.tab"] = title
-    if f"{slug}.tab" in at.query_params:  # a click changes the address bar too (else its value wins)
-        at.query_params[f"{slug}.tab"] = title
-    return at.run()
-
-
-def visible_keys(at: AppTest) -> set[str]:
-    kinds = "button slider select_slider number_input text_input text_area selectbox multiselect radio"
-    kinds += " checkbox toggle"
-    return {e.key for kind in kinds.split() for e in at.get(kind) if getattr(e, "key", None)}
-
-
-def reveal(at: AppTest, key: str) -> AppTest:
-    """Open the tab that draws the widget or button `key`, if it is not on the open tab already."""
-    if key in visible_keys(at) or key.endswith(".tab"):  # the tabs themselves are always drawn
-        return at
-    slug = _slug_of(at)
-    for title in tab_titles(slug):
-        open_tab(at, title)
-        if key in visible_keys(at):
-            return at
-    raise LookupError(f"no tab of {slug} draws {key!r}")
+from tests.conftest import PAGES, open_tab, run_page, tab_titles
 
 
 def test_every_page_file_is_in_the_navigation():

@@ -1,5 +1,5 @@
 """Every code block of app/lessons/README.md runs: the bash block scaffolds a lesson (on a copy of the project,
-tests/test_scaffold.py), and the tab in the python block renders and trains on a real page."""
+tests/kit/test_scaffold.py), and the tab in the python block renders and trains on a real page."""
 
 import re
 import shlex
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-README = Path(__file__).resolve().parent.parent / "app" / "lessons" / "README.md"
+README = Path(__file__).resolve().parents[2] / "app" / "lessons" / "README.md"
 
 
 def blocks(language: str) -> list[str]:
@@ -15,7 +15,7 @@ def blocks(language: str) -> list[str]:
 
 
 def test_the_bash_block_is_the_scaffold_and_its_tests():
-    """The command line parses as written (tests/test_scaffold.py runs the same command on a copy)."""
+    """The command line parses as written (tests/kit/test_scaffold.py runs the same command on a copy)."""
     from app.lessons import SECTIONS
     from app.lessons.scaffold import parser
 
@@ -24,7 +24,7 @@ def test_the_bash_block_is_the_scaffold_and_its_tests():
     assert words[:3] == ["python", "-m", "app.lessons"], words
     args = parser().parse_args(words[3:])
     assert (args.slug, args.lecture) == ("rnn", "4") and args.section in SECTIONS
-    assert test == f"python -m pytest tests/test_{args.slug}.py tests/test_{args.slug}_page.py"
+    assert test == f"python -m pytest tests/models/test_{args.slug}.py tests/pages/test_{args.slug}_page.py"
 
 
 def _tab_script(code: str):

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.lessons.kv_cache import figures
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_page() -> AppTest:

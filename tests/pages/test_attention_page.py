@@ -6,7 +6,7 @@ import torch
 
 from app.lessons.attention import heads, step_through, tiny_trainer
 from models.attention.probes import extract_attention, sink_share
-from tests.test_pages import open_tab, reveal, run_page
+from tests.conftest import open_tab, reveal, run_page
 
 PAGE = "attention.py"
 ENGLISH = (
@@ -305,7 +305,7 @@ def test_a_link_sets_the_training_tabs_settings(smollm2):
     from streamlit.testing.v1 import AppTest
 
     from app.lessons import PAGES_DIR
-    from tests.test_pages import ENTRY
+    from tests.conftest import ENTRY
 
     at = AppTest.from_file(ENTRY, default_timeout=60)
     # a select box's value travels as its label, as the address bar shows it; a shared link names the tab too

@@ -11,7 +11,7 @@ import pytest
 
 from app.lessons.scaffold import new_lesson
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COPY = [
     "app",
     "models",
@@ -43,10 +43,10 @@ def test_a_new_lesson_runs_and_passes_its_tests_as_generated(project):
         "pages/rnn.py",
         "app/lessons/rnn/explore_tab.py",
         "models/rnn/model.py",
-        "tests/test_rnn_page.py",
+        "tests/pages/test_rnn_page.py",
     ]:
         assert (project / path).exists(), path
-    tests = ["tests/test_rnn.py", "tests/test_rnn_page.py", "tests/test_pages.py"]
+    tests = ["tests/models/test_rnn.py", "tests/pages/test_rnn_page.py", "tests/pages/test_pages.py"]
     run = [
         sys.executable,
         "-m",

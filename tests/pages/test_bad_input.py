@@ -8,7 +8,7 @@ where the input replaced the corpus or vocabulary the charts described and the p
 arrives in the query string, where a control can be beyond its range). `expect=None` means the input is odd but
 fine (emoji, Chinese, Arabic): the page takes it without an error. Every row: no exception.
 
-The per-page tests (tests/test_<page>_page.py) cover single cases in depth (the stale caption, the exact
+The per-page tests (tests/pages/test_<page>_page.py) cover single cases in depth (the stale caption, the exact
 fallback); this file is the breadth. The rows that change one setting share one app per page (see `Shared`);
 the 110 rows took 7 min on a 2-core machine shared with other jobs (load average ~8).
 """
@@ -22,7 +22,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.lessons import PAGES_DIR
-from tests.test_pages import ENTRY, open_tab, reveal, visible_keys
+from tests.conftest import ENTRY, open_tab, reveal, visible_keys
 
 EMPTY = ""
 ONE_WORD = "hello"

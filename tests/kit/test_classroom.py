@@ -116,7 +116,7 @@ def expensive_first_view(corpus: str, order: int) -> dict:
 SHARED_SCRIPT = """
 import streamlit as st
 from app.page import shared
-from tests.test_classroom import expensive_first_view
+from tests.kit.test_classroom import expensive_first_view
 order = st.number_input("order", 1, 5, 3, key="order")
 result = shared(expensive_first_view, "wiki", int(order))
 result["table"].append("mutated by this session")  # a copy: other sessions never see it

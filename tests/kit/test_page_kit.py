@@ -8,7 +8,7 @@ import app.lessons as registry
 if not any(item.slug == "kitdemo" for item in registry.LESSONS):
     registry.LESSONS.append(registry.Lesson(
         "kitdemo", "Kit demo", "🧪", "Foundations", "-", "-",
-        package_name="tests.kit_demo"))
+        package_name="tests.kit.kit_demo"))
 from app.page import run_lesson
 run_lesson("kitdemo")
 """
@@ -120,7 +120,7 @@ SHARED_FIGURE = """
 import streamlit as st
 from app.page import shared_figure
 from app.lecture import show_chart
-from tests.kit_demo import charts
+from tests.kit.kit_demo import charts
 fig, frame = shared_figure(charts.square_chart, N)
 before = fig.to_plotly_json()
 show_chart(fig, frame, "square", "kitdemo")
@@ -138,7 +138,7 @@ def shared_figure_session(n: int, presenter: bool = False) -> AppTest:
 def test_a_shared_figure_is_built_and_styled_once_per_server_and_never_changed():
     """What every student's first view draws is built once: the same figure object for every session, in the
     house style, and drawing it changes nothing (a presenter's larger fonts are a figure of their own)."""
-    from tests.kit_demo import charts
+    from tests.kit.kit_demo import charts
 
     n = 1000 + len(charts.BUILDS)  # arguments no other test used: this server has not built it yet
     first, second = shared_figure_session(n), shared_figure_session(n)
