@@ -7,7 +7,7 @@ import streamlit as st
 
 from app.lecture import PRESENTER_KEY, presenter_mode
 from app.streamlit_compat import presenter_css
-from app.training import server_status
+from app.training import run_title, server_status
 from models.device import available_devices, device_label, memory_summary, pick_device
 
 DEVICE_KEY = "device"  # also the query parameter: ?device=cpu
@@ -25,13 +25,11 @@ def use_cpu() -> None:
 
 def training_caption() -> None:
     """The server's training load (counts only) and this session's own runs."""
-    from app.lessons import LESSONS
 
     status = server_status()
     (cpu_on, cpu_wait), (gpu_on, gpu_wait) = status["training"]["cpu"], status["training"]["gpu"]
     if not (status["held"] or status["mine"]):
         return
-    titles = {item.slug: item.title for item in LESSONS}
     lines = [
         f"Training on this server: {cpu_on + gpu_on} running, {cpu_wait + gpu_wait} waiting; "
         f"{status['held']} of {status['max_held']} runs held "
@@ -44,7 +42,7 @@ def training_caption() -> None:
             state = "waiting for a turn" if run.waiting is not None else "training"
         else:
             state = "paused"
-        lines.append(f"Your run in {titles.get(slug, slug)}: {state}, step {run.steps_done:,} of {run.total_steps:,}")
+        lines.append(f"Your run in {run_title(slug, run)}: {state}, step {run.steps_done:,} of {run.total_steps:,}")
     st.caption("  \n".join(lines))
 
 

@@ -279,10 +279,14 @@ def advance(run: TrainingRun, chunk_seconds: float = 0.3) -> None:
         _release(run)
 
 
-def _lesson_title(slug: str) -> str:
+def run_title(prefix: str, run: TrainingRun | None = None) -> str:
+    """What a student reads for a run: its lesson's title from LESSONS (a run's prefix is the lesson's slug, or
+    the slug and a tab's name: "lora-real"), and the run's label when it has one."""
     from app.lessons import LESSONS
 
-    return next((item.title for item in LESSONS if item.slug == slug), slug)
+    owners = [item for item in LESSONS if prefix == item.slug or prefix.startswith((f"{item.slug}-", f"{item.slug}:"))]
+    title = max(owners, key=lambda item: len(item.slug)).title if owners else prefix
+    return f"{title} · {run.label}" if run is not None and run.label else title
 
 
 def _keep_session_cap(prefix: str) -> None:
@@ -303,11 +307,11 @@ def _keep_session_cap(prefix: str) -> None:
         run.last_tick = None
         _release(run)
         run.notice = (
-            f"Paused when you started a run in “{_lesson_title(prefix)}”: one student trains "
+            f"Paused when you started a run in “{run_title(prefix)}”: one student trains "
             f"{RUNS_PER_SESSION} run{'s' if RUNS_PER_SESSION > 1 else ''} at a time. "
             "▶ Resume goes on from here (and pauses the other)."
         )
-    names = ", ".join(f"“{_lesson_title(slug)}”" for slug, _run in paused)
+    names = ", ".join(f"“{run_title(slug, run)}”" for slug, run in paused)
     st.session_state[f"{prefix}:notice"] = (
         f"Your run in {names} was paused so that this one can train (one run per student at a "
         "time); its results are kept, and ▶ Resume on its page goes on."

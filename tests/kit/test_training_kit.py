@@ -303,3 +303,18 @@ def test_a_run_freed_while_its_tab_was_closed_says_so_and_starts_anew(fresh_serv
     assert any("This run was freed" in w.value for w in at.warning)
     click(at, "ngrams:start")
     assert at.session_state["ngrams:run"].trainer is not None
+
+
+def test_a_run_is_titled_by_its_lesson_from_lessons():
+    """The sidebar and the paused notice name a run by its lesson's title (and label), never by its key."""
+    from app.training import TrainingRun, run_title
+
+    class Idle:
+        def train_steps(self, n):
+            return {}
+
+    assert run_title("lora-real") == "LoRA rank effects"
+    assert run_title("word_embeddings:compare") == "Word embeddings"
+    labelled = TrainingRun(Idle(), 10, {}, label="bits vs tokens")
+    assert run_title("kv_cache-quant", labelled) == "KV cache and eviction · bits vs tokens"
+    assert run_title("nothing-known") == "nothing-known"
