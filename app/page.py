@@ -40,6 +40,7 @@ from app.lessons import Lesson, lesson
 from app.shell import require_entry_script
 from app.sidebar import current_device
 from app.streamlit_compat import is_control_flow
+from app.training import metric_chart  # the kit's loss-curve chart, for lessons  # noqa: F401
 
 URL = dict(bind="query-params")
 SHARED_ENTRIES = int(os.environ.get("NLP_PLAYGROUND_SHARED_ENTRIES", "32"))  # per function, per server
@@ -191,14 +192,20 @@ class LessonPage:
         """A plotly chart with PNG export, plus its data as CSV and the settings as JSON."""
         lecture.show_chart(fig, data, f"{self.slug}-{name}", self.slug, key=key or self.state_key(f"chart-{name}"))
 
-    def train(self, factory: Callable[[], Any], total_steps: int, render, **kwargs):
-        """The live-training kit (Start / Pause / Step / Reset / Pin) for this lesson's run."""
+    def run_key(self, run: str = "") -> str:
+        """The kit's name for a run: the lesson's slug, or '<slug>-<run>' for a tab's own run ("lora-real")."""
+        return f"{self.slug}-{run}" if run else self.slug
+
+    def train(self, factory: Callable[[], Any], total_steps: int, render, run: str = "", **kwargs):
+        """The live-training kit (Start / Pause / Step / Reset / Pin) for the lesson's run, or a tab's own `run`
+        (its buttons are keyed '<slug>-<run>:start' ...; the sidebar titles it from LESSONS and the `label`)."""
         kwargs.setdefault("device", self.device)
         kwargs.setdefault("settings", self.settings())
-        return training.training_panel(self.slug, factory, total_steps, render=render, **kwargs)
+        return training.training_panel(self.run_key(run), factory, total_steps, render=render, **kwargs)
 
-    def run(self):
-        return training.get_run(self.slug)
+    def run(self, run: str = ""):
+        """The lesson's run, or a tab's own `run` (another tab's too), or None before its first Start."""
+        return training.get_run(self.run_key(run))
 
 
 _SHARED: dict[tuple[Callable, bool], Callable] = {}

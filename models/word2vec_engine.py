@@ -60,11 +60,12 @@ def gather(table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
 def one_torch_thread(device: torch.device):
     """Run this thread's CPU ops on one intra-op thread, then restore torch's setting.
 
-    A step is ~50 ops on ~10k numbers: too small to split across threads. With torch's default of
-    one thread per core, every op forks and joins them: 20% slower on a quiet 2-core machine, and
-    20-60x slower when another program keeps a core busy (each join waits for a descheduled thread).
-    Cores are used by Hogwild workers instead, one thread each. (torch's setting is per thread;
-    threads started meanwhile also take it.)
+    A step is ~50 small ops (5-120 us each). With torch's default of one thread per core, every op
+    forks and joins them all: on an idle 2-core machine a serial step gains ~20%, but once another
+    program keeps a core busy each join waits for a descheduled thread (3-13 ms per step instead of
+    0.9), and Hogwild workers fork their own (2 workers x 2 threads on 2 cores: 0.31x gensim's speed,
+    against 0.6x at one thread each). So cores go to workers, one thread each. torch's setting is per
+    thread; a thread that first uses torch while this runs starts with it too.
     """
     before = torch.get_num_threads()
     if device.type != "cpu" or before == 1:
@@ -325,7 +326,8 @@ class Word2VecTrainer:
         sigmoid = torch.sigmoid(f).masked_fill_(f > MAX_EXP, 1.0).masked_fill_(f < -MAX_EXP, 0.0)
         g = (self._labels - sigmoid).mul_(used).mul_(lr)  # (B, 1+K); noise equal to the word skipped
         hidden_error = torch.bmm(g[:, None, :], out_vectors).view(B, d)  # word2vec.c's neu1e
-        g.mul_(self._step_limit(targets, (used * hidden.square().sum(1, keepdim=True)).view(-1), lr).view(B, 1 + K))
+        curvatures_out = (used * hidden.square().sum(1, keepdim=True)).view(-1)  # |h|^2 per target
+        g.mul_(self._step_limit(targets, curvatures_out, lr).view(B, 1 + K))
         self.w_out.index_add_(0, targets, (g[:, :, None] * hidden[:, None, :]).view(-1, d))
         loss = -(F.logsigmoid(f * self._signs).mul_(used)).sum()
         curvatures = torch.linalg.vector_norm(out_vectors, dim=2).square_().mul_(used).sum(1)  # (B,)

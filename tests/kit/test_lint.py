@@ -47,3 +47,21 @@ def test_the_walk_sees_nested_packages_and_lazy_imports(tmp_path):
     nested.write_text("def f():\n    import streamlit as st\n    from plotly import graph_objects\n")
     assert imported_roots(nested) == {"streamlit", "plotly"}
     assert nested in list(tmp_path.rglob("*.py"))
+
+
+def test_lessons_reach_the_training_kit_only_through_the_page():
+    """A lesson trains through `page.train(..., run=...)` and reads runs with `page.run(...)`: no lesson module
+    imports app.training (the kit names, titles and queues its runs)."""
+    lessons = [p for p in (ROOT / "app" / "lessons").rglob("*.py") if p.name not in ("scaffold.py", "__main__.py")]
+    assert len(lessons) > 30
+    offenders = []
+    for path in lessons:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            if "app.training" in names:
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []

@@ -345,8 +345,8 @@ def test_five_vs_fifteen_negatives_lands_on_the_scores_of_both():
     at = click(run_page(PAGE, timeout=60), "Lecture demo: 5 vs 15 negatives")
     assert at.session_state["word_embeddings.tab"] == "Compare two runs"
     assert at.radio(key="word_embeddings.compare").value == "negatives"
-    next(b for b in at.button if b.key == "word_embeddings:compare:step").click().run()
-    run = at.session_state["word_embeddings:compare:run"]
+    next(b for b in at.button if b.key == "word_embeddings-compare:step").click().run()
+    run = at.session_state["word_embeddings-compare:run"]
     assert list(run.trainer.configs) == ["K = 5", "K = 15"]
     while not run.trainer.done:  # train both to the end (the Step button does it chunk by chunk)
         run.trainer.train_steps(50)

@@ -9,9 +9,8 @@ import torch
 from app.lecture import advanced_controls
 from app.lessons.attention import tiny_trainer
 from app.lessons.attention.labels import token_label
-from app.page import LessonPage
+from app.page import LessonPage, metric_chart
 from app.resources import shared_corpus_text
-from app.training import metric_chart
 from models.attention.tiny_transformer import POSITIONAL_SCHEMES, TinyTransformerConfig
 
 TITLE = "Train a tiny transformer"

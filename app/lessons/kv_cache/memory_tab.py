@@ -8,7 +8,6 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from app import training
 from app.lessons.kv_cache import figures
 from app.lessons.kv_cache.compare_tab import runs_results
 from app.page import LessonPage
@@ -87,10 +86,10 @@ def _quantised(page: LessonPage, shared) -> None:
     runs = page.compute("quant", "Preparing the runs", make_quant, shared)
     if runs is None:
         return
-    training.training_panel(
-        f"{page.slug}-quant",
-        lambda: make_quant(shared),
-        runs.total_steps,
+    page.train(
+        run="quant",
+        factory=lambda: make_quant(shared),
+        total_steps=runs.total_steps,
         settings=shared.run_settings,
         render=lambda run: _draw_quant(page, run.trainer),
         device=page.device,

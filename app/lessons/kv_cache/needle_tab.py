@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import training
 from app.lessons.kv_cache import figures
 from app.page import LessonPage
 from app.resources import shared_corpus_text
@@ -64,10 +63,10 @@ def render(page: LessonPage) -> None:
     search = page.compute("needle", "Preparing the needle grid", make_search, shared, config)
     if search is None:
         return
-    training.training_panel(
-        f"{page.slug}-needle",
-        lambda: make_search(shared, config),
-        search.total_steps,
+    page.train(
+        run="needle",
+        factory=lambda: make_search(shared, config),
+        total_steps=search.total_steps,
         settings={"config": repr(config)},
         render=lambda run: _draw(page, run.trainer),
         device=page.device,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import training
 from app.lessons.kv_cache import figures
 from app.page import LessonPage
 from models.kv_cache.compare import PolicyComparison, sweep_jobs
@@ -53,10 +52,10 @@ def render(page: LessonPage) -> None:
     if sweep is None:
         return
     st.caption(f"{len(sweep.jobs)} runs of {len(shared.ids)} tokens each; a run's perplexity is over the whole text.")
-    training.training_panel(
-        f"{page.slug}-sweep",
-        lambda: make_sweep(shared, budgets),
-        sweep.total_steps,
+    page.train(
+        run="sweep",
+        factory=lambda: make_sweep(shared, budgets),
+        total_steps=sweep.total_steps,
         settings=shared.run_settings | {"sweep_budgets": budgets},
         render=lambda run: _draw(page, run.trainer),
         device=page.device,

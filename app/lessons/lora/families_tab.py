@@ -9,7 +9,6 @@ from dataclasses import fields
 import pandas as pd
 import streamlit as st
 
-from app import training
 from app.lecture import advanced_controls
 from app.lessons.lora import figures
 from app.page import LessonPage
@@ -18,7 +17,7 @@ from models.lora.peft_families import FamiliesConfig, FamiliesTrainer, formula_c
 from models.registry import SMOLLM2_ARCHITECTURE
 
 TITLE = "PEFT families"
-PREFIX = "lora-peft"  # the training kit's name for this tab's run
+RUN = "peft"  # this tab's own run (the kit's key "lora-peft")
 LRS = [1e-5, 3e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 # widget names: the config's fields with a "pf_" prefix (the other tabs have ranks, lr, steps... of their own)
 NAMES = {f.name: "pf_" + f.name for f in fields(FamiliesConfig) if f.name not in ("seed",)}
@@ -157,16 +156,16 @@ def render(page: LessonPage) -> None:
         model, tokenizer = load_shared_model("smollm2", page.device)
         return FamiliesTrainer(model, tokenizer, text, config, device=page.device)
 
-    training.training_panel(
-        PREFIX,
+    page.train(
         factory,
         config.steps * len(runs),
+        run=RUN,
         settings=settings,
         render=lambda run: draw(page, run),
         device=page.device,
         label=f"{label}: {len(runs)} runs",
     )
-    run = training.get_run(PREFIX)
+    run = page.run(RUN)
     if run is None or run.settings != settings:
         st.markdown(
             f"**The runs these settings build** ({config.steps} steps each; a step of the progress bar is "

@@ -7,9 +7,8 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from app import training
 from app.lessons.lora import figures
-from app.lessons.lora.real_tab import PREFIX
+from app.lessons.lora.real_tab import RUN
 from app.page import LessonPage
 from models.lora.finetune import LoRAFineTuner, subspace_similarity
 
@@ -31,7 +30,7 @@ def render(page: LessonPage) -> None:
         "φ(i, j) = ‖U_iᵀ U_j‖² / min(i, j) between the input directions (right singular vectors of A) "
         "learned at two ranks: 1 means the top i directions of one lie inside the top j of the other."
     )
-    run = training.get_run(PREFIX)
+    run = page.run(RUN)
     if run is None or run.steps_done == 0:
         st.info("Train some steps in the **SmolLM2** tab first; this tab reads those runs.")
         return

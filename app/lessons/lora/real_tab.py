@@ -7,7 +7,6 @@ from dataclasses import fields
 import pandas as pd
 import streamlit as st
 
-from app import training
 from app.lecture import advanced_controls
 from app.lessons.lora import figures
 from app.page import LessonPage
@@ -15,7 +14,7 @@ from app.resources import load_shared_model
 from models.lora.finetune import FineTuneConfig, LoRAFineTuner
 
 TITLE = "SmolLM2"
-PREFIX = "lora-real"  # the training kit's name for this tab's run (the sandbox has the lesson's own)
+RUN = "real"  # this tab's own run (the kit's key "lora-real"; the sandbox has the lesson's run)
 RANK_OPTIONS = [1, 2, 4, 8, 16, 32, 64]
 # widget names: the config's fields, except those the sandbox also has, which get an "ft_" prefix here
 NAMES = {f.name: f.name for f in fields(FineTuneConfig)} | {
@@ -96,16 +95,16 @@ def render(page: LessonPage) -> None:
         model, tokenizer = load_shared_model("smollm2", page.device)
         return LoRAFineTuner(model, tokenizer, text, config, device=page.device)
 
-    training.training_panel(
-        PREFIX,
+    page.train(
         factory,
         int(page.value("ft_steps", 20)),
+        run=RUN,
         settings=settings,
         render=lambda run: draw(page, run),
         device=page.device,
         label=f"{label}: r={list(config.ranks)}",
     )
-    run = training.get_run(PREFIX)
+    run = page.run(RUN)
     if run is not None:
         samples(page, run.trainer)
 

@@ -7,7 +7,6 @@ from dataclasses import fields
 import pandas as pd
 import streamlit as st
 
-from app import training
 from app.lecture import advanced_controls
 from app.lessons.lora import figures
 from app.page import LessonPage
@@ -80,10 +79,10 @@ def render(page: LessonPage) -> None:
     if config is None:
         return
     settings = {name: page.value(name) for name in SETTINGS}
-    training.training_panel(
-        page.slug,
+    page.train(
         lambda: SandboxTrainer(config, device="cpu"),  # tiny matrices: the CPU is fastest
         int(steps),
+        device="cpu",
         settings=settings,
         render=lambda run: draw(page, run),
         label=f"k={config.true_rank} n={config.n_train} noise={config.noise}",

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from app import training
 from app.lessons.rlhf import figures
 from app.page import LessonPage
 from models.rlhf.dpo_sandbox import DPOConfig, DPOTrainer
@@ -54,10 +53,10 @@ def render(page: LessonPage) -> None:
     config = page.config(DPOConfig, "DPO settings")
     if config is None:
         return
-    training.training_panel(
-        f"{page.slug}-dpo",
-        lambda: DPOTrainer(config, page.device),
-        300,
+    page.train(
+        run="dpo",
+        factory=lambda: DPOTrainer(config, page.device),
+        total_steps=300,
         settings={name: page.value(name) for name in ("beta", "n_pairs", "dpo_lr")},
         render=lambda run: draw(page, run),
         device=page.device,

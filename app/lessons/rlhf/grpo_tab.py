@@ -9,7 +9,6 @@ import dataclasses
 import streamlit as st
 import torch
 
-from app import training
 from app.lessons.rlhf import figures, lm_tab
 from app.page import LessonPage
 from models.rlhf.language_model import RLHFConfig
@@ -83,7 +82,7 @@ def draw_lm(page: LessonPage, run) -> None:
     if not trainer.history:
         return
     histories = {"GRPO (this tab)": trainer.history}
-    ppo_run = training.get_run(f"{page.slug}-lm")
+    ppo_run = page.run("lm")
     if ppo_run is not None and ppo_run.trainer is not None and ppo_run.trainer.history:
         method = ppo_run.trainer.config.method.upper()
         histories[f"{method} (tab {lm_tab.TITLE})"] = ppo_run.trainer.history
@@ -125,10 +124,10 @@ def lm_half(page: LessonPage) -> None:
         return
     names = [name for name in lm_tab.SETTINGS if name != "method"] + LM_SETTINGS  # GRPO's own recipe
     settings = {name: page.value(name) for name in names}
-    training.training_panel(
-        f"{page.slug}-grpo",
-        lambda: lm_tab.make_trainer(page, config),
-        int(page.value("lm_iterations", 30)),
+    page.train(
+        run="grpo",
+        factory=lambda: lm_tab.make_trainer(page, config),
+        total_steps=int(page.value("lm_iterations", 30)),
         settings=settings,
         render=lambda run: draw_lm(page, run),
         device=page.device,

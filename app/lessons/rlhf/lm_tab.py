@@ -3,7 +3,6 @@
 import pandas as pd
 import streamlit as st
 
-from app import training
 from app.lecture import pinned
 from app.lessons.rlhf import figures
 from app.page import LessonPage
@@ -128,10 +127,10 @@ def render(page: LessonPage) -> None:
     config = controls(page)
     if config is None:
         return
-    training.training_panel(
-        f"{page.slug}-lm",
-        lambda: make_trainer(page, config),
-        int(page.value("lm_iterations", 30)),
+    page.train(
+        run="lm",
+        factory=lambda: make_trainer(page, config),
+        total_steps=int(page.value("lm_iterations", 30)),
         settings={name: page.value(name) for name in SETTINGS},
         render=lambda run: draw(page, run),
         device=page.device,

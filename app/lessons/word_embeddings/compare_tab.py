@@ -14,7 +14,6 @@ from app.lessons.word_embeddings.evaluation import evaluate
 from app.lessons.word_embeddings.trainer import CBOW_LR, TICKS_PER_EPOCH, PairTrainer
 from app.lessons.word_embeddings.vector_space import neighbours_frame, parse_words
 from app.page import LessonPage
-from app.training import training_panel
 
 TITLE = "Compare two runs"
 COMPARISONS = {"arch": "skip-gram vs CBOW", "negatives": "5 vs 15 negatives"}
@@ -78,12 +77,12 @@ def render(page: LessonPage) -> None:
     settings = {"corpus": lesson.corpus_key} | {
         f"{label} {k}": v for label, c in pair.items() for k, v in dataclasses.asdict(c).items()
     }
-    training_panel(
-        page.state_key("compare"),
+    page.train(
         lambda: PairTrainer(lesson.sentences, pair, lesson.device),
         lesson.config.epochs * TICKS_PER_EPOCH,
-        settings,
-        lambda run: render_pair(page, run),
+        run="compare",
+        settings=settings,
+        render=lambda run: render_pair(page, run),
         device=lesson.device,
         label=f"{' vs '.join(pair)}, {lesson.corpus_label}",
     )

@@ -20,8 +20,7 @@ from app.lessons.word_embeddings.vector_space import (
     projection_figure,
     projection_points,
 )
-from app.page import LessonPage
-from app.training import metric_chart
+from app.page import LessonPage, metric_chart
 
 TITLE = "Train live"
 
