@@ -164,7 +164,24 @@ class LessonPage:
         return shared_figure(builder, *args, **kwargs)
 
     def result(self, name: str, default: Any = None) -> Any:
-        return st.session_state.get(self.state_key(name), default)
+        """What the lesson kept under `name` in this session (by `compute` or `keep`), or `default`."""
+        return kept(self.slug, name, default)
+
+    def keep(self, name: str, value: Any) -> Any:
+        """Keep `value` for this session across reruns (read it back with `result`); returns it."""
+        return keep(self.slug, name, value)
+
+    def forget(self, name: str, default: Any = None) -> Any:
+        """Drop what was kept under `name`; returns it (or `default`)."""
+        return st.session_state.pop(self.state_key(name), default)
+
+    def set_value(self, name: str, value: Any) -> None:
+        """Set the setting `name` as a click would (call before its widget is drawn in this run)."""
+        st.session_state[self.key(name)] = value
+
+    def has_value(self, name: str) -> bool:
+        """Whether the setting `name` has a value in this session yet."""
+        return self.key(name) in st.session_state
 
     def stale(self, name: str) -> bool:
         return bool(st.session_state.get(self.state_key(f"{name}!failed")))
@@ -206,6 +223,21 @@ class LessonPage:
     def run(self, run: str = ""):
         """The lesson's run, or a tab's own `run` (another tab's too), or None before its first Start."""
         return training.get_run(self.run_key(run))
+
+
+def kept(slug: str, name: str, default: Any = None) -> Any:
+    """What lesson `slug` kept under `name` in this session (`page.result` for code without a page at hand)."""
+    return st.session_state.get(f"{slug}:{name}", default)
+
+
+def keep(slug: str, name: str, value: Any) -> Any:
+    st.session_state[f"{slug}:{name}"] = value
+    return value
+
+
+def lesson_run(slug: str, run: str = ""):
+    """Lesson `slug`'s run (or its tab's `run`) in this session, for another lesson that shows it, or None."""
+    return training.get_run(f"{slug}-{run}" if run else slug)
 
 
 _SHARED: dict[tuple[Callable, bool], Callable] = {}

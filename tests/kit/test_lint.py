@@ -49,9 +49,10 @@ def test_the_walk_sees_nested_packages_and_lazy_imports(tmp_path):
     assert nested in list(tmp_path.rglob("*.py"))
 
 
-def test_lessons_reach_the_training_kit_only_through_the_page():
+def test_lessons_reach_the_kit_only_through_the_page():
     """A lesson trains through `page.train(..., run=...)` and reads runs with `page.run(...)`: no lesson module
-    imports app.training (the kit names, titles and queues its runs)."""
+    imports app.training (the kit names, titles and queues its runs), and none touches st.session_state (the page
+    keeps results with `keep`/`result` and sets settings with `set_value`)."""
     lessons = [p for p in (ROOT / "app" / "lessons").rglob("*.py") if p.name not in ("scaffold.py", "__main__.py")]
     assert len(lessons) > 30
     offenders = []
@@ -63,5 +64,7 @@ def test_lessons_reach_the_training_kit_only_through_the_page():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
             if "app.training" in names:
-                offenders.append(str(path.relative_to(ROOT)))
+                offenders.append(f"{path.relative_to(ROOT)}: imports app.training")
+        if "session_state" in path.read_text():
+            offenders.append(f"{path.relative_to(ROOT)}: st.session_state")
     assert offenders == []

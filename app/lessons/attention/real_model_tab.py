@@ -103,8 +103,8 @@ def load_and_trace(page: LessonPage, model_name: str, allow_download: bool):
     model, tokenizer = loaded
     name = page.result("model-name", model_name)
     if not page.stale("model"):
-        st.session_state[page.state_key("model-name")] = name = model_name
-        st.session_state[page.state_key("model-download")] = allow_download
+        name = page.keep("model-name", model_name)
+        page.keep("model-download", allow_download)
     page.compute("real", "Reading the attention", trace, page, model, tokenizer, name)
     induction = page.compute(
         "induction-map",
@@ -115,13 +115,13 @@ def load_and_trace(page: LessonPage, model_name: str, allow_download: bool):
         page.result("model-download", False),
     )
     if induction is not None:
-        st.session_state[page.state_key("induction")] = (name, induction)
+        page.keep("induction", (name, induction))
 
 
 def pick_head(page: LessonPage, layer: int, head: int, n_layers: int, n_heads: int, model: str) -> tuple[int, int]:
     """The chosen (layer, head) if it exists, else the last valid one with a message."""
     if layer < n_layers and head < n_heads:
-        st.session_state[page.state_key("head")] = (layer, head)
+        page.keep("head", (layer, head))
         return layer, head
     last_layer, last_head = page.result("head", (0, 0))
     kept = (min(last_layer, n_layers - 1), min(last_head, n_heads - 1))

@@ -134,7 +134,7 @@ def show_generation_test(page: LessonPage, run) -> None:
     if stored is None or stored[0] != report_key:
         with st.spinner("Testing the model on generation: 200 characters, one at a time…"):
             stored = (report_key, trainer.future_peeking_report("The ", 200))
-        st.session_state[page.state_key("report")] = stored
+        page.keep("report", stored)
     report = stored[1]
     c1, c2, c3 = st.columns(3)
     c1.metric("Teacher-forced loss", f"{report['teacher_forced_loss']:.3f}")

@@ -104,9 +104,9 @@ def controls(page: LessonPage):
     """The static space that the Neighbours, Map and Benchmarks tabs query."""
     options = spaces.space_options()
     if (
-        page.key("space") in st.session_state and page.value("space") not in options
+        page.has_value("space") and page.value("space") not in options
     ):  # a preset naming a run this session does not have (a link's is refused with a note by the kit)
-        st.session_state[page.key("space")] = "smollm2"
+        page.set_value("space", "smollm2")
     page.widget(
         st.selectbox,
         "space",

@@ -79,7 +79,7 @@ def render(page: LessonPage) -> None:
         word = page.widget(st.text_input, "context_word", "Word", default="bank")
         top = LAYERS[model_name]
         if page.value("layer", top) > top:
-            st.session_state[page.key("layer")] = top
+            page.set_value("layer", top)
         layer = page.widget(st.slider, "layer", "Layer shown in the map and matrix", 0, top, default=6)
     with right:
         text = page.widget(

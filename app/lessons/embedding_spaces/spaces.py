@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from app.page import keep, kept, lesson_run
 from app.resources import shared_model
 from models.corpora import load_corpus_text, load_polarity
 from models.embedding_spaces.spaces import TokenEmbeddingSpace, sentence_embeddings, word_occurrences
@@ -19,7 +20,6 @@ SPACES = {
     "minilm": "MiniLM-L6 tokens",
     "word2vec": "Your word2vec run",
 }
-RUN_KEYS = ("word_embeddings:run", "we_:run")  # the Word embeddings page's run (new and old key)
 SEARCH_CORPORA = {
     "reviews": "200 movie-review sentences (Pang & Lee)",
     "lee": "Lee news corpus (2,682 sentences)",
@@ -36,12 +36,11 @@ def token_space(name: str, device: str) -> TokenEmbeddingSpace:
 
 def word2vec_run():
     """The word2vec run trained on the Word embeddings page in this session, or None."""
-    for key in RUN_KEYS:
-        run = st.session_state.get(key)
-        trainer = getattr(run, "trainer", None)
-        for owner in (trainer, getattr(trainer, "model", None)):
-            if owner is not None and hasattr(owner, "keyed_vectors") and run.steps_done > 0:
-                return run, owner
+    run = lesson_run("word_embeddings")
+    trainer = getattr(run, "trainer", None)
+    for owner in (trainer, getattr(trainer, "model", None)):
+        if owner is not None and hasattr(owner, "keyed_vectors") and run.steps_done > 0:
+            return run, owner
     return None
 
 
@@ -50,10 +49,9 @@ def word2vec_vectors():
     if found is None:
         raise ValueError("No word2vec run in this session: train one on the Word embeddings page first.")
     run, owner = found
-    cached = st.session_state.get("embedding_spaces:word2vec")
+    cached = kept("embedding_spaces", "word2vec")
     if cached is None or cached[0] != (run.run_id, run.steps_done):
-        cached = ((run.run_id, run.steps_done), owner.keyed_vectors())
-        st.session_state["embedding_spaces:word2vec"] = cached
+        cached = keep("embedding_spaces", "word2vec", ((run.run_id, run.steps_done), owner.keyed_vectors()))
     return cached[1]
 
 

@@ -19,9 +19,8 @@ def render(page: LessonPage) -> None:
         return
     shared = page.data
     n_layers, n_heads = results[evicting[0]].kept.shape[1:3]
-    for key, options in ((page.key("show_policy"), evicting),):
-        if st.session_state.get(key) not in options:  # a run without the policy shown before
-            st.session_state[key] = options[0]
+    if page.value("show_policy") not in evicting:  # a run without the policy shown before
+        page.set_value("show_policy", evicting[0])
     cols = st.columns(3)
     with cols[0]:
         name = page.widget(st.selectbox, "show_policy", "Policy", evicting, default=evicting[0])

@@ -59,15 +59,15 @@ def token_limit(model, tokenizer, device: str) -> tuple[int, str]:
 
 def continuation(page, source: tuple) -> list[dict]:
     """The sampled tokens of this source (a new model, prompt or template starts afresh)."""
-    if st.session_state.get(page.state_key("source")) != source:
-        st.session_state[page.state_key("source")] = source
-        st.session_state[page.state_key("continuation")] = []
-    return st.session_state[page.state_key("continuation")]
+    if page.result("source") != source:
+        page.keep("source", source)
+        page.keep("continuation", [])
+    return page.result("continuation")
 
 
 def request(page, action) -> None:
     """on_click of Sample 1 / Sample 10 / Undo / Clear: done on the next run, before the forward pass."""
-    st.session_state[page.state_key("request")] = action
+    page.keep("request", action)
 
 
 def forward_pass(model_name: str, device: str, ids: tuple, max_context: int, _model, _tokenizer):
@@ -77,7 +77,7 @@ def forward_pass(model_name: str, device: str, ids: tuple, max_context: int, _mo
 
 def predict(page, model, tokenizer, source: tuple, config: SamplingConfig) -> Prediction:
     model_name, device, prompt, chat = source
-    action = st.session_state.pop(page.state_key("request"), None)  # asked for on the last click
+    action = page.forget("request")  # asked for on the last click
     prompt_ids = encode_prompt(tokenizer, prompt, chat)
     max_context, whose = token_limit(model, tokenizer, device)
     if len(prompt_ids) > max_context:

@@ -54,7 +54,7 @@ def render(page: LessonPage) -> None:
         f"{n_prompt} prompt tokens (green), {len(result.pieces) - n_prompt} sampled (orange); "
         "hover a token for its id; · marks a space."
     )
-    continuation = st.session_state.get(page.state_key("continuation"), [])
+    continuation = page.result("continuation", [])
     if continuation:
         st.dataframe(
             pd.DataFrame(continuation).rename(

@@ -167,4 +167,4 @@ def summary(page: LessonPage, smoothed) -> None:
 
 def _accept_menu_names(page: LessonPage) -> None:
     if page.value("smoothing") in CHOICES:
-        st.session_state[page.key("smoothing")] = CHOICES[page.value("smoothing")]
+        page.set_value("smoothing", CHOICES[page.value("smoothing")])

@@ -153,7 +153,7 @@ def render(page: LessonPage) -> None:
     clipped_runs = [n for n in config.run_names() if not n.startswith("reinforce")]
     if clipped_runs:
         if page.value("hist_run") not in clipped_runs:  # a run of earlier settings
-            st.session_state[page.key("hist_run")] = clipped_runs[0]
+            page.set_value("hist_run", clipped_runs[0])
         page.widget(st.selectbox, "hist_run", "Ratio histogram of", clipped_runs, default=clipped_runs[0])
     hist_run = page.value("hist_run")
     settings = {name: page.value(name) for name in SETTINGS}

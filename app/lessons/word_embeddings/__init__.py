@@ -96,13 +96,12 @@ def vocabulary(key: str, _sentences: list) -> tuple[pd.DataFrame, dict]:
 
 def follow_corpus(page: LessonPage, corpus: str) -> None:
     """Query words follow the corpus: a switch of corpus puts its own default words in the inputs."""
-    seen_key = page.state_key("query-corpus")
-    seen = st.session_state.get(seen_key)
+    seen = page.result("query-corpus")
     if seen != corpus:
         for name, value in corpus_defaults(corpus).items():
-            if seen is not None or page.key(name) not in st.session_state:
-                st.session_state[page.key(name)] = value
-        st.session_state[seen_key] = corpus
+            if seen is not None or not page.has_value(name):
+                page.set_value(name, value)
+        page.keep("query-corpus", corpus)
 
 
 def controls(page: LessonPage) -> Lesson | None:

@@ -144,7 +144,7 @@ def pair_scores(page: LessonPage, run) -> dict:
     with st.spinner("Scoring both runs on WordSim-353, SimLex-999 and analogies…"):
         corpus = run.settings["corpus"]
         scores = {label: evaluate(ticked.keyed_vectors(), corpus) for label, ticked in run.trainer.trainers.items()}
-    st.session_state[page.state_key("pair-scores")] = (key, scores)
+    page.keep("pair-scores", (key, scores))
     return scores
 
 

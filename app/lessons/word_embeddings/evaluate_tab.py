@@ -70,7 +70,7 @@ def render(page: LessonPage) -> None:
     if run is None or not run.history:
         st.info("Train first (the **Train live** tab): the scores of the current run appear here.")
         return
-    evals = st.session_state.setdefault(page.state_key("evals"), {})
+    evals = page.result("evals") or page.keep("evals", {})
     entry = scored_entry(page, run, evals)
     if entry is None:
         return
@@ -89,7 +89,7 @@ def render(page: LessonPage) -> None:
         with st.spinner("gensim's Word2Vec is training on the same corpus…"):
             trained = page.compute("gensim", "Training gensim", gensim_result, gensim_key, sentences, run_settings)
         if trained is not None:
-            st.session_state[page.state_key("gensim-key")] = gensim_key
+            page.keep("gensim-key", gensim_key)
     gensim = None
     if page.result("gensim-key") == gensim_key and same_corpus:
         gensim = gensim_result(gensim_key, sentences, run_settings)

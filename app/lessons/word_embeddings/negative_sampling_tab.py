@@ -30,11 +30,10 @@ def initial_trainer(key: str, _sentences: list, _settings: dict) -> Word2VecTrai
 
 def pick_pair(page: LessonPage, sentences, vocabulary_words, arch, window) -> None:
     """on_click: fill the example's words with a real (centre, context) pair from the corpus."""
-    draws = st.session_state.get(page.state_key("draws"), 0) + 1
-    st.session_state[page.state_key("draws")] = draws
+    draws = page.keep("draws", page.result("draws", 0) + 1)
     centre, context = corpus_pair(sentences, vocabulary_words, arch, window, seed=draws)
-    st.session_state[page.key("centre")] = centre
-    st.session_state[page.key("context")] = " ".join(context)
+    page.set_value("centre", centre)
+    page.set_value("context", " ".join(context))
 
 
 def render(page: LessonPage) -> None:

@@ -47,7 +47,7 @@ def projected(page: LessonPage, run, kv) -> tuple:
                 spinner += " (the first UMAP of a session compiles its code: up to ~20 s)"
             with st.spinner(spinner, show_time=True):
                 cached = (key, project(vectors, method, dims, seed))
-            st.session_state[page.state_key("projection")] = cached
+            page.keep("projection", cached)
         coords, axes = cached[1]
     for i, column in enumerate("xyz"[:dims]):
         points[column] = coords[:, i]
