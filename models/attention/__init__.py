@@ -8,7 +8,7 @@
 The names below load their module on first use: `from models.attention import MultiHeadAttention` is `from models.attention.mechanism import MultiHeadAttention`.
 """
 
-import importlib
+from models.lazy import exports
 
 _API = {  # name -> the module that defines it
     "MultiHeadAttention": "mechanism",
@@ -35,9 +35,4 @@ _API = {  # name -> the module that defines it
     "make_task": "tiny_transformer",
 }
 __all__ = sorted(_API)
-
-
-def __getattr__(name: str):
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = exports(__name__, _API)

@@ -5,7 +5,7 @@
 The names below load their module on first use: `from models.embedding_spaces import TokenEmbeddingSpace` is `from models.embedding_spaces.spaces import TokenEmbeddingSpace`.
 """
 
-import importlib
+from models.lazy import exports
 
 _API = {  # name -> the module that defines it
     "TokenEmbeddingSpace": "spaces",
@@ -16,9 +16,4 @@ _API = {  # name -> the module that defines it
     "word_occurrences": "spaces",
 }
 __all__ = sorted(_API)
-
-
-def __getattr__(name: str):
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = exports(__name__, _API)

@@ -9,7 +9,7 @@
 The names below load their module on first use: `from models.kv_cache import BudgetResult` is `from models.kv_cache.cache import BudgetResult`.
 """
 
-import importlib
+from models.lazy import exports
 
 _API = {  # name -> the module that defines it
     "BudgetResult": "cache",
@@ -31,9 +31,4 @@ _API = {  # name -> the module that defines it
     "filler_ids": "needle",
 }
 __all__ = sorted(_API)
-
-
-def __getattr__(name: str):
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = exports(__name__, _API)

@@ -6,7 +6,7 @@
 The names below load their module on first use: `from models.moe import REAL_CONFIGS` is `from models.moe.cost import REAL_CONFIGS`.
 """
 
-import importlib
+from models.lazy import exports
 
 _API = {  # name -> the module that defines it
     "REAL_CONFIGS": "cost",
@@ -20,9 +20,4 @@ _API = {  # name -> the module that defines it
     "TinyMoELM": "model",
 }
 __all__ = sorted(_API)
-
-
-def __getattr__(name: str):
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = exports(__name__, _API)

@@ -5,7 +5,7 @@
 The names below load their module on first use: `from models.next_token import NextTokenResult` is `from models.next_token.sampling import NextTokenResult`.
 """
 
-import importlib
+from models.lazy import exports
 
 _API = {  # name -> the module that defines it
     "NextTokenResult": "sampling",
@@ -17,9 +17,4 @@ _API = {  # name -> the module that defines it
     "token_pieces": "sampling",
 }
 __all__ = sorted(_API)
-
-
-def __getattr__(name: str):
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = exports(__name__, _API)

@@ -8,7 +8,7 @@
 The names below load their module on first use: `from models.rlhf import DPOConfig` is `from models.rlhf.dpo_sandbox import DPOConfig`.
 """
 
-import importlib
+from models.lazy import exports
 
 _API = {  # name -> the module that defines it
     "DPOConfig": "dpo_sandbox",
@@ -25,9 +25,4 @@ _API = {  # name -> the module that defines it
     "grpo_advantages": "policy_gradient",
 }
 __all__ = sorted(_API)
-
-
-def __getattr__(name: str):
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = exports(__name__, _API)
