@@ -76,6 +76,10 @@ def _train_ours(sentences, config, device):
     return trainer.keyed_vectors(), time.perf_counter() - start
 
 
+def _train_gensim(sentences, config, workers):
+    return train_gensim_reference(sentences, config, workers)
+
+
 def _quality(vectors) -> dict:
     wordsim = evaluate_word_pairs(vectors, "wordsim353")
     simlex = evaluate_word_pairs(vectors, "simlex999")
@@ -126,7 +130,7 @@ def _timings(sentences, config, workers, device, have_gensim, repeats, ours=True
             ours_kv, seconds = _train_ours(sentences, config, device)
             ours_s.append(seconds)
         if have_gensim:
-            ref_kv, seconds = train_gensim_reference(sentences, config, workers)
+            ref_kv, seconds = _train_gensim(sentences, config, workers)
             ref_s.append(seconds)
     return ours_kv, ours_s, ref_kv, ref_s
 
@@ -185,7 +189,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
 
 def _agreement_row(name, sentences, config, vectors, corpus) -> dict:
     ours, gensim_same_seed = vectors
-    gensim_other_seed, _ = train_gensim_reference(sentences, replace(config, seed=config.seed + 1), workers=1)
+    gensim_other_seed, _ = _train_gensim(sentences, replace(config, seed=config.seed + 1), workers=1)
     return _row(
         f"{name}: 10 nearest neighbours shared with gensim's",
         neighbour_agreement(ours, gensim_same_seed),

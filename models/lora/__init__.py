@@ -25,9 +25,9 @@ _API = {  # name -> the module that defines it
     "bits_per_parameter": "quantize",
     "levels": "quantize",
     "quantization_error": "quantize",
-    "quantize": "quantize",
     "SandboxConfig": "sandbox",
     "SandboxTrainer": "sandbox",
 }
+# `quantize` itself is reached as models.lora.quantize.quantize: the module has the function's name
 __all__ = sorted(_API)
 __getattr__ = exports(__name__, _API)
