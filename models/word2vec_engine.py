@@ -63,9 +63,9 @@ def one_torch_thread(device: torch.device):
     A step is ~50 small ops (5-120 us each). With torch's default of one thread per core, every op
     forks and joins them all: on an idle 2-core machine a serial step gains ~20%, but once another
     program keeps a core busy each join waits for a descheduled thread (3-13 ms per step instead of
-    0.9), and Hogwild workers fork their own (2 workers x 2 threads on 2 cores: 0.31x gensim's speed,
-    against 0.6x at one thread each). So cores go to workers, one thread each. torch's setting is per
-    thread; a thread that first uses torch while this runs starts with it too.
+    0.9), and Hogwild workers fork their own (2 workers x 2 threads on 2 cores: 0.36x gensim's speed,
+    0.59x at one thread each; BENCHMARKS.md, issue 31). So cores go to workers, one thread each.
+    torch's setting is per thread; a thread that first uses torch while this runs starts with it too.
     """
     before = torch.get_num_threads()
     if device.type != "cpu" or before == 1:
@@ -125,6 +125,7 @@ class Word2VecTrainer:
         self.w_out = torch.zeros(V, d, device=self.device)
         self.epoch, self.steps, self.pairs_processed = 0, 0, 0
         self._epoch = None  # this epoch's subsampled tokens: ids, sentence ids, windows, order
+        self._reach = None  # how far each token's context reaches back and ahead in this epoch
         self._centres_done = 0  # centres of this epoch already turned into examples
         self._buffer, self._buffer_size, self._buffer_offset, self._buffer_centres = (), 0, 0, 0
 
@@ -224,14 +225,8 @@ class Word2VecTrainer:
 
     def _next_batch(self):
         """The next batch of examples as tensors, or None at an epoch's end or after a dry block."""
-        if self._epoch is None:  # new epoch: drop frequent words at random, draw every window size
-            keep = self._rand(len(self._ids)) < gather(self._keep, self._ids)
-            ids, sentence_ids = self._ids[keep], self._sentence_ids[keep]
-            windows = torch.randint(1, self.config.window + 1, ids.shape, generator=self._generator, device=self.device)
-            order = torch.arange(len(ids), device=self.device)
-            if self.config.shuffle:
-                order = torch.randperm(len(ids), generator=self._generator, device=self.device)
-            self._epoch, self._centres_done = (ids, sentence_ids, windows, order), 0
+        if self._epoch is None:
+            self._start_epoch()
         if self._buffer_offset >= self._buffer_size:
             if self._centres_done >= len(self._epoch[0]):  # epoch finished
                 self.epoch, self._epoch = self.epoch + 1, None
@@ -250,33 +245,42 @@ class Word2VecTrainer:
         batch_rows, batch_starts = slot_rows[first:last] - start, starts[start:end] - first
         return contexts[first:last], batch_rows, batch_starts, words[start:end]
 
+    def _start_epoch(self) -> None:
+        """Drop frequent words at random, draw every position's window and the order of the centres."""
+        keep = self._rand(len(self._ids)) < gather(self._keep, self._ids)
+        ids, sentence_ids = self._ids.masked_select(keep), self._sentence_ids.masked_select(keep)  # (n,)
+        windows = torch.randint(1, self.config.window + 1, ids.shape, generator=self._generator, device=self.device)
+        order = torch.arange(len(ids), device=self.device)
+        if self.config.shuffle:
+            order = torch.randperm(len(ids), generator=self._generator, device=self.device)
+        # how far each token's context reaches back and ahead: its window, cut at its sentence's ends
+        _, lengths = torch.unique_consecutive(sentence_ids, return_counts=True)  # kept tokens per sentence
+        ends = torch.cumsum(lengths, 0)  # one past each sentence's last token
+        position = torch.arange(len(ids), device=self.device)
+        back = torch.minimum(position - (ends - lengths).repeat_interleave(lengths), windows)  # (n,)
+        ahead = torch.minimum((ends - 1).repeat_interleave(lengths) - position, windows)  # (n,)
+        self._epoch, self._reach, self._centres_done = (ids, sentence_ids, windows, order), (back, ahead), 0
+
     def _fill_buffer(self) -> None:
         """Turn the next block of centres into training examples."""
-        ids, sentence_ids, windows, order = self._epoch
-        n, block = len(ids), max(self.batch_size, 1 << 17)
+        (ids, _, _, order), (back, ahead) = self._epoch, self._reach
+        block = max(self.batch_size, 1 << 17)
         centres = order[self._centres_done : self._centres_done + block]  # (M,)
-        neighbours = centres[:, None] + self._offsets  # (M, 2W)
-        inside = (neighbours >= 0) & (neighbours < n)
-        neighbours.clamp_(0, n - 1)
-        valid = (
-            inside
-            & (gather(sentence_ids, neighbours) == gather(sentence_ids, centres)[:, None])
-            & (self._offsets.abs() <= gather(windows, centres)[:, None])
-        )  # (M, 2W): context slots inside the sentence and the centre's window
-        if self.config.arch == "skipgram":  # (P,) pairs, each centre's together
-            words = gather(ids, centres).repeat_interleave(valid.sum(1))
-            self._buffer = (gather(ids, neighbours.masked_select(valid)), words)
-            self._buffer_size = len(words)
-        else:  # CBOW: one example per centre that has a context; its context words stored flat
-            has_context = valid.any(dim=1)
-            valid, neighbours, centres = (t[has_context] for t in (valid, neighbours, centres))
-            counts = valid.sum(1)  # (M',) context words of each centre
-            rows = torch.arange(len(centres), device=self.device).repeat_interleave(counts)  # (P,)
+        back, ahead = gather(back, centres), gather(ahead, centres)  # (M,) context words each side
+        valid = (self._offsets >= -back[:, None]) & (self._offsets <= ahead[:, None])  # (M, 2W) slots
+        contexts = gather(ids, (centres[:, None] + self._offsets).masked_select(valid))  # (P,)
+        counts = back + ahead  # (M,) context words of each centre, stored together in `contexts`
+        if self.config.arch == "skipgram":  # (P,) pairs
+            self._buffer = (contexts, gather(ids, centres).repeat_interleave(counts))
+            self._buffer_size = len(contexts)
+        else:  # CBOW: one example per centre that has a context
+            has_context = counts > 0
+            counts, words = counts[has_context], gather(ids, centres[has_context])  # (M',)
+            rows = torch.arange(len(words), device=self.device).repeat_interleave(counts)  # (P,)
             starts = torch.cumsum(counts, 0) - counts  # (M',) first slot of each centre
-            contexts = gather(ids, neighbours.masked_select(valid))  # (P,)
-            self._buffer = (contexts, rows, starts, gather(ids, centres))
+            self._buffer = (contexts, rows, starts, words)
             self._slot_starts = np.append(starts.cpu().numpy(), len(rows))  # (M'+1,) on the host
-            self._buffer_size = len(centres)
+            self._buffer_size = len(words)
         self._centres_done, self._buffer_centres = self._centres_done + len(centres), len(centres)
         self._buffer_offset = 0
 
