@@ -4,7 +4,7 @@ sentence vectors against sentence-transformers' `encode` on the same MiniLM fold
 - building SmolLM2's whole-word token space from the loaded model (ours only: no reference builds it);
 - most_similar and 3CosAdd analogies, one query at a time, against gensim's most_similar on a KeyedVectors
   built from the same vectors (answers checked equal);
-- the Google analogy benchmark (restrict_vocab 30,000) with models/word2vec_eval.py against gensim's
+- the Google analogy benchmark (restrict_vocab 30,000) with models/word_embeddings/evaluation.py against gensim's
   evaluate_word_analogies on the same vectors (full runs only: gensim takes minutes);
 - 1,000 Lee-corpus sentences embedded by MiniLM, ours against SentenceTransformer.encode (same batch size).
 """
@@ -20,7 +20,7 @@ from models.corpora import load_corpus_text
 from models.embedding_spaces.spaces import TokenEmbeddingSpace, sentence_embeddings
 from models.registry import load_model
 from models.text import split_sentences
-from models.word2vec_eval import evaluate_analogies
+from models.word_embeddings.evaluation import evaluate_analogies
 
 WORDS = ["king", "river", "small", "money", "music", "walk", "city", "good", "water", "science"]
 ANALOGIES = [

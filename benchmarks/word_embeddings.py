@@ -28,9 +28,9 @@ import numpy as np
 import torch
 
 from models.corpora import load_corpus
-from models.word2vec import Word2VecConfig
-from models.word2vec_engine import Word2VecTrainer
-from models.word2vec_eval import evaluate_analogies, evaluate_word_pairs, train_gensim_reference
+from models.word_embeddings.engine import Word2VecTrainer
+from models.word_embeddings.evaluation import evaluate_analogies, evaluate_word_pairs, train_gensim_reference
+from models.word_embeddings.word2vec import Word2VecConfig
 
 LESSON = "word_embeddings"
 THREADS = 2  # torch's threads, and the most workers on either side

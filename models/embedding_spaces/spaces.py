@@ -5,7 +5,7 @@ What: three views of the vectors a pretrained transformer holds.
   leading space such as " king", or a WordPiece token that is not a "##" continuation), as word vectors with
   the same interface as the word2vec run's `KeyedVectors` (most_similar, analogy by 3CosAdd with the query
   words excluded, similarity), so the neighbour, analogy, projection and benchmark helpers of
-  models/word2vec_eval.py work on either. Rows are in token-id order: BPE merges frequent strings first, so a
+  models/word_embeddings/evaluation.py work on either. Rows are in token-id order: BPE merges frequent strings first, so a
   low id is a frequent word (the `restrict_vocab` of the benchmarks relies on "most frequent first").
 - `word_occurrences` / `contextual_embeddings`: the hidden state of one word at every layer, once per
   occurrence in a list of sentences. A static vector gives *bank* one point; a contextual one moves it with its
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from models.word2vec_eval import KeyedVectors, WordNotInVocabularyError
+from models.word_embeddings.evaluation import KeyedVectors, WordNotInVocabularyError
 
 
 class WordNotInSpaceError(WordNotInVocabularyError):

@@ -16,7 +16,7 @@ from models.embedding_spaces.spaces import (
     sentence_embeddings,
     word_occurrences,
 )
-from models.word2vec_eval import evaluate_analogies, evaluate_word_pairs
+from models.word_embeddings.evaluation import evaluate_analogies, evaluate_word_pairs
 
 BANK = [
     "We had a picnic on the bank of the river.",

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from models.word2vec import (
+from models.word_embeddings.engine import Word2VecTrainer, alias_table, train_word2vec
+from models.word_embeddings.evaluation import (
+    KeyedVectors,
+    WordNotInVocabularyError,
+    evaluate_analogies,
+    evaluate_word_pairs,
+    explain_pair,
+)
+from models.word_embeddings.word2vec import (
     MAX_EXP,
     Word2VecConfig,
     build_vocab,
@@ -16,14 +24,6 @@ from models.word2vec import (
     keep_probabilities,
     noise_distribution,
     skipgram_update,
-)
-from models.word2vec_engine import Word2VecTrainer, alias_table, train_word2vec
-from models.word2vec_eval import (
-    KeyedVectors,
-    WordNotInVocabularyError,
-    evaluate_analogies,
-    evaluate_word_pairs,
-    explain_pair,
 )
 
 needs_gensim = pytest.mark.skipif(
@@ -259,7 +259,7 @@ def test_batch_size_one_training_is_word2vec_c_sequential_sgd(arch):
 
 
 def test_textbook_update_equals_word2vec_c():
-    """models/word2vec.py's plain update of one example is word2vec.c's loop (clipping included)."""
+    """models/word_embeddings/word2vec.py's plain update of one example is word2vec.c's loop (clipping included)."""
     trainer = small_trainer(negatives=3)
     for arch, scale in [("skipgram", 1.0), ("cbow", 1.0)]:
         syn0, syn1neg = random_vectors(trainer, scale=scale, seed=3)
@@ -286,8 +286,8 @@ def test_textbook_update_equals_word2vec_c():
 
 @pytest.mark.parametrize("arch", ["skipgram", "cbow"])
 def test_engine_equals_the_textbook_update(arch):
-    """The fast engine (models/word2vec_engine.py), one example per step, replays the textbook
-    update of models/word2vec.py example after example: equal vectors after 300 steps."""
+    """The fast engine (models/word_embeddings/engine.py), one example per step, replays the textbook
+    update of models/word_embeddings/word2vec.py example after example: equal vectors after 300 steps."""
     trainer = small_trainer(arch=arch, batch_size=1, epochs=1)
     w_in, w_out = trainer.w_in.clone(), trainer.w_out.clone()
     rng, log, V = np.random.default_rng(0), [], len(trainer.vocab.words)

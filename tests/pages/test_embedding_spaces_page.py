@@ -96,8 +96,8 @@ def test_bad_input_gives_a_message_and_keeps_the_last_result(smollm2, minilm):
 def word2vec_run():
     from app.lessons.word_embeddings.trainer import TickedTrainer
     from app.training import TrainingRun
-    from models.word2vec import Word2VecConfig
-    from models.word2vec_engine import Word2VecTrainer
+    from models.word_embeddings.engine import Word2VecTrainer
+    from models.word_embeddings.word2vec import Word2VecConfig
 
     sentences = [["the", "king", "and", "the", "queen", "rule", "the", "land"]] * 50
     # what the Word embeddings page keeps in its run: the engine wrapped in ticks of 1 % of an epoch

@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 from app.lessons import PAGES_DIR
 from app.lessons.word_embeddings import corpus_stats, evaluation, trainer, vector_space
 from models.corpora import load_corpus
-from models.word2vec import Word2VecConfig
-from models.word2vec_engine import Word2VecTrainer
+from models.word_embeddings.engine import Word2VecTrainer
+from models.word_embeddings.word2vec import Word2VecConfig
 from tests.conftest import ENTRY, open_tab, run_page
 
 PAGE = "word_embeddings.py"
@@ -371,7 +371,7 @@ def test_skipgram_and_cbow_both_work_at_the_presets_rates():
     """The preset's claim on the Wikipedia sample: neither collapses (cosines of 'january''s
     neighbours below 1, months among them) and both score on WordSim-353."""
     from app.lessons.word_embeddings.trainer import CBOW_LR, PairTrainer
-    from models.word2vec_eval import evaluate_word_pairs
+    from models.word_embeddings.evaluation import evaluate_word_pairs
 
     configs = {
         "sg": Word2VecConfig(epochs=3),

@@ -12,7 +12,7 @@ from app.resources import shared_model
 from models.corpora import load_corpus_text, load_polarity
 from models.embedding_spaces.spaces import TokenEmbeddingSpace, sentence_embeddings, word_occurrences
 from models.text import split_sentences
-from models.word2vec_eval import evaluate_analogies, evaluate_word_pairs
+from models.word_embeddings.evaluation import evaluate_analogies, evaluate_word_pairs
 
 MODELS = {"smollm2": "SmolLM2-135M", "minilm": "MiniLM-L6"}
 SPACES = {

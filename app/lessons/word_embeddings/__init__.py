@@ -26,7 +26,7 @@ from app.lessons.word_embeddings import (
 from app.lessons.word_embeddings.corpus_stats import in_vocabulary, vocabulary_stats
 from app.lessons.word_embeddings.trainer import ARCHITECTURES, CBOW_LR, corpus_defaults
 from app.page import LessonPage, Preset
-from models.word2vec import Word2VecConfig
+from models.word_embeddings.word2vec import Word2VecConfig
 
 INTRO = (
     "A **one-hot** vector gives each word its own axis: *cat* and *dog* are as unrelated as *cat* and "

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from models.word2vec import keep_probabilities
+from models.word_embeddings.word2vec import keep_probabilities
 
 
 def vocabulary_stats(sentences: list) -> tuple[pd.DataFrame, dict]:

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app.lessons.word_embeddings.trainer import config_of
-from models.word2vec_eval import (
+from models.word_embeddings.evaluation import (
     KeyedVectors,
     evaluate_analogies,
     evaluate_word_pairs,

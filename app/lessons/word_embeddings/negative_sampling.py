@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app.lessons.word_embeddings.corpus_stats import in_vocabulary
-from models.word2vec import noise_distribution
+from models.word_embeddings.word2vec import noise_distribution
 
 
 def noise_frame(frame: pd.DataFrame, min_count: int, exponent: float, top: int) -> pd.DataFrame:

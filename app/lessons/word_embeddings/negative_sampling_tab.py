@@ -15,9 +15,9 @@ from app.lessons.word_embeddings.negative_sampling import (
 from app.lessons.word_embeddings.trainer import ARCHITECTURES, config_of
 from app.lessons.word_embeddings.vector_space import parse_words
 from app.page import LessonPage
-from models.word2vec import noise_distribution
-from models.word2vec_engine import Word2VecTrainer
-from models.word2vec_eval import explain_pair
+from models.word_embeddings.engine import Word2VecTrainer
+from models.word_embeddings.evaluation import explain_pair
+from models.word_embeddings.word2vec import noise_distribution
 
 TITLE = "Negative sampling"
 

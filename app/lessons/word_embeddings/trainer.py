@@ -1,6 +1,6 @@
 """The live-training kit's view of a word2vec trainer: one kit step is 1% of an epoch.
 
-`TickedTrainer` adapts a `Word2VecTrainer` (models/word2vec_engine.py) to app/training.py, so progress and
+`TickedTrainer` adapts a `Word2VecTrainer` (models/word_embeddings/engine.py) to app/training.py, so progress and
 ETA are exact whatever the corpus and batch size; `PairTrainer` trains skip-gram and CBOW side by side.
 A run's settings are the corpus key plus Word2VecConfig's fields, so `config_of` is one line.
 No Streamlit calls here.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from models.word2vec import Word2VecConfig
-from models.word2vec_engine import Word2VecTrainer
+from models.word_embeddings.engine import Word2VecTrainer
+from models.word_embeddings.word2vec import Word2VecConfig
 
 TICKS_PER_EPOCH = 100  # kit steps per epoch
 ARCHITECTURES = {"skipgram": "skip-gram", "cbow": "CBOW"}

@@ -11,7 +11,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from models.text import tokenize_words
-from models.word2vec_eval import KeyedVectors
+from models.word_embeddings.evaluation import KeyedVectors
 
 PROJECTIONS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 OTHER = "other frequent words"

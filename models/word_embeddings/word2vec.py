@@ -12,7 +12,7 @@ all as word2vec.c and gensim do.
 
 This file reads top to bottom: the settings, the vocabulary and its two tables (noise distribution,
 subsampling), then the update of one example in a dozen plain lines (`negative_sampling_update`,
-`skipgram_update`, `cbow_update`). models/word2vec_engine.py applies the same update to batches of
+`skipgram_update`, `cbow_update`). models/word_embeddings/engine.py applies the same update to batches of
 examples at once, so that it runs fast on a GPU (tests/models/test_word2vec.py: both give equal results).
 
 Papers: Mikolov et al. 2013, https://arxiv.org/abs/1301.3781 and https://arxiv.org/abs/1310.4546;

@@ -1,4 +1,4 @@
-"""The fast engine behind models/word2vec.py: the same update, applied to batches of examples.
+"""The fast engine behind models/word_embeddings/word2vec.py: the same update, applied to batches of examples.
 
 Why batched: the update of `negative_sampling_update` (g = (label - sigmoid(f)) * lr, the error
 accumulated into the input vector, output vectors updated in place), applied to a batch of examples
@@ -22,14 +22,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.word2vec import (
+from models.word_embeddings.evaluation import KeyedVectors
+from models.word_embeddings.word2vec import (
     MAX_EXP,
     Word2VecConfig,
     build_vocab,
     keep_probabilities,
     noise_distribution,
 )
-from models.word2vec_eval import KeyedVectors
 
 
 def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
