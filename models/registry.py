@@ -18,6 +18,7 @@ import importlib.util
 import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,6 +156,12 @@ def available_models() -> list[ModelInfo]:
     return infos
 
 
+# transformers builds a model on the meta device and then fills it, and that switch is process-wide: two threads
+# loading at once (two students opening two lessons on a cold server) can leave one model with meta tensors
+# ("Cannot copy out of meta tensor"). Loads take turns; a loaded model is shared and read concurrently as before.
+_LOADING = threading.RLock()
+
+
 def load_model(
     name: str = "smollm2",
     device: str | None = None,
@@ -168,12 +175,13 @@ def load_model(
     name = (name or "").strip()
     if not name:
         raise ModelUnavailableError("No model name given. Use 'smollm2', 'minilm' or a Hugging Face id.")
-    if name == "smollm2":
-        model, tokenizer = _load_smollm2(dtype)
-    elif name == "minilm":
-        model, tokenizer = _load_minilm(dtype)
-    else:
-        model, tokenizer = _load_hf(name, dtype, allow_download)
+    with _LOADING:  # one load at a time: see _LOADING
+        if name == "smollm2":
+            model, tokenizer = _load_smollm2(dtype)
+        elif name == "minilm":
+            model, tokenizer = _load_minilm(dtype)
+        else:
+            model, tokenizer = _load_hf(name, dtype, allow_download)
     model.eval()
     if device is not None:
         model.to(device)

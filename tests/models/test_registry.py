@@ -53,3 +53,27 @@ def test_bad_model_ids_give_clear_messages():
         registry.load_model("  ")
     with pytest.raises(registry.ModelUnavailableError, match="local Hugging Face cache"):
         registry.load_model("nobody-here/no-such-model-xyz")
+
+
+def test_two_models_loaded_at_once_in_two_threads_are_both_whole(smollm2):
+    """A cold server: two students open two lessons at once, each loading a model in its own thread."""
+    import threading
+
+    from models.registry import load_model
+
+    loaded, errors = {}, []
+
+    def load(name):
+        try:
+            loaded[name] = load_model(name)[0]
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(f"{name}: {exc}")
+
+    threads = [threading.Thread(target=load, args=(name,)) for name in ("smollm2", "minilm", "smollm2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for name, model in loaded.items():
+        assert not any(p.is_meta for p in model.parameters()), name
