@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import app.training as training
+from app.classroom import freeze_what_is_loaded
 
 
 def kit_app():
@@ -131,6 +132,12 @@ def test_a_trainer_that_finishes_early_shows_full_progress():
 @pytest.fixture
 def fresh_server(monkeypatch):
     """A fresh queue and run table with small limits (the process-wide ones are cached per server)."""
+
+    # The first run table of a process freezes what is alive (gc.freeze, once per process, as the server does in
+    # its first page before any session holds a run). Freeze here, before this test's AppTest exists: frozen, its
+    # session state would never be collected, and a test that runs first in its worker would see a closed
+    # session's run stay in the table.
+    freeze_what_is_loaded()
 
     def configure(max_runs=2, max_held=40, per_session=1):
         monkeypatch.setattr(training, "MAX_RUNS", max_runs)
