@@ -1,6 +1,7 @@
 """Lecture features every lesson uses: shareable URLs, presets, presenter mode, export and compare.
 
-- Shareable URL: lesson widgets are created with `bind="query-params"` and the key `<slug>.<setting>` (e.g.
+- Shareable URL: lesson widgets are created with `bind="query-params"` and the key `<slug>.<tab>.<setting>` or, for
+  the settings every tab shares, `<slug>.<setting>` (e.g.
   `next_token.temperature`), so the query string holds every non-default setting and a link reproduces the view.
   `settings(slug)` reads them back for export.
 - Presets: `app.page.presets_bar` (full state, the tab where the point shows).
@@ -32,7 +33,8 @@ NOT_SETTINGS = {"tab"}  # where you look is not part of what you computed
 
 
 def settings(slug: str) -> dict[str, Any]:
-    """The current values of a lesson's settings (widget keys `<slug>.<name>`), {name: value}, JSON-friendly."""
+    """The current values of a lesson's settings, {name: value}, JSON-friendly: the name is the widget key without
+    '<slug>.', so a tab's setting is 'tab.name'."""
     out = {}
     prefix = f"{slug}."
     for key in sorted(k for k in st.session_state if isinstance(k, str)):

@@ -24,6 +24,7 @@ live view keeps it going when the student looks at another tab.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib
 import os
@@ -44,7 +45,8 @@ from app.training import metric_chart  # the kit's loss-curve chart, for lessons
 
 URL = dict(bind="query-params")
 SHARED_ENTRIES = int(os.environ.get("NLP_PLAYGROUND_SHARED_ENTRIES", "32"))  # per function, per server
-DEFAULTS: dict[str, dict[str, Any]] = {}  # {slug: {setting: default}}, recorded by LessonPage.widget
+# {slug: {tab ('' for the lesson's controls): {setting: default}}}, recorded by LessonPage.widget
+DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {}
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,32 @@ class Preset:
 class LessonPage:
     """What every tab receives: the lesson, its settings and results, the device, the kit."""
 
-    def __init__(self, lesson_: Lesson, device: str):
+    def __init__(self, lesson_: Lesson, device: str, tab: str = ""):
         self.lesson = lesson_
         self.slug = lesson_.slug
         self.device = device
+        self.tab = tab  # the tab drawing with this page ('' for the lesson's own controls)
         self.data: Any = None  # what the lesson's `controls(page)` built for its tabs
+
+    def for_tab(self, module) -> LessonPage:
+        """The page as the tab `module` sees it: its settings are its own ('<slug>.<tab>.<name>')."""
+        page = copy.copy(self)
+        page.tab = tab_name(module)
+        return page
 
     # ------------------------------------------------------------------ names
     def key(self, name: str) -> str:
-        """Widget key and query parameter of a setting: '<slug>.<name>'."""
-        return f"{self.slug}.{name}"
+        """Widget key and query parameter of the setting `name`: '<slug>.<tab>.<name>' for a setting that the
+        tab draws, '<slug>.<name>' for one the lesson's `controls` draw (shared by every tab). Reading a name
+        the tab does not have finds the lesson's; 'other_tab.name' names another tab's setting."""
+        if "." in name or not self.tab:
+            return f"{self.slug}.{name}"
+        own = f"{self.slug}.{self.tab}.{name}"
+        if own in st.session_state or name in DEFAULTS.get(self.slug, {}).get(self.tab, {}):
+            return own
+        if name in DEFAULTS.get(self.slug, {}).get("", {}) or f"{self.slug}.{name}" in st.session_state:
+            return f"{self.slug}.{name}"
+        return own
 
     def state_key(self, name: str) -> str:
         """Session-state key of a result or of the kit's own state: '<slug>:<name>'."""
@@ -84,9 +102,9 @@ class LessonPage:
         Give the widget no `value`/`index`: its starting value is `default` (a link's value wins on first load),
         which the kit also records so that a preset can put every setting it does not name back to it.
         """
-        key = self.key(name)
+        key = f"{self.slug}.{self.tab}.{name}" if self.tab else f"{self.slug}.{name}"
         label = args[0] if args and isinstance(args[0], str) else name
-        DEFAULTS.setdefault(self.slug, {})[name] = default
+        DEFAULTS.setdefault(self.slug, {}).setdefault(self.tab, {})[name] = default
         linked = link_values(key) if url else []
         own_default = _give_default(widget, args, kwargs, default)  # on every run: one widget identity
         if key not in st.session_state and not own_default:
@@ -95,6 +113,7 @@ class LessonPage:
         # for a setting kept out of the URL
         if url:
             kwargs.update(URL)
+            _LINK_FORMAT[key] = (getattr(widget, "__name__", ""), kwargs.get("format_func"))
         else:
             kwargs.setdefault("persist_state", "session")
         value = widget(*args, key=key, **kwargs)
@@ -109,8 +128,13 @@ class LessonPage:
         return st.session_state.get(self.key(name), default)
 
     def settings(self) -> dict[str, Any]:
-        """Every setting on screen, {name: value} (what presets, URLs and exports hold)."""
-        return lecture.settings(self.slug)
+        """The settings this tab sees, {name: value}: the lesson's and the tab's own (what a run of the tab
+        depends on); for the lesson's controls, every setting ('tab.name' for a tab's), as exports hold them."""
+        every = lecture.settings(self.slug)
+        if not self.tab:
+            return every
+        own = {k.removeprefix(f"{self.tab}."): v for k, v in every.items() if k.startswith(f"{self.tab}.")}
+        return {k: v for k, v in every.items() if "." not in k} | own
 
     def config(self, cls: type, what: str = "", **overrides) -> Any:
         """The dataclass `cls` built from the settings named like its fields, validated by the class itself.
@@ -195,14 +219,14 @@ class LessonPage:
         from app.resources import corpus_picker
 
         def pick():
-            label, sentences = corpus_picker(self.slug + ".", default, allow_user_text)
+            label, sentences = corpus_picker(self, default, allow_user_text)
             choice = self.value("corpus", default)
             if choice == "user":
                 text = "\n".join(" ".join(s) for s in sentences).encode("utf-8")
                 choice = "user:" + hashlib.sha1(text).hexdigest()[:16]
             return choice, label, sentences
 
-        return self.compute("corpus", "Reading the corpus", pick)
+        return self.compute(f"{self.tab}.corpus" if self.tab else "corpus", "Reading the corpus", pick)
 
     # ------------------------------------------------------------------ output
     def chart(self, fig, data=None, name: str = "chart", key: str | None = None) -> None:
@@ -340,14 +364,64 @@ def _like_default(value: Any, f) -> Any:
 
 
 # ---------------------------------------------------------------------- presets
-def apply_preset(slug: str, preset: Preset) -> None:
-    """on_click: every setting the preset does not name back to its default, the named ones set, its tab opened.
+def tab_name(module) -> str:
+    """A tab's name in its settings' keys and the URL: its module's name without '_tab' (`real_tab` -> 'real'),
+    or the module's NAME."""
+    return getattr(module, "NAME", None) or module.__name__.rsplit(".", 1)[-1].removesuffix("_tab")
 
-    Values are assigned, never deleted: a deleted widget state would be seeded again from the (old) URL.
+
+def preset_keys(slug: str, preset: Preset) -> dict[str, Any]:
+    """{widget key: value} that `preset` sets. A name is the lesson's setting when its `controls` draw it, else
+    the setting of the preset's tab; 'tab.name' names another tab's setting."""
+    tabs = {tab.TITLE: tab_name(tab) for tab in importlib.import_module(lesson(slug).package).TABS}
+    lesson_level = DEFAULTS.get(slug, {}).get("", {})
+    out = {}
+    for name, value in preset.values.items():
+        if "." in name or name in lesson_level:
+            out[f"{slug}.{name}"] = value
+        else:
+            out[f"{slug}.{tabs[preset.tab]}.{name}"] = value
+    return out
+
+
+def apply_preset(slug: str, preset: Preset) -> None:
+    """on_click: every setting the preset does not name back to its default, the named ones set, its tab opened,
+    and the link updated to hold them (a link reproduces the view).
+
+    Values are assigned, never deleted: a deleted widget state would be seeded again from the (old) URL. Streamlit
+    puts a value set in code into the URL only for a widget that existed already, and a preset often sets a setting
+    of a tab never opened: the kit writes that one into the URL itself.
     """
-    values = DEFAULTS.get(slug, {}) | dict(preset.values) | {"tab": preset.tab}
-    for name, value in values.items():
-        st.session_state[f"{slug}.{name}"] = value
+    values = {
+        f"{slug}.{tab}.{name}" if tab else f"{slug}.{name}": default
+        for tab, defaults in DEFAULTS.get(slug, {}).items()
+        for name, default in defaults.items()
+    }
+    named = preset_keys(slug, preset)
+    for key, value in (values | named | {f"{slug}.tab": preset.tab}).items():
+        drawn = key in st.session_state or key.endswith(".tab")
+        st.session_state[key] = value
+        if not drawn and key in named:
+            st.query_params[key] = _link_text(key, value)
+        elif not drawn and key in st.query_params:
+            del st.query_params[key]
+
+
+# how each setting's widget writes a value into the URL: {widget key: (widget kind, format_func)}, as drawn
+_LINK_FORMAT: dict[str, tuple[str, Callable | None]] = {}
+_OPTION_WIDGETS = ("selectbox", "radio", "select_slider", "multiselect")
+
+
+def _link_text(key: str, value: Any) -> str | list[str]:
+    """`value` as Streamlit's URL binding writes it: options by their label, booleans as true/false."""
+    kind, label = _LINK_FORMAT.get(key, ("", None))
+
+    def text(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return str(label(v)) if label is not None and kind in _OPTION_WIDGETS else str(v)
+
+    return [text(v) for v in value] if isinstance(value, (list, tuple)) else text(value)
 
 
 def presets_bar(slug: str, presets: Mapping[str, Preset], per_row: int = 3) -> None:
@@ -420,7 +494,7 @@ def run_lesson(slug: str) -> LessonPage:
             continue  # lazy tabs: only the open one is computed (see the docstring)
         with container:
             try:
-                tab.render(page)
+                tab.render(page.for_tab(tab))
             except Exception as exc:  # noqa: BLE001 - one broken tab must not take the page down
                 if is_control_flow(exc):
                     raise

@@ -11,7 +11,6 @@ import copy
 import streamlit as st
 
 from app.classroom import share_storage
-from app.errors import link_values, refused_link_notice
 from models import corpora, registry
 from models.text import MAX_UPLOAD_BYTES, check_text, decode_text, sentences_from_text
 
@@ -49,33 +48,32 @@ def shared_corpus_text(name: str) -> str:
     return corpora.load_corpus_text(name)
 
 
-def model_picker(prefix: str, kinds: tuple[str, ...] = ("causal", "encoder")) -> tuple[str, bool]:
-    """Bundled models first, then "Hugging Face id…"; returns (model name or id, allow_download)."""
+def model_picker(page, kinds: tuple[str, ...] = ("causal", "encoder")) -> tuple[str, bool]:
+    """Bundled models first, then "Hugging Face id…"; returns (model name or id, allow_download). Its settings are
+    the page's `model`, `hf_id` and `hf_download` (`page` is the lesson's `LessonPage`)."""
     infos = [m for m in registry.available_models() if m.kind in kinds and m.available]
     options = [m.name for m in infos] + ["hf"]
     # labels are the URL's values (bind="query-params"), so keep them short and stable (no sizes)
     titles = {m.name: m.title for m in infos}
     titles["hf"] = "A Hugging Face model id…"
-    linked = link_values(f"{prefix}model")
-    choice = st.selectbox("Model", options, format_func=titles.get, key=f"{prefix}model", bind="query-params")
-    refused_link_notice(f"{prefix}model", "Model", linked)
+    choice = page.widget(st.selectbox, "model", "Model", options, default=options[0], format_func=titles.get)
     if choice != "hf":
         info = next(m for m in infos if m.name == choice)
         size = f"{info.size_mb:.0f} MB, " if info.size_mb else ""
         st.caption(f"{size}{info.source}" + (f"; {info.note}" if info.note else ""))
         return choice, False
-    model_id = st.text_input(
-        "Hugging Face model id",
-        key=f"{prefix}hfid",
-        bind="query-params",
-        placeholder="HuggingFaceTB/SmolLM2-360M-Instruct",
+    model_id = page.widget(
+        st.text_input, "hf_id", "Hugging Face model id", default="", placeholder="HuggingFaceTB/SmolLM2-360M-Instruct"
     ).strip()
-    allow = st.checkbox("Download it if it is not cached (needs the internet)", key=f"{prefix}hfdl")
+    allow = page.widget(
+        st.checkbox, "hf_download", "Download it if it is not cached (needs the internet)", default=False, url=False
+    )
     return model_id, allow
 
 
-def corpus_picker(prefix: str, default: str = "wiki", allow_user_text: bool = True) -> tuple[str, list]:
-    """A corpus selector (named corpora + the user's own text); returns (label, tokenised sentences).
+def corpus_picker(page, default: str = "wiki", allow_user_text: bool = True) -> tuple[str, list]:
+    """A corpus selector (named corpora + the user's own text); returns (label, tokenised sentences). Its settings
+    are the page's `corpus` and `user_text` (`page` is the lesson's `LessonPage`).
 
     Raises ValueError with a clear message for empty, binary or oversized user text.
     """
@@ -84,26 +82,24 @@ def corpus_picker(prefix: str, default: str = "wiki", allow_user_text: bool = Tr
     titles = {c.name: c.title for c in infos}  # short, stable labels: they are the URL's values
     titles["user"] = "Your own text (paste or upload .txt)"
     missing = [c for c in corpora.available_corpora() if not c.available]
-    linked = link_values(f"{prefix}corpus")
-    choice = st.selectbox(
+    choice = page.widget(
+        st.selectbox,
+        "corpus",
         "Corpus",
         options,
-        index=options.index(default) if default in options else 0,
+        default=default if default in options else options[0],
         format_func=titles.get,
-        key=f"{prefix}corpus",
-        bind="query-params",
         help="Not listed: " + "; ".join(f"{c.title} ({c.how_to_get})" for c in missing) if missing else None,
     )
-    refused_link_notice(f"{prefix}corpus", "Corpus", linked)
     if choice != "user":
         st.caption(next(c.description for c in infos if c.name == choice))
         return titles[choice], shared_corpus(choice)
     upload = st.file_uploader(
         f"Upload a .txt file (up to {MAX_UPLOAD_BYTES // 1_000_000} MB)",
         type=["txt"],
-        key=f"{prefix}upload",
+        key=page.key("upload"),  # a file is not a setting: not in the URL, not in presets
     )
-    pasted = st.text_area("…or paste text", key=f"{prefix}usertext", height=120)
+    pasted = page.widget(st.text_area, "user_text", "…or paste text", default="", url=False, height=120)
     if upload is not None:
         decoded = decode_text(upload.getvalue())
         if decoded.notice:

@@ -1,7 +1,7 @@
 """The course map: every lesson declared once.
 
 A lesson's **slug** is one word used everywhere: the page file (`pages/<slug>.py`), the URL path (`/<slug>`), the
-package of its tabs (`app/lessons/<slug>/`), the prefix of its settings (`<slug>.<config field>` as widget key and
+package of its tabs (`app/lessons/<slug>/`), the prefix of its settings (`<slug>.<tab>.<config field>` as widget key and
 query parameter), its session state (`<slug>:<name>`), its benchmark (`benchmarks/<slug>.py`) and its tests
 (`tests/models/test_<slug>.py`, `tests/pages/test_<slug>_page.py`). Navigation, the Home cards, the page tests, the browser test and the benchmarks all read
 `LESSONS`. How to add a lesson: app/lessons/README.md.
@@ -121,6 +121,24 @@ LESSONS = [
         "Lecture 16",
         "A tiny MoE language model trained live: expert loads collapse without balancing; the auxiliary "
         "loss and DeepSeek-V3's bias fix them; capacity, dropped tokens, active against total parameters.",
+    ),
+    Lesson(
+        "translation",
+        "Machine translation",
+        "🌐",
+        "Transformers",
+        "Lecture 17",
+        "Word alignment learnt by IBM Model 1's EM, the noisy channel p(e)·p(f|e), a tiny encoder-decoder "
+        "trained live whose attention is a soft alignment, greedy against beam search, and BLEU and chrF opened up.",
+    ),
+    Lesson(
+        "rnn",
+        "Recurrent networks",
+        "🔁",
+        "Foundations",
+        "Lecture 4",
+        "Vanilla RNN, LSTM and GRU trained live on one text: vanishing gradients as a heatmap, the forget gate, "
+        "long-range memory, clipping, padding masks, truncated BPTT and exposure bias.",
     ),
 ]
 

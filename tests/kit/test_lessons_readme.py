@@ -23,7 +23,7 @@ def test_the_bash_block_is_the_scaffold_and_its_tests():
     words = shlex.split(command)
     assert words[:3] == ["python", "-m", "app.lessons"], words
     args = parser().parse_args(words[3:])
-    assert (args.slug, args.lecture) == ("rnn", "4") and args.section in SECTIONS
+    assert (args.slug, args.lecture) == ("tokenizers", "5") and args.section in SECTIONS
     assert test == f"python -m pytest tests/models/test_{args.slug}.py tests/pages/test_{args.slug}_page.py"
 
 

@@ -51,11 +51,11 @@ def test_only_the_open_tab_is_computed():
 
 def test_a_setting_of_a_closed_tab_keeps_its_value_and_stays_in_the_export():
     at = open_tab(demo(), "Summary")
-    at.text_input(key="kitdemo.note").set_value("kept").run()
+    at.text_input(key="kitdemo.summary.note").set_value("kept").run()
     open_tab(at, "Square")
-    assert at.session_state["kitdemo.note"] == "kept"  # Streamlit keeps a bound widget's value
+    assert at.session_state["kitdemo.summary.note"] == "kept"  # Streamlit keeps a bound widget's value
     open_tab(at, "Summary")
-    assert at.text_input(key="kitdemo.note").value == "kept"
+    assert at.text_input(key="kitdemo.summary.note").value == "kept"
     assert 'settings={"n": 3, "note": "kept", "word": "hi"}' in texts(at)
 
 
@@ -89,14 +89,36 @@ def test_bad_value_is_the_configs_message_and_the_last_result_stays():
 
 def test_preset_sets_full_state_and_opens_its_tab():
     at = open_tab(demo(), "Summary")
-    at.text_input(key="kitdemo.note").set_value("stray note").run()
+    at.text_input(key="kitdemo.summary.note").set_value("stray note").run()
     open_tab(at, "Square")  # the note's tab is closed when the preset is pressed
     at.text_input(key="kitdemo.word").set_value("stray").run()
     at.button(key="kitdemo:preset-Big").click().run()
     assert at.number_input(key="kitdemo.n").value == 5
     assert at.text_input(key="kitdemo.word").value == "hi", "a preset resets what it does not name"
     assert at.session_state["kitdemo.tab"] == "Summary"
-    assert at.text_input(key="kitdemo.note").value == "", "a closed tab's setting is reset too"
+    assert at.text_input(key="kitdemo.summary.note").value == "", "a closed tab's setting is reset too"
+
+
+def test_two_tabs_own_a_setting_of_the_same_name():
+    at = demo()
+    at.text_input(key="kitdemo.square.note").set_value("square's").run()
+    open_tab(at, "Summary")
+    assert at.text_input(key="kitdemo.summary.note").value == ""
+    assert '"note": ""' in texts(at)[-1] and "square's" not in texts(at)[-1], "a tab sees only its own note"
+    at.text_input(key="kitdemo.summary.note").set_value("summary's").run()
+    open_tab(at, "Square")
+    assert at.text_input(key="kitdemo.square.note").value == "square's"
+
+
+def test_a_preset_sets_a_setting_of_a_tab_never_opened():
+    at = demo()  # the Summary tab has never been drawn in this session
+    at.button(key="kitdemo:preset-Noted").click().run()
+    assert at.session_state["kitdemo.tab"] == "Summary"
+    assert at.text_input(key="kitdemo.summary.note").value == "from a preset"
+    link = {k: at.query_params[k] for k in at.query_params}
+    assert link.get("kitdemo.summary.note") == "from a preset", "the link holds the preset"
+    again = demo(**link)  # the link opened in a new browser
+    assert again.text_input(key="kitdemo.summary.note").value == "from a preset"
 
 
 def test_a_link_sets_a_setting():

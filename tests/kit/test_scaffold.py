@@ -36,17 +36,17 @@ def project(tmp_path):
 
 
 def test_a_new_lesson_runs_and_passes_its_tests_as_generated(project):
-    command = [sys.executable, "-m", "app.lessons", "new", "rnn", "--title", "Recurrent networks"]
-    made = subprocess.run([*command, "--lecture", "4"], cwd=project, capture_output=True, text=True)
+    command = [sys.executable, "-m", "app.lessons", "new", "tokenizers", "--title", "Tokenizers"]
+    made = subprocess.run([*command, "--lecture", "5"], cwd=project, capture_output=True, text=True)
     assert made.returncode == 0, made.stdout + made.stderr
     for path in [
-        "pages/rnn.py",
-        "app/lessons/rnn/explore_tab.py",
-        "models/rnn/model.py",
-        "tests/pages/test_rnn_page.py",
+        "pages/tokenizers.py",
+        "app/lessons/tokenizers/explore_tab.py",
+        "models/tokenizers/model.py",
+        "tests/pages/test_tokenizers_page.py",
     ]:
         assert (project / path).exists(), path
-    tests = ["tests/models/test_rnn.py", "tests/pages/test_rnn_page.py", "tests/pages/test_pages.py"]
+    tests = ["tests/models/test_tokenizers.py", "tests/pages/test_tokenizers_page.py", "tests/pages/test_pages.py"]
     run = [
         sys.executable,
         "-m",
@@ -58,7 +58,7 @@ def test_a_new_lesson_runs_and_passes_its_tests_as_generated(project):
         "-q",
         *tests,
         "-k",
-        "rnn or navigation",
+        "tokenizers or navigation",
     ]
     result = subprocess.run(run, cwd=project, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

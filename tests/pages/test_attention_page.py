@@ -104,22 +104,22 @@ def test_default_page_draws_every_tab_without_training(smollm2):
 def test_empty_text_is_an_error_and_earlier_charts_stay(smollm2):
     at = run_page(PAGE, timeout=60)
     before = charts(at)
-    at.text_area(key="attention.text").set_value("   ").run()
+    at.text_area(key="attention.real_model.text").set_value("   ").run()
     assert not at.exception
     assert any("Enter some text" in e.value for e in at.error)
     assert charts(at) == before, "the earlier attention stays on screen"
-    before = charts(reveal(at, "attention.step_text"))
-    at.text_input(key="attention.step_text").set_value("").run()
+    before = charts(reveal(at, "attention.step_through.step_text"))
+    at.text_input(key="attention.step_through.step_text").set_value("").run()
     assert any("short sentence" in e.value for e in at.error)
     assert charts(at) == before
 
 
 def test_head_out_of_range_keeps_the_last_valid_head(smollm2):
     at = run_page(PAGE, timeout=60)
-    at.number_input(key="attention.head").set_value(4).run()
+    at.number_input(key="attention.real_model.head").set_value(4).run()
     assert not at.error and at.session_state["attention:head"] == (1, 4)
     before = charts(at)
-    at.number_input(key="attention.head").set_value(20).run()
+    at.number_input(key="attention.real_model.head").set_value(20).run()
     assert not at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "heads 0–8" in errors[0] and "layer 1, head 4" in errors[0]
@@ -133,7 +133,7 @@ def test_head_out_of_range_keeps_the_last_valid_head(smollm2):
 
 def test_long_text_is_truncated_with_a_notice(smollm2):
     at = run_page(PAGE, timeout=60)
-    at.text_area(key="attention.text").set_value("word " * 600).run()
+    at.text_area(key="attention.real_model.text").set_value("word " * 600).run()
     assert not at.exception and not at.error
     assert any("only the first 512" in w.value for w in at.warning)
     assert at.session_state["attention:real"]["weights"].shape[-1] == 512
@@ -141,10 +141,10 @@ def test_long_text_is_truncated_with_a_notice(smollm2):
 
 def test_induction_preset_shows_the_repeated_sequence(smollm2):
     at = click(run_page(PAGE, timeout=60), "Lecture demo: induction head")
-    assert at.radio(key="attention.source").value == "random"
+    assert at.radio(key="attention.real_model.source").value == "random"
     assert (
-        at.number_input(key="attention.layer").value,
-        at.number_input(key="attention.head").value,
+        at.number_input(key="attention.real_model.layer").value,
+        at.number_input(key="attention.real_model.head").value,
     ) == (18, 6)
     assert not at.error
     real = at.session_state["attention:real"]
@@ -155,9 +155,9 @@ def test_induction_preset_shows_the_repeated_sequence(smollm2):
 
 def test_step_trains_one_chunk_and_draws_it(smollm2):
     at = click(run_page(PAGE, timeout=60), "Lecture demo: reverse without positions")
-    assert at.selectbox(key="attention.task").value == "reverse"
-    assert at.selectbox(key="attention.positional").value == "none"
-    assert at.toggle(key="attention.causal").value is False
+    assert at.selectbox(key="attention.training.task").value == "reverse"
+    assert at.selectbox(key="attention.training.positional").value == "none"
+    assert at.toggle(key="attention.training.causal").value is False
     before = charts(at)
     click(at, "⏭ Step")
     run = at.session_state["attention:run"]
@@ -167,8 +167,8 @@ def test_step_trains_one_chunk_and_draws_it(smollm2):
 
 
 def test_bad_training_settings_are_a_message(smollm2):
-    at = reveal(run_page(PAGE, timeout=60), "attention.n_heads")
-    at.slider(key="attention.n_heads").set_value(5).run()
+    at = reveal(run_page(PAGE, timeout=60), "attention.training.n_heads")
+    at.slider(key="attention.training.n_heads").set_value(5).run()
     click(at, "▶ Start")
     assert any("divisible" in e.value for e in at.error)
     assert "attention:run" not in at.session_state
@@ -176,7 +176,7 @@ def test_bad_training_settings_are_a_message(smollm2):
 
 def test_lm_that_reads_the_future_reports_both_losses(smollm2):
     at = click(run_page(PAGE, timeout=60), "Lecture demo: LM that reads the future")
-    assert at.selectbox(key="attention.task").value == "char_lm" and not at.toggle(key="attention.causal").value
+    assert at.selectbox(key="attention.training.task").value == "char_lm" and not at.toggle(key="attention.training.causal").value
     click(at, "⏭ Step")
     labels = [m.label for m in at.metric]
     assert "Teacher-forced loss" in labels and "Autoregressive loss" in labels
@@ -186,14 +186,14 @@ def test_lm_that_reads_the_future_reports_both_losses(smollm2):
 def test_encoder_model_and_unknown_model(smollm2, minilm):
     at = run_page(PAGE, timeout=60)
     before = charts(at)
-    at.selectbox(key="attention.model").set_value("minilm").run()
+    at.selectbox(key="attention.real_model.model").set_value("minilm").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.session_state["attention:real"]["weights"].shape[:2] == (6, 12)
     open_tab(at, "One head step by step")
     assert at.session_state["attention:head-steps"]["qkv"]["model_causal"] is False
     open_tab(at, "Real model")
-    at.selectbox(key="attention.model").set_value("hf").run()
-    at.text_input(key="attention.hfid").set_value("nobody-here/not-a-model").run()
+    at.selectbox(key="attention.real_model.model").set_value("hf").run()
+    at.text_input(key="attention.real_model.hf_id").set_value("nobody-here/not-a-model").run()
     assert not at.exception
     assert any("Could not load" in e.value for e in at.error)
     assert charts(at) == before, "the earlier results stay on screen"
@@ -208,7 +208,7 @@ def test_a_model_without_attention_weights_says_switch_to_eager(smollm2):
     model, _ = shared_model("smollm2", pick_device("auto"), False)  # the page's cached copy
     try:
         model.set_attn_implementation("sdpa")
-        at.text_area(key="attention.text").set_value("Another sentence to trace.").run()
+        at.text_area(key="attention.real_model.text").set_value("Another sentence to trace.").run()
     finally:
         model.set_attn_implementation("eager")
     assert not at.exception
@@ -277,8 +277,8 @@ def test_real_model_presets_land_on_their_tab_with_the_number(smollm2, preset, l
     at = click(run_page(PAGE, timeout=60), preset)
     assert at.session_state["attention.tab"] == "Real model"
     assert (
-        at.number_input(key="attention.layer").value,
-        at.number_input(key="attention.head").value,
+        at.number_input(key="attention.real_model.layer").value,
+        at.number_input(key="attention.real_model.head").value,
     ) == (layer, head)
     assert at.session_state["attention:real"]["measures"][measure][layer, head] > threshold
 
@@ -292,13 +292,13 @@ def test_real_model_presets_land_on_their_tab_with_the_number(smollm2, preset, l
     ],
 )
 def test_training_presets_land_on_the_training_tab(smollm2, preset, positional, causal):
-    at = reveal(run_page(PAGE, timeout=60), "attention.n_heads")
-    at.slider(key="attention.n_heads").set_value(2).run()  # a stray value the preset resets
+    at = reveal(run_page(PAGE, timeout=60), "attention.training.n_heads")
+    at.slider(key="attention.training.n_heads").set_value(2).run()  # a stray value the preset resets
     click(at, preset)
     assert at.session_state["attention.tab"] == "Train a tiny transformer"
-    assert at.selectbox(key="attention.positional").value == positional
-    assert at.toggle(key="attention.causal").value is causal
-    assert at.slider(key="attention.n_heads").value == 4
+    assert at.selectbox(key="attention.training.positional").value == positional
+    assert at.toggle(key="attention.training.causal").value is causal
+    assert at.slider(key="attention.training.n_heads").value == 4
 
 
 def test_a_link_sets_the_training_tabs_settings(smollm2):
@@ -310,16 +310,16 @@ def test_a_link_sets_the_training_tabs_settings(smollm2):
     at = AppTest.from_file(ENTRY, default_timeout=60)
     # a select box's value travels as its label, as the address bar shows it; a shared link names the tab too
     link = {
-        "attention.positional": "RoPE (rotates q, k)",
-        "attention.n_heads": "2",
-        "attention.batch_size": "16",
+        "attention.training.positional": "RoPE (rotates q, k)",
+        "attention.training.n_heads": "2",
+        "attention.training.batch_size": "16",
     }
     at.query_params.update(link | {"attention.tab": "Train a tiny transformer"})
     at.switch_page(str(PAGES_DIR / PAGE))
     at.run()
-    assert at.selectbox(key="attention.positional").value == "rope"
-    assert at.slider(key="attention.n_heads").value == 2
-    assert at.slider(key="attention.batch_size").value == 16
+    assert at.selectbox(key="attention.training.positional").value == "rope"
+    assert at.slider(key="attention.training.n_heads").value == 2
+    assert at.slider(key="attention.training.batch_size").value == 16
 
 
 def test_charts_have_titles_and_matching_colours():

@@ -52,7 +52,7 @@ def test_presets_open_their_tab_with_their_number(smollm2, minilm):
     assert float(shown["Same sense, layer 12"]) > float(shown["Different senses, layer 12"])
     click_preset(at, "Grammar as a direction: walk → walked, go → ?")
     assert at.session_state[f"{SLUG}.tab"] == "Neighbours and analogies"
-    assert at.session_state[f"{SLUG}.context_word"] == "bank", (
+    assert at.session_state[f"{SLUG}.contextual.context_word"] == "bank", (
         "a preset resets what it does not name (a setting of a tab that is not open)"
     )
     assert metrics(at)["walk : walked :: go : ?"] in ("goes", "went")
@@ -69,23 +69,23 @@ def test_presets_open_their_tab_with_their_number(smollm2, minilm):
 def test_bad_input_gives_a_message_and_keeps_the_last_result(smollm2, minilm):
     at = open_page()
     charts = len(at.get("plotly_chart"))
-    at.text_input(key=f"{SLUG}.word").set_value("kingg").run()
+    at.text_input(key=f"{SLUG}.neighbours.word").set_value("kingg").run()
     assert not at.exception
     assert any("'king' + 'g'" in e.value and "Close spellings" in e.value for e in at.error)
     assert len(at.get("plotly_chart")) == charts, "the earlier neighbours stay on screen"
-    at.text_input(key=f"{SLUG}.word").set_value("king").run()
-    reveal(at, f"{SLUG}.context_word")
-    at.text_input(key=f"{SLUG}.context_word").set_value("banks").run()
+    at.text_input(key=f"{SLUG}.neighbours.word").set_value("king").run()
+    reveal(at, f"{SLUG}.contextual.context_word")
+    at.text_input(key=f"{SLUG}.contextual.context_word").set_value("banks").run()
     assert any("does not occur" in e.value for e in at.error)
     assert metrics(at)["Occurrences found"] == "6", "the last contextual result stays"
-    at.text_input(key=f"{SLUG}.context_word").set_value("bank").run()
-    reveal(at, f"{SLUG}.sentences")
-    at.text_area(key=f"{SLUG}.sentences").set_value("  \n ").run()
+    at.text_input(key=f"{SLUG}.contextual.context_word").set_value("bank").run()
+    reveal(at, f"{SLUG}.sentences.sentences")
+    at.text_area(key=f"{SLUG}.sentences.sentences").set_value("  \n ").run()
     assert any("empty" in e.value for e in at.error)
-    at.text_area(key=f"{SLUG}.sentences").set_value("x\n" * 100).run()
+    at.text_area(key=f"{SLUG}.sentences.sentences").set_value("x\n" * 100).run()
     assert any("at most 40" in e.value for e in at.error)
     assert "Mean cosine to the nearest other sentence" in metrics(at), "the last sentences stay"
-    at.text_area(key=f"{SLUG}.sentences").set_value("The cat sat.\nA kitten rested.").run()
+    at.text_area(key=f"{SLUG}.sentences.sentences").set_value("The cat sat.\nA kitten rested.").run()
     at.button(key=f"{SLUG}:search-button").click().run()
     assert not at.exception and not at.error
     hits = at.dataframe[-1].value

@@ -81,7 +81,7 @@ def test_a_missing_optional_package_is_a_message(monkeypatch, smollm2):
     click(at, "rlhf-lm:step")
     assert any("pip install vaderSentiment" in e.value for e in at.error), [e.value for e in at.error]
     assert at.session_state.get("rlhf-lm:run") is None  # nothing half-built is kept
-    at.radio(key="rlhf.reward").set_value("keyword").run()
+    at.radio(key="rlhf.lm.reward").set_value("keyword").run()
     assert not at.exception and at.title
 
 
@@ -98,10 +98,10 @@ def test_a_model_that_cannot_be_loaded_offline_is_a_message(allow_download, smol
     """A real Hub id that is not in the cache, with the network off (HF_HUB_OFFLINE, tests/conftest.py)."""
     at = open_page("attention")
     before = charts(at)
-    at.selectbox(key="attention.model").set_value("hf").run()
+    at.selectbox(key="attention.real_model.model").set_value("hf").run()
     if allow_download:
-        at.checkbox(key="attention.hfdl").check().run()
-    at.text_input(key="attention.hfid").set_value("HuggingFaceTB/SmolLM2-360M-Instruct").run()
+        at.checkbox(key="attention.real_model.hf_download").check().run()
+    at.text_input(key="attention.real_model.hf_id").set_value("HuggingFaceTB/SmolLM2-360M-Instruct").run()
     assert not at.exception, [e.value for e in at.exception]
     errors = [e.value for e in at.error]
     assert any("Could not load 'HuggingFaceTB/SmolLM2-360M-Instruct'" in e for e in errors), errors

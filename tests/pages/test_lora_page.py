@@ -80,13 +80,13 @@ def test_plateau_preset_trains_and_shows_the_floor(page):
 
 def test_bad_sandbox_input_keeps_the_last_result(page):
     at = step(page)  # one chunk: a result on screen
-    at.select_slider(key="lora.d").set_value(16).run()  # ranks up to 64 > d
+    at.select_slider(key="lora.sandbox.d").set_value(16).run()  # ranks up to 64 > d
     assert any("between 1 and the layer's width d=16" in e.value for e in at.error)
     assert "What the data shows" in markdown(at), "the earlier result stays on screen"
-    at.select_slider(key="lora.d").set_value(64).run()
-    at.number_input(key="lora.alpha").set_value(0.0).run()
+    at.select_slider(key="lora.sandbox.d").set_value(64).run()
+    at.number_input(key="lora.sandbox.alpha").set_value(0.0).run()
     assert any("alpha must be positive" in e.value for e in at.error)
-    at.number_input(key="lora.alpha").set_value(16.0).run()
+    at.number_input(key="lora.sandbox.alpha").set_value(16.0).run()
     assert not at.error
 
 
@@ -94,10 +94,10 @@ def test_bad_sandbox_input_keeps_the_last_result(page):
 def test_divergent_learning_rate_is_stopped_with_a_message(page):
     at = page
     button(at, "lora:reset").click().run()
-    at.select_slider(key="lora.lr").set_value(1000.0).run()
+    at.select_slider(key="lora.sandbox.lr").set_value(1000.0).run()
     step(at, times=3)
     assert any("diverged" in w.value and "lower the learning rate" in w.value for w in at.warning)
-    at.select_slider(key="lora.lr").set_value(0.01).run()
+    at.select_slider(key="lora.sandbox.lr").set_value(0.01).run()
     button(at, "lora:reset").click().run()
 
 
@@ -134,20 +134,20 @@ def test_alpha_tab_compares_scales(page):
 def test_smollm2_step_trains_and_bad_targets_keep_the_run(page):
     at = preset(page, "SmolLM2: ranks 1–16 against full fine-tuning")
     assert at.session_state["lora.tab"] == "SmolLM2"
-    at.multiselect(key="lora.ft_ranks").set_value([1, 2]).run()  # small and quick on a CPU
-    at.slider(key="lora.max_train_sequences").set_value(4).run()
-    at.select_slider(key="lora.seq_len").set_value(16).run()
-    at.slider(key="lora.batch_size").set_value(2).run()
-    at.slider(key="lora.eval_every").set_value(1).run()
+    at.multiselect(key="lora.real.ranks").set_value([1, 2]).run()  # small and quick on a CPU
+    at.slider(key="lora.real.max_train_sequences").set_value(4).run()
+    at.select_slider(key="lora.real.seq_len").set_value(16).run()
+    at.slider(key="lora.real.batch_size").set_value(2).run()
+    at.slider(key="lora.real.eval_every").set_value(1).run()
     step(at, "lora-real:step")
     assert not at.error, [e.value for e in at.error]
     text = markdown(at)
     assert "the LoRA ranks end within" in text and "full fine-tuning of the same matrices" in text
-    at.text_input(key="lora.target_modules").set_value("qkv").run()
+    at.text_input(key="lora.real.target_modules").set_value("qkv").run()
     button(at, "lora-real:start").click().run()
     assert any("down_proj, gate_proj, k_proj" in e.value for e in at.error)
     assert "the LoRA ranks end within" in markdown(at), "the earlier run stays on screen"
-    at.text_input(key="lora.target_modules").set_value("q_proj, v_proj").run()
+    at.text_input(key="lora.real.target_modules").set_value("q_proj, v_proj").run()
 
 
 @pytest.mark.slow
@@ -163,9 +163,9 @@ def test_merge_tab_merged_equals_unmerged(page):
 
 
 def test_text_too_short_is_a_message(page):
-    at = reveal(page, "lora.corpus")
-    at.selectbox(key="lora.corpus").set_value("user").run()
-    at.text_area(key="lora.usertext").set_value("Far too short to form a batch.").run()
+    at = reveal(page, "lora.real.corpus")
+    at.selectbox(key="lora.real.corpus").set_value("user").run()
+    at.text_area(key="lora.real.user_text").set_value("Far too short to form a batch.").run()
     button(at, "lora-real:start").click().run()
     assert any("too short" in e.value for e in at.error)
 
@@ -187,20 +187,20 @@ def test_peft_families_tiny_run_trains_two_chunks():
     """Two runs (LoRA r=1, prefix n=1) of one step each on short sequences: two Step clicks finish them."""
     at = lora_page()
     for key, value in {
-        "lora.pf_lora_ranks": [1],
-        "lora.pf_prompt_tokens": [],
-        "lora.pf_prefix_tokens": [1],
-        "lora.pf_steps": 1,
+        "lora.families.lora_ranks": [1],
+        "lora.families.prompt_tokens": [],
+        "lora.families.prefix_tokens": [1],
+        "lora.families.steps": 1,
     }.items():
         at.session_state[key] = value
-    reveal(at, "lora.pf_ia3")
-    at.checkbox(key="lora.pf_ia3").uncheck()
-    at.checkbox(key="lora.pf_ln").uncheck()
-    at.checkbox(key="lora.pf_full").uncheck()
-    at.select_slider(key="lora.pf_seq_len").set_value(16)
-    at.slider(key="lora.pf_batch_size").set_value(2)
-    at.slider(key="lora.pf_max_train_sequences").set_value(4)
-    at.slider(key="lora.pf_heldout_sequences").set_value(2)
+    reveal(at, "lora.families.ia3")
+    at.checkbox(key="lora.families.ia3").uncheck()
+    at.checkbox(key="lora.families.ln").uncheck()
+    at.checkbox(key="lora.families.full").uncheck()
+    at.select_slider(key="lora.families.seq_len").set_value(16)
+    at.slider(key="lora.families.batch_size").set_value(2)
+    at.slider(key="lora.families.max_train_sequences").set_value(4)
+    at.slider(key="lora.families.heldout_sequences").set_value(2)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     step(at, "lora-peft:step", times=2)

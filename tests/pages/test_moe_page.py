@@ -106,10 +106,10 @@ def test_bias_preset_opens_the_router_on_a_sigmoid_router():
 
 def test_collapse_preset_shows_the_collapse_after_training():
     at = open_tab(open_page(), "Which expert")
-    at.text_input(key="moe.probe_text").set_value("stray").run()
+    at.text_input(key="moe.routing.probe_text").set_value("stray").run()
     preset(at, "collapse without balancing")
     assert at.session_state["moe.tab"] == "Train live"
-    assert at.session_state["moe.probe_text"] != "stray", "a preset resets what it does not name"
+    assert at.session_state["moe.routing.probe_text"] != "stray", "a preset resets what it does not name"
     at.button(key="moe:step").click().run()
     at.session_state["moe:run"].trainer.train_steps(40)  # the kit's chunks, done at once
     at.run()

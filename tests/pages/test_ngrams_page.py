@@ -95,8 +95,8 @@ def test_zero_counts_break_mle_preset():
 
 
 def test_sentence_of_unknown_words_is_scored_with_oov_marks():
-    at = reveal(run_page(PAGE), "ngrams.sentence")
-    at.text_input(key="ngrams.sentence").set_value("zqxv wvvqz").run()
+    at = reveal(run_page(PAGE), "ngrams.sentence.sentence")
+    at.text_input(key="ngrams.sentence.sentence").set_value("zqxv wvvqz").run()
     assert not at.exception and not at.error
     assert any("outside the vocabulary" in w.value for w in at.warning)
     assert metric(at, "Out-of-vocabulary words") == "2"
@@ -116,13 +116,13 @@ def test_bad_input_shows_a_message_and_keeps_results():
     at.number_input(key="ngrams.discount").set_value(0.0).run()
     assert any("discount must be in (0, 1]" in e.value for e in at.error)
     at.number_input(key="ngrams.discount").set_value(0.75).run()
-    reveal(at, "ngrams.context").text_input(key="ngrams.context").set_value("  ").run()
+    reveal(at, "ngrams.counts.context").text_input(key="ngrams.counts.context").set_value("  ").run()
     assert any("context is empty" in e.value for e in at.error)
     assert "chart-next-words" in charts(at), "the earlier table and charts stay"
-    reveal(at, "ngrams.sentence").text_input(key="ngrams.sentence").set_value("!!").run()
+    reveal(at, "ngrams.sentence.sentence").text_input(key="ngrams.sentence.sentence").set_value("!!").run()
     assert any("sentence has no words" in e.value for e in at.error)
     assert "chart-scores" in charts(at)
-    reveal(at, "ngrams.word").text_input(key="ngrams.word").set_value("zqxvw").run()
+    reveal(at, "ngrams.kneser_ney.word").text_input(key="ngrams.kneser_ney.word").set_value("zqxvw").run()
     assert any("not in this corpus's vocabulary" in e.value for e in at.error)
     assert not at.exception
 
@@ -144,7 +144,7 @@ def test_user_text_too_small_to_split_is_a_message():
     at.selectbox(key="ngrams.corpus").set_value("user").run()
     assert any("empty" in e.value for e in at.error)
     assert "chart-order" in charts(at), "the Wikipedia results stay"
-    at.text_area(key="ngrams.usertext").set_value("One sentence only").run()
+    at.text_area(key="ngrams.user_text").set_value("One sentence only").run()
     assert any("at least 2 sentences" in e.value for e in at.error)
     assert not at.exception
 
@@ -162,7 +162,7 @@ def test_kneser_ney_presets_show_the_continuation_effect():
     table = at.dataframe[0].value.set_index("next word")
     assert table.loc["york", "Kneser-Ney"] < table.loc["york", "abs. discounting"]
     at = click(at, "Lecture demo: the San Francisco effect")
-    assert at.text_input(key="ngrams.word").value == "york"
+    assert at.text_input(key="ngrams.kneser_ney.word").value == "york"
     left = charts(at)["chart-left"]["data"][0]
     assert values(left["x"])[0] == "new"
 
@@ -176,7 +176,7 @@ def test_min_count_sweep_draws_its_curve():
 
 
 def test_url_reproduces_the_view_and_bad_url_values_are_messages():
-    at = run_with_url(**{"ngrams.smoothing": "add-k", "ngrams.order": "2", "ngrams.context": "new"})
+    at = run_with_url(**{"ngrams.smoothing": "add-k", "ngrams.order": "2", "ngrams.counts.context": "new"})
     assert not at.exception and not at.error
     assert at.selectbox(key="ngrams.smoothing").value == "add_k" and at.slider(key="ngrams.order").value == 2
     assert "york" in at.dataframe[0].value["next word"].tolist()
@@ -188,7 +188,7 @@ def test_url_reproduces_the_view_and_bad_url_values_are_messages():
 
 def test_thousands_of_extra_next_words_are_capped():
     extra = " ".join(f"w{i}" for i in range(500))
-    at = run_with_url(**{"ngrams.extra": extra})
+    at = run_with_url(**{"ngrams.counts.extra": extra})
     assert not at.exception and not at.error
     assert any("first 20 of the 500 extra words" in i.value for i in at.info)
     assert len(at.dataframe[0].value) <= 30 + 20
@@ -197,7 +197,7 @@ def test_thousands_of_extra_next_words_are_capped():
 def test_lowercase_user_text_explains_how_sentences_are_split():
     at = open_tab(run_page(PAGE), "Perplexity curves")
     at.selectbox(key="ngrams.corpus").set_value("user").run()
-    at.text_area(key="ngrams.usertext").set_value("hello world. goodbye moon.").run()
+    at.text_area(key="ngrams.user_text").set_value("hello world. goodbye moon.").run()
     assert any("line break" in e.value for e in at.error)
     assert "chart-order" in charts(at) and not at.exception
 
@@ -234,7 +234,7 @@ def test_a_preset_resets_what_the_previous_one_set():
     at = click(run_page(PAGE), "Lecture demo: add-one is terrible")
     at = click(at, "Lecture demo: the San Francisco effect")
     assert at.selectbox(key="ngrams.smoothing").value == "kneser_ney", "no add-k left over"
-    assert at.session_state["ngrams.context"] == "of the"  # a setting of a tab not open
+    assert at.session_state["ngrams.counts.context"] == "of the"  # a setting of a tab not open
     assert at.session_state["ngrams.tab"] == "Kneser-Ney's idea"
 
 

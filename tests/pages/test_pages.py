@@ -116,6 +116,6 @@ def test_next_token_presets_and_filters(smollm2):
 def test_unknown_model_id_is_a_message_not_a_traceback():
     at = run_page("next_token.py")
     at.selectbox(key="next_token.model").set_value("hf").run()
-    at.text_input(key="next_token.hfid").set_value("nobody-here/not-a-model").run()
+    at.text_input(key="next_token.hf_id").set_value("nobody-here/not-a-model").run()
     assert not at.exception
     assert any("Could not load" in e.value for e in at.error)

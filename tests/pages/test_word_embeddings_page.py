@@ -132,7 +132,7 @@ def test_toy_preset_sets_the_widgets_and_opens_the_training_tab():
     assert at.number_input(key="word_embeddings.dim").value == 32
     assert at.number_input(key="word_embeddings.epochs").value == 2
     assert at.number_input(key="word_embeddings.min_count").value == 2
-    assert at.text_input(key="word_embeddings.query").value == "king"
+    assert at.text_input(key="word_embeddings.train.query").value == "king"
     assert at.session_state["word_embeddings.tab"] == "Train live"
     assert not at.error, errors(at)
     click(at, "Lecture demo: 5 vs 15 negatives")
@@ -188,18 +188,18 @@ def test_training_to_the_end_solves_toy_analogies():
 def test_unknown_query_word_is_a_message_and_the_neighbours_stay():
     at = toy_run(steps=1)
     before = neighbours_shown(at)
-    at.text_input(key="word_embeddings.query").set_value("zyzzyva").run()
+    at.text_input(key="word_embeddings.train.query").set_value("zyzzyva").run()
     assert not at.exception
     assert any("'zyzzyva' is not in the vocabulary" in e for e in errors(at))
     assert neighbours_shown(at) == before, "the earlier neighbours stay on screen"
-    at.text_input(key="word_embeddings.b").set_value("").run()
+    at.text_input(key="word_embeddings.train.b").set_value("").run()
     assert any("three words of the analogy" in e for e in errors(at))
 
 
 def test_min_count_too_large_is_a_clear_message():
     at = click(run_page(PAGE, timeout=60), TOY_DEMO)
     at.selectbox(key="word_embeddings.corpus").set_value("user").run()
-    at.text_area(key="word_embeddings.usertext").set_value("The cat sat on the mat. The dog sat too.").run()
+    at.text_area(key="word_embeddings.user_text").set_value("The cat sat on the mat. The dog sat too.").run()
     at.number_input(key="word_embeddings.min_count").set_value(5).run()
     assert any("vocabulary is empty" in w.value for w in at.warning)
     assert not at.exception and not at.error, errors(at)
@@ -213,7 +213,7 @@ def test_window_longer_than_every_sentence_and_no_training_pairs():
     at.slider(key="word_embeddings.window").set_value(15).run()
     assert any("reaches past every sentence" in w.value for w in at.warning)
     at.selectbox(key="word_embeddings.corpus").set_value("user").run()
-    at.text_area(key="word_embeddings.usertext").set_value("Hello. World. Again. Words.").run()
+    at.text_area(key="word_embeddings.user_text").set_value("Hello. World. Again. Words.").run()
     at.number_input(key="word_embeddings.min_count").set_value(1).run()
     assert not at.exception
     click(at, "▶ Start")
@@ -234,11 +234,11 @@ def test_empty_user_text_keeps_the_last_corpus_on_screen():
 def test_negative_sampling_example_and_a_bad_word():
     at = open_tab(click(run_page(PAGE, timeout=60), TOY_DEMO), "Negative sampling")
     click(at, "🎲 A real pair from the corpus")
-    centre = at.text_input(key="word_embeddings.centre").value
-    assert centre and at.text_input(key="word_embeddings.context").value
+    centre = at.text_input(key="word_embeddings.negative_sampling.centre").value
+    assert centre and at.text_input(key="word_embeddings.negative_sampling.context").value
     explanation = at.session_state["word_embeddings:explain"][0]
     assert explanation["centre_word"] == centre and len(explanation["target_words"]) == 6
-    at.text_input(key="word_embeddings.centre").set_value("zyzzyva").run()
+    at.text_input(key="word_embeddings.negative_sampling.centre").set_value("zyzzyva").run()
     assert any("'zyzzyva' is not in the vocabulary" in e for e in errors(at))
     assert at.session_state["word_embeddings:explain"][0]["centre_word"] == centre  # the example stays
     assert "w2v-example" in charts(at)
@@ -246,7 +246,7 @@ def test_negative_sampling_example_and_a_bad_word():
 
 def test_tsne_is_computed_when_training_is_paused():
     at = toy_run(steps=1)
-    at.selectbox(key="word_embeddings.projection").set_value("tsne").run()
+    at.selectbox(key="word_embeddings.train.projection").set_value("tsne").run()
     assert not at.exception and not at.error, errors(at)
     key, (coords, axes) = at.session_state["word_embeddings:projection"]
     assert key[2] == "tsne" and coords.shape[1] == 2 and axes[0] == "t-SNE 1"
@@ -288,8 +288,8 @@ def test_typed_words_are_tokenised_like_the_corpus():
     ]
     assert vector_space.parse_words("cafe\u0301") == ["café"]  # decomposed (NFD) input, NFKC as the corpus
     at = toy_run(steps=1)
-    at.text_input(key="word_embeddings.query").set_value("King.").run()
-    at.text_input(key="word_embeddings.a").set_value("(man)").run()
+    at.text_input(key="word_embeddings.train.query").set_value("King.").run()
+    at.text_input(key="word_embeddings.train.a").set_value("(man)").run()
     assert not at.exception and not at.error, errors(at)
     assert len(neighbours_shown(at)) == 10 and at.session_state["word_embeddings:neighbours"][0] == "king"
     assert at.session_state["word_embeddings:analogy"][0] == ("man", "king", "woman")
@@ -315,7 +315,7 @@ def test_every_step_on_a_small_text_trains_a_batch():
     at = run_page(PAGE, timeout=60)
     at.selectbox(key="word_embeddings.corpus").set_value("user").run()
     text = "The quick brown fox jumps over the lazy dog. " * 300
-    at.text_area(key="word_embeddings.usertext").set_value(text).run()
+    at.text_area(key="word_embeddings.user_text").set_value(text).run()
     at.number_input(key="word_embeddings.min_count").set_value(1).run()
     open_tab(at, "Train live")
     for _ in range(3):
@@ -344,7 +344,7 @@ def test_unigram_noise_preset_lands_on_negative_sampling_with_noise_equal_to_uni
 def test_five_vs_fifteen_negatives_lands_on_the_scores_of_both():
     at = click(run_page(PAGE, timeout=60), "Lecture demo: 5 vs 15 negatives")
     assert at.session_state["word_embeddings.tab"] == "Compare two runs"
-    assert at.radio(key="word_embeddings.compare").value == "negatives"
+    assert at.radio(key="word_embeddings.compare.compare").value == "negatives"
     next(b for b in at.button if b.key == "word_embeddings-compare:step").click().run()
     run = at.session_state["word_embeddings-compare:run"]
     assert list(run.trainer.configs) == ["K = 5", "K = 15"]
@@ -362,8 +362,8 @@ def test_skipgram_vs_cbow_preset_lands_on_the_comparison_with_cbows_own_rate():
     at = click(run_page(PAGE, timeout=60), "Lecture demo: skip-gram vs CBOW")
     assert at.session_state["word_embeddings.tab"] == "Compare two runs"
     assert at.selectbox(key="word_embeddings.corpus").value == "wiki"
-    assert at.number_input(key="word_embeddings.compare_cbow_lr").value == 0.1
-    assert at.number_input(key="word_embeddings.compare_sg_lr").value == 0.025
+    assert at.number_input(key="word_embeddings.compare.compare_cbow_lr").value == 0.1
+    assert at.number_input(key="word_embeddings.compare.compare_sg_lr").value == 0.025
 
 
 @pytest.mark.slow
@@ -389,17 +389,17 @@ def test_skipgram_and_cbow_both_work_at_the_presets_rates():
 
 def test_query_words_follow_the_corpus():
     at = run_page(PAGE, timeout=60)
-    assert at.session_state["word_embeddings.query"] == "january"  # on a tab not open yet
+    assert at.session_state["word_embeddings.train.query"] == "january"  # on a tab not open yet
     at.selectbox(key="word_embeddings.corpus").set_value("toy").run()
-    assert at.session_state["word_embeddings.query"] == "king"
+    assert at.session_state["word_embeddings.train.query"] == "king"
     open_tab(at, "Train live")
-    assert at.text_input(key="word_embeddings.query").value == "king"
-    assert at.text_input(key="word_embeddings.a").value == "man"
+    assert at.text_input(key="word_embeddings.train.query").value == "king"
+    assert at.text_input(key="word_embeddings.train.a").value == "man"
 
 
 def test_stale_neighbours_are_marked():
     at = toy_run(steps=1)
-    at.text_input(key="word_embeddings.query").set_value("zyzzyva").run()
+    at.text_input(key="word_embeddings.train.query").set_value("zyzzyva").run()
     assert any("stale" in m.value for m in at.markdown)
 
 

@@ -31,7 +31,7 @@ def controls(page: LessonPage) -> tuple[str, bool]:
     """The model, the input and the head; returns (model name or id, allow download)."""
     c_model, c_text, c_head = st.columns([2, 3, 2])
     with c_model:
-        model_name, allow_download = model_picker(page.slug + ".")
+        model_name, allow_download = model_picker(page)
         page.widget(st.radio, "source", "Input", list(SOURCES), default="text", format_func=SOURCES.get)
     page.widget(
         c_text.text_area,

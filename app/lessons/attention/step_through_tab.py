@@ -59,7 +59,7 @@ def store_head(page: LessonPage, model, tokenizer) -> dict:
         ids = ids[:STEP_TOKENS]
     n_layers = getattr(model.config, "num_hidden_layers", 1)
     n_heads = getattr(model.config, "num_attention_heads", 1)
-    s_layer, s_head = int(page.value("layer", 0)), int(page.value("head", 0))
+    s_layer, s_head = int(page.value("real_model.layer", 0)), int(page.value("real_model.head", 0))
     if s_layer >= n_layers or s_head >= n_heads:  # the Real model tab says why
         last_layer, last_head = page.result("head", (0, 0))
         s_layer, s_head = min(last_layer, n_layers - 1), min(last_head, n_heads - 1)

@@ -34,17 +34,17 @@ PRESETS = {
     "Fixed α: higher rank learns slower (rsLoRA)": Preset(
         "With SGD at α=16, r=64 learns far slower than r=4 under α/r; with rsLoRA's α/√r it learns fastest.",
         tab=alpha_tab.TITLE,
-        values={"optimizer": "sgd", "lr": 0.03, "ranks": [1, 4, 16, 64], "alpha_steps": 200},
+        values={"optimizer": "sgd", "lr": 0.03, "ranks": [1, 4, 16, 64], "steps": 200},
     ),
     "SmolLM2: ranks 1–16 against full fine-tuning": Preset(
         "Held-out loss on Wikipedia text: the ranks end within a few hundredths of a nat of each other.",
         tab=real_tab.TITLE,
-        values={"ft_ranks": [1, 4, 16], "ft_full": True},
+        values={"ranks": [1, 4, 16], "full": True},
     ),
     "QLoRA: LoRA over a 4-bit base": Preset(
         "LoRA at r=4 over the NF4-rounded SmolLM2 beside LoRA over the full-precision one.",
         tab=real_tab.TITLE,
-        values={"ft_ranks": [4], "ft_full": False, "qlora_rank": 4},
+        values={"ranks": [4], "full": False, "qlora_rank": 4},
     ),
     "PEFT families: loss against trained parameters": Preset(
         "LoRA, IA³, prompt, prefix and LN tuning beside full fine-tuning on SmolLM2, one point per run.",

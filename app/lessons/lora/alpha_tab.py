@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.lessons.lora import figures
+from app.lessons.lora.sandbox_tab import sandbox_controls
 from app.page import LessonPage
 from models.lora.sandbox import SandboxConfig, SandboxTrainer
 
@@ -32,14 +33,15 @@ def render(page: LessonPage) -> None:
         "LoRA multiplies B·A by **α/r**, so at a **fixed α** a higher rank's update is scaled down, and with "
         "plain gradient descent it learns slower: people then retune α or the learning rate for each r. "
         "**rsLoRA** (Kalajdzievski 2023) scales by **α/√r** instead, which keeps the learning speed stable "
-        "across ranks. Both runs below use the settings of the *Known rank* tab (same layer, target, "
-        "samples, α, optimiser and learning rate); the preset picks SGD, where the effect is clearest."
+        "across ranks. Both runs below train the layer of the *Known rank* tab (its settings here are this "
+        "tab's own); they start with plain SGD, where the effect is clearest: under Adam, which normalises "
+        "each step, it nearly disappears."
     )
-    config = page.result("config-SandboxConfig")
+    with page.settings_area():
+        config = sandbox_controls(page, ranks=(1, 4, 16, 64), optimizer="sgd", lr=3e-2)
+        steps = page.widget(st.slider, "steps", "Steps per run", 20, 400, default=200, step=20)
     if config is None:
-        st.info("Pick valid settings in the Known rank tab first.")
         return
-    steps = page.widget(st.slider, "alpha_steps", "Steps per run", 20, 400, default=100, step=20)
     if st.button(f"Train both ({len(config.ranks)} ranks × 2, a few seconds)", key=page.state_key("alpha-go")):
         with st.spinner("Training every rank with α/r, then with α/√r…"):
             page.compute("alpha-curves", "Training the comparison", alpha_rank_curves, config, steps)

@@ -3,24 +3,19 @@ fine-tuning, trained live on SmolLM2 and the user's text: held-out loss against 
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import fields
-
 import pandas as pd
 import streamlit as st
 
 from app.lecture import advanced_controls
 from app.lessons.lora import figures
 from app.page import LessonPage
-from app.resources import corpus_picker, load_shared_model
+from app.resources import load_shared_model
 from models.lora.peft_families import FamiliesConfig, FamiliesTrainer, formula_count
 from models.registry import SMOLLM2_ARCHITECTURE
 
 TITLE = "PEFT families"
 RUN = "peft"  # this tab's own run (the kit's key "lora-peft")
 LRS = [1e-5, 3e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
-# widget names: the config's fields with a "pf_" prefix (the other tabs have ranks, lr, steps... of their own)
-NAMES = {f.name: "pf_" + f.name for f in fields(FamiliesConfig) if f.name not in ("seed",)}
 FAMILY_TABLE = """
 | family (PEFT config) | what trains | numbers trained |
 |---|---|---|
@@ -36,28 +31,28 @@ FAMILY_TABLE = """
 def controls(page: LessonPage) -> FamiliesConfig | None:
     c1, c2, c3 = st.columns(3)
     with c1:
-        page.widget(st.multiselect, "pf_lora_ranks", "LoRA ranks", [1, 2, 4, 8, 16, 64], default=[1, 8])
+        page.widget(st.multiselect, "lora_ranks", "LoRA ranks", [1, 2, 4, 8, 16, 64], default=[1, 8])
         page.widget(
             st.multiselect,
-            "pf_prompt_tokens",
+            "prompt_tokens",
             "Prompt tuning: virtual tokens",
             [1, 4, 16, 64],
             default=[16],
         )
         page.widget(
             st.multiselect,
-            "pf_prefix_tokens",
+            "prefix_tokens",
             "Prefix tuning: virtual tokens",
             [1, 4, 16, 64],
             default=[16],
         )
     with c2:
-        page.widget(st.checkbox, "pf_ia3", "IA³", default=True)
-        page.widget(st.checkbox, "pf_ln", "LN tuning (RMSNorm gains)", default=True)
-        page.widget(st.checkbox, "pf_full", "Full fine-tuning of the adapted layers", default=True)
+        page.widget(st.checkbox, "ia3", "IA³", default=True)
+        page.widget(st.checkbox, "ln", "LN tuning (RMSNorm gains)", default=True)
+        page.widget(st.checkbox, "full", "Full fine-tuning of the adapted layers", default=True)
         page.widget(
             st.slider,
-            "pf_top_layers",
+            "top_layers",
             "Adapt the top n of SmolLM2's 30 layers",
             1,
             30,
@@ -66,8 +61,8 @@ def controls(page: LessonPage) -> FamiliesConfig | None:
             "vectors enter at the embeddings, as in the paper; below, at the first adapted layer.",
         )
     with c3:
-        page.widget(st.number_input, "pf_steps", "Steps per run", 1, 1000, default=20, step=5)
-        page.widget(st.text_input, "pf_target_modules", "LoRA's target modules", default="q_proj, v_proj")
+        page.widget(st.number_input, "steps", "Steps per run", 1, 1000, default=20, step=5)
+        page.widget(st.text_input, "target_modules", "LoRA's target modules", default="q_proj, v_proj")
     with advanced_controls():
         a1, a2, a3 = st.columns(3)
         learning_rates = [  # (column, family, label, default)
@@ -81,7 +76,7 @@ def controls(page: LessonPage) -> FamiliesConfig | None:
         for column, family, label, default in learning_rates:
             page.widget(
                 column.select_slider,
-                f"pf_{family}_lr",
+                f"{family}_lr",
                 f"{label} learning rate",
                 LRS,
                 default=default,
@@ -89,27 +84,16 @@ def controls(page: LessonPage) -> FamiliesConfig | None:
         with a3:
             page.widget(
                 st.select_slider,
-                "pf_seq_len",
+                "seq_len",
                 "Tokens per sequence",
                 [8, 16, 32, 64, 128],
                 default=32,
             )
-            page.widget(st.slider, "pf_batch_size", "Sequences per step", 1, 32, default=4)
-            page.widget(st.slider, "pf_max_train_sequences", "Training sequences", 2, 512, default=48)
-            page.widget(st.slider, "pf_heldout_sequences", "Held-out sequences", 1, 64, default=8)
-            page.widget(st.slider, "pf_eval_every", "Held-out loss every n steps", 1, 50, default=5)
-    values = {f: page.value(w) for f, w in NAMES.items() if page.value(w) is not None}
-    return page.compute("config-FamiliesConfig", "The PEFT-family settings", FamiliesConfig, **values)
-
-
-def pick_corpus(page: LessonPage):
-    """This tab's own corpus picker ("lora.pf_corpus"): (cache key, label, sentences)."""
-    label, sentences = corpus_picker(page.key("pf_"), "wiki", True)
-    choice = page.value("pf_corpus", "wiki")
-    if choice == "user":
-        text = "\n".join(" ".join(s) for s in sentences).encode("utf-8")
-        choice = "user:" + hashlib.sha1(text).hexdigest()[:16]
-    return choice, label, sentences
+            page.widget(st.slider, "batch_size", "Sequences per step", 1, 32, default=4)
+            page.widget(st.slider, "max_train_sequences", "Training sequences", 2, 512, default=48)
+            page.widget(st.slider, "heldout_sequences", "Held-out sequences", 1, 64, default=8)
+            page.widget(st.slider, "eval_every", "Held-out loss every n steps", 1, 50, default=5)
+    return page.config(FamiliesConfig, "The PEFT-family settings")
 
 
 def planned_counts(config: FamiliesConfig) -> pd.DataFrame:
@@ -143,12 +127,12 @@ def render(page: LessonPage) -> None:
         "and values reach the adapted layers only (exactly the papers' methods when all 30 layers are "
         "adapted, at far more time per step)."
     )
-    corpus = page.compute("pf-corpus", "Reading the corpus", pick_corpus, page)
+    corpus = page.corpus()
     config = controls(page)
     if corpus is None or config is None:
         return
     key, label, sentences = corpus
-    settings = {name: page.value(name) for name in NAMES.values()} | {"text": key}
+    settings = page.settings() | {"text": key}
     runs = config.runs()
 
     def factory():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import pandas as pd
 import streamlit as st
 
@@ -16,20 +14,13 @@ from models.lora.finetune import FineTuneConfig, LoRAFineTuner
 TITLE = "SmolLM2"
 RUN = "real"  # this tab's own run (the kit's key "lora-real"; the sandbox has the lesson's run)
 RANK_OPTIONS = [1, 2, 4, 8, 16, 32, 64]
-# widget names: the config's fields, except those the sandbox also has, which get an "ft_" prefix here
-NAMES = {f.name: f.name for f in fields(FineTuneConfig)} | {
-    "ranks": "ft_ranks",
-    "full": "ft_full",
-    "lr": "ft_lr",
-    "rslora": "ft_rslora",
-}
 
 
 def controls(page: LessonPage) -> FineTuneConfig | None:
     c1, c2, c3 = st.columns(3)
     with c1:
-        page.widget(st.multiselect, "ft_ranks", "LoRA ranks", RANK_OPTIONS, default=[1, 4, 16])
-        page.widget(st.checkbox, "ft_full", "Also fine-tune the same matrices in full", default=True)
+        page.widget(st.multiselect, "ranks", "LoRA ranks", RANK_OPTIONS, default=[1, 4, 16])
+        page.widget(st.checkbox, "full", "Also fine-tune the same matrices in full", default=True)
     with c2:
         page.widget(
             st.text_input,
@@ -49,7 +40,7 @@ def controls(page: LessonPage) -> FineTuneConfig | None:
             help="The frozen layers below are run once per text chunk and cached.",
         )
     with c3:
-        page.widget(st.number_input, "ft_steps", "Steps", 1, 2000, default=20, step=5)
+        page.widget(st.number_input, "steps", "Steps", 1, 2000, default=20, step=5)
         page.widget(
             st.selectbox,
             "qlora_rank",
@@ -62,7 +53,7 @@ def controls(page: LessonPage) -> FineTuneConfig | None:
         a1, a2, a3 = st.columns(3)
         with a1:
             lrs = [1e-5, 3e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 0.1, 1.0, 100.0]
-            page.widget(st.select_slider, "ft_lr", "LoRA learning rate", lrs, default=2e-3)
+            page.widget(st.select_slider, "lr", "LoRA learning rate", lrs, default=2e-3)
             page.widget(st.select_slider, "full_lr", "Full fine-tuning learning rate", lrs, default=2e-4)
         with a2:
             page.widget(st.select_slider, "seq_len", "Tokens per sequence", [8, 16, 32, 64, 128], default=32)
@@ -70,10 +61,9 @@ def controls(page: LessonPage) -> FineTuneConfig | None:
             page.widget(st.slider, "max_train_sequences", "Training sequences", 4, 512, default=48)
         with a3:
             page.widget(st.number_input, "alpha_over_r", "α / r", 0.0, 64.0, default=2.0, step=0.5)
-            page.widget(st.checkbox, "ft_rslora", "rsLoRA (α/√r)", default=False)
+            page.widget(st.checkbox, "rslora", "rsLoRA (α/√r)", default=False)
             page.widget(st.slider, "eval_every", "Held-out loss every n steps", 1, 50, default=5)
-    values = {f: page.value(w) for f, w in NAMES.items() if page.value(w) is not None}
-    return page.compute("config-FineTuneConfig", "The fine-tuning settings", FineTuneConfig, **values)
+    return page.config(FineTuneConfig, "The fine-tuning settings")
 
 
 def render(page: LessonPage) -> None:
@@ -87,8 +77,7 @@ def render(page: LessonPage) -> None:
     if corpus is None or config is None:
         return
     _, label, sentences = corpus
-    settings = {name: page.value(name) for name in [*NAMES.values(), "ft_steps", "corpus"]}
-    settings["text"] = corpus[0]
+    settings = page.settings() | {"text": corpus[0]}
 
     def factory():
         text = " ".join(" ".join(s) for s in sentences)
@@ -97,7 +86,7 @@ def render(page: LessonPage) -> None:
 
     page.train(
         factory,
-        int(page.value("ft_steps", 20)),
+        int(page.value("steps", 20)),
         run=RUN,
         settings=settings,
         render=lambda run: draw(page, run),

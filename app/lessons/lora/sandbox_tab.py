@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import pandas as pd
 import streamlit as st
 
@@ -14,17 +12,16 @@ from models.lora.sandbox import SandboxConfig, SandboxTrainer
 
 TITLE = "Known rank"
 RANK_OPTIONS = [1, 2, 4, 8, 16, 32, 64, 128]
-SETTINGS = [f.name for f in fields(SandboxConfig)] + ["steps"]
 
 
-def sandbox_controls(page: LessonPage) -> SandboxConfig | None:
-    """The sandbox's settings (shared with the α-and-r tab)."""
+def sandbox_controls(page: LessonPage, ranks=(1, 2, 4, 8, 16, 64), optimizer="adam", lr=1e-2):
+    """The sandbox's settings (the α-and-r tab draws its own, starting from other defaults)."""
     c1, c2, c3 = st.columns(3)
     with c1:
         page.widget(st.select_slider, "d", "Layer width d", [16, 32, 64, 128], default=64)
         page.widget(st.slider, "true_rank", "True rank k of the target update", 1, 32, default=4)
     with c2:
-        page.widget(st.multiselect, "ranks", "LoRA ranks r", RANK_OPTIONS, default=[1, 2, 4, 8, 16, 64])
+        page.widget(st.multiselect, "ranks", "LoRA ranks r", RANK_OPTIONS, default=list(ranks))
         page.widget(st.checkbox, "full", "Also full fine-tuning (d×d numbers)", default=True)
     with c3:
         page.widget(
@@ -56,11 +53,11 @@ def sandbox_controls(page: LessonPage) -> SandboxConfig | None:
                 "lr",
                 "Learning rate",
                 [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0, 10.0, 1000.0],
-                default=1e-2,
+                default=lr,
             )
         with a3:
             page.widget(st.checkbox, "rslora", "rsLoRA: scale α/√r instead of α/r", default=False)
-            page.widget(st.selectbox, "optimizer", "Optimiser", ["adam", "sgd"], default="adam")
+            page.widget(st.selectbox, "optimizer", "Optimiser", ["adam", "sgd"], default=optimizer)
             page.widget(st.number_input, "seed", "Seed", 0, 10_000, default=0)
     return page.config(SandboxConfig, "The sandbox settings")
 
@@ -68,7 +65,8 @@ def sandbox_controls(page: LessonPage) -> SandboxConfig | None:
 def render(page: LessonPage) -> None:
     st.markdown(
         "A frozen random layer W₀ (d×d) must learn **W₀ + ΔW\\***, where ΔW\\* has rank **k** (singular "
-        "values from 1 down to 0.4). Each rank trains on the same samples with Adam. The held-out error is "
+        "values from 1 down to 0.4). Each rank trains on the same samples with the same optimiser (Adam "
+        "unless you pick SGD under the advanced settings). The held-out error is "
         "exact: for x ~ N(0, I) it equals ‖ΔW − ΔW\\*‖² / ‖ΔW\\*‖²; no rank-r matrix beats the "
         "**Eckart–Young floor** $\\sum_{i>r}\\sigma_i^2 / \\sum_i \\sigma_i^2$ (grey line, from the SVD of "
         "ΔW\\*)."
@@ -78,12 +76,10 @@ def render(page: LessonPage) -> None:
         steps = page.widget(st.number_input, "steps", "Steps", 10, 5000, default=200, step=50)
     if config is None:
         return
-    settings = {name: page.value(name) for name in SETTINGS}
     page.train(
         lambda: SandboxTrainer(config, device="cpu"),  # tiny matrices: the CPU is fastest
         int(steps),
         device="cpu",
-        settings=settings,
         render=lambda run: draw(page, run),
         label=f"k={config.true_rank} n={config.n_train} noise={config.noise}",
         chunk_seconds=1.0,  # small steps: train more per redraw

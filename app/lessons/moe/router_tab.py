@@ -47,7 +47,7 @@ def render(page: LessonPage) -> None:
         page.widget(st.slider, "router_layer", "Layer", 1, c.n_layers, default=c.n_layers)
     with cols[2]:
         page.widget(st.number_input, "position", "Character position in the text", 0, 500, default=4)
-    text = page.value("probe_text") or "The history of the city"
+    text = page.value("routing.probe_text") or "The history of the city"
     trained = run is not None and run.trainer.trainers["none"].load_steps
     if trained:
         trainer = run.trainer.trainers[page.value("router_run", "bias")]

@@ -63,7 +63,7 @@ def controls(page: LessonPage):
             max_chars=20_000,
         )
         with st.expander("Model, chart and sampling seed"):
-            model_name, allow_download = model_picker(page.slug + ".", kinds=("causal",))
+            model_name, allow_download = model_picker(page, kinds=("causal",))
             bars, seed = st.columns(2)
             page.widget(bars.slider, "bars", "Tokens shown in the chart", 5, 60, default=20)
             page.widget(seed.number_input, "seed", "Sampling seed", 0, 1_000_000, default=0)

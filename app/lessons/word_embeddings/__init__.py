@@ -24,7 +24,7 @@ from app.lessons.word_embeddings import (
     train_tab,
 )
 from app.lessons.word_embeddings.corpus_stats import in_vocabulary, vocabulary_stats
-from app.lessons.word_embeddings.trainer import ARCHITECTURES, CBOW_LR, corpus_defaults
+from app.lessons.word_embeddings.trainer import ARCHITECTURES, CBOW_LR, corpus_settings
 from app.page import LessonPage, Preset
 from models.word_embeddings.word2vec import Word2VecConfig
 
@@ -36,7 +36,7 @@ INTRO = (
     "(*king − man + woman ≈ queen*, when the corpus says so)."
 )
 SUBSAMPLES = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
-TOY = dict(corpus="toy", dim=32, window=4, min_count=2, epochs=2) | corpus_defaults("toy")
+TOY = dict(corpus="toy", dim=32, window=4, min_count=2, epochs=2) | corpus_settings("toy")
 PRESETS = {
     "Lecture demo: toy world analogies": Preset(
         "word2vec trained on the toy world solves man : king :: woman : ? (queen) within seconds.",
@@ -98,7 +98,7 @@ def follow_corpus(page: LessonPage, corpus: str) -> None:
     """Query words follow the corpus: a switch of corpus puts its own default words in the inputs."""
     seen = page.result("query-corpus")
     if seen != corpus:
-        for name, value in corpus_defaults(corpus).items():
+        for name, value in corpus_settings(corpus).items():
             if seen is not None or not page.has_value(name):
                 page.set_value(name, value)
         page.keep("query-corpus", corpus)

@@ -99,7 +99,7 @@ def render_pair(page: LessonPage, run) -> None:
         if run.running:
             st.caption("The scores are computed when training pauses or finishes.")
     scores = None if run.running else pair_scores(page, run)
-    word = (parse_words(page.value("query", "")) or [""])[0]
+    word = (parse_words(page.value("train.query", "")) or [""])[0]
     with right:
         for column, label in zip(st.columns(2), labels):
             draw_side(column, label, trainer, scores, word)

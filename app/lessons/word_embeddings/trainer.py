@@ -47,6 +47,11 @@ def corpus_defaults(corpus: str) -> dict:
     return dict(QUERY_WORDS.get(corpus, QUERY_WORDS["wiki"]))
 
 
+def corpus_settings(corpus: str) -> dict:
+    """`corpus_defaults` as the settings of the tabs that draw them ('train.query', 'onehot.words')."""
+    return {f"{'onehot' if name == 'words' else 'train'}.{name}": v for name, v in corpus_defaults(corpus).items()}
+
+
 class TickedTrainer:
     """A Word2VecTrainer whose `train_steps(n)` trains n ticks (1% of an epoch each)."""
 

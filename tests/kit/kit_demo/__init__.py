@@ -19,7 +19,10 @@ class DemoConfig:
 
 
 INTRO = "A demo lesson."
-PRESETS = {"Big": Preset("n at its largest", summary_tab.TITLE, {"n": 5})}
+PRESETS = {
+    "Big": Preset("n at its largest", summary_tab.TITLE, {"n": 5}),
+    "Noted": Preset("a note on the Summary tab", summary_tab.TITLE, {"note": "from a preset"}),
+}
 TABS = [square_tab, summary_tab]
 
 

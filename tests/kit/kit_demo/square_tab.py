@@ -10,5 +10,6 @@ def _square(n: int) -> int:
 
 
 def render(page) -> None:
+    page.widget(st.text_input, "note", "A note of this tab (the Summary tab has its own)", default="")
     result = page.compute("square", "Squaring", _square, page.data.n)
     st.markdown(f"square={result} stale={page.stale('square')}")

@@ -1,0 +1,33 @@
+"""The training text of the RNN lesson: a named corpus or the user's own, checked once."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from models.corpora import load_corpus_text
+from models.text import check_text
+
+CORPORA = {"wiki": "Wikipedia sample", "lee": "Lee news corpus", "user": "Your own text"}
+MAX_CHARS = 300_000  # a small model sees a fraction of this in a few hundred steps
+
+
+@lru_cache(maxsize=4)
+def named_text(name: str) -> str:
+    return load_corpus_text(name)[:MAX_CHARS]
+
+
+def training_text(corpus: str, user_text: str, bptt: int) -> tuple[str, str]:
+    """-> (label, text). ValueError with what to do for an empty, one-character or too short text."""
+    if corpus not in CORPORA:
+        raise ValueError(f"Unknown corpus {corpus!r}; choose one of {', '.join(CORPORA)}.")
+    if corpus != "user":
+        return CORPORA[corpus], named_text(corpus)
+    text = check_text(user_text)[:MAX_CHARS]
+    if len(set(text)) < 2:
+        raise ValueError("The text uses a single character; a language model needs at least two.")
+    if len(text) < bptt + 2:
+        raise ValueError(
+            f"The text has {len(text)} characters, shorter than one chunk: a BPTT length of {bptt} needs "
+            f"{bptt + 2}. Paste more text or lower the BPTT length."
+        )
+    return "your text", text

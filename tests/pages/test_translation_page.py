@@ -1,0 +1,105 @@
+"""The Machine translation page (AppTest): a chart at once, each preset on a fresh page shows its number, bad input
+is a message with the last result kept, and the tiny model trains and is decoded by beam search."""
+
+from streamlit.testing.v1 import AppTest
+
+from app.lessons.translation import PRESETS
+from tests.conftest import ENTRY, PAGES_DIR, open_tab
+
+try:  # the kit's key scheme: '<slug>.<tab>.<name>' inside a tab, '<slug>.<name>' in controls
+    from tests.conftest import setting_key
+except ImportError:  # before that change: '<slug>.<name>' everywhere
+
+    def setting_key(slug: str, name: str, tab: str | None = None) -> str:
+        return f"{slug}.{name}"
+
+
+PAGE = str(PAGES_DIR / "translation.py")
+
+
+def open_page(**query) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.query_params.update(query)
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def problems(at) -> list[str]:
+    return [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def chart_count(at) -> int:
+    return len(at.get("plotly_chart"))
+
+
+def click(at, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
+def test_renders_charts_at_once():
+    at = open_page()
+    assert not problems(at), problems(at)
+    assert chart_count(at) == 3  # the t(f | e) animation, the EM curves, a sentence's alignment
+    assert float(metric(at, "Alignment error rate")) < 0.25
+    for title in ["Noisy channel", "BLEU, opened up"]:
+        open_tab(at, title)
+        assert not problems(at) and chart_count(at) == 1, title
+
+
+def test_every_preset_shows_its_number_on_a_fresh_page():
+    numbers = {}
+    for name, preset in PRESETS.items():
+        at = click(open_page(), name)
+        assert not problems(at), (name, problems(at))
+        assert at.session_state["translation.tab"] == preset.tab
+        numbers[name] = at
+    das_haus = numbers["Lecture demo: das Haus converges"]
+    assert float(metric(das_haus, "t(das | the)")) > 0.95
+    assert float(metric(numbers["Lecture demo: alignment error falls"], "Alignment error rate")) < 0.2
+    channel = numbers["Lecture demo: the LM puts words in order"]
+    assert metric(channel, "Best candidate") == "the farmers like the book"
+    assert float(metric(channel, "Its log p(e) above word-for-word").split()[0]) > 20
+    assert float(metric(numbers["Lecture demo: the brevity penalty"], "Brevity penalty")) == 0.135
+
+
+def test_bad_pairs_are_messages_and_the_last_result_stays():
+    at = open_page()
+    at.selectbox(key=setting_key("translation", "corpus")).set_value("user").run()
+    assert not problems(at) and metric(at, "Sentence pairs") == "4"
+    pairs = at.text_area(key=setting_key("translation", "pairs"))
+    for text, message in [
+        ("das Haus the house", "has no tab"),
+        ("  ", "empty"),
+        ("das Haus\t\u200b", "no English words"),
+        ("\n".join(" ".join(f"w{k}x{n}" for n in range(3)) + f"\tv{k}" for k in range(1100)), "3,300 foreign"),
+    ]:
+        pairs.set_value(text).run()
+        assert not at.exception
+        assert any(message in e.value for e in at.error), (message, problems(at))
+        assert chart_count(at) == 3 and metric(at, "Sentence pairs") == "4", "the last good result stays"
+    pairs.set_value("das Haus\tthe house\nein Buch\ta book").run()
+    assert not problems(at) and metric(at, "Sentence pairs") == "2"
+
+
+def test_a_link_out_of_range_is_a_message_and_the_chart_stays():
+    at = open_page(**{setting_key("translation", "iterations"): "0"})
+    assert not at.exception
+    assert any("cannot take here" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert chart_count(at) == 3
+
+
+def test_tiny_model_trains_then_beam_search_decodes_it():
+    at = open_tab(open_page(), "Neural MT")
+    assert not problems(at) and chart_count(at) == 0
+    for _ in range(3):
+        next(b for b in at.button if b.key == "translation:step").click().run()
+    assert not problems(at) and chart_count(at) == 3  # loss, held-out BLEU, attention beside IBM
+    open_tab(at, "Beam search")
+    assert not problems(at), problems(at)
+    widths = at.dataframe[0].value
+    assert widths["beams"].tolist() == [1, 2, 4, 8] and chart_count(at) == 1
