@@ -93,6 +93,12 @@ ENTRY = str(ROOT / "streamlit_app.py")
 PAGES = ["home.py"] + [lesson.file for lesson in available_lessons()]
 
 
+def setting_key(slug: str, name: str, tab: str | None = None) -> str:
+    """The widget key and query parameter of a setting: '<slug>.<tab>.<name>' for a setting a tab draws (the tab's
+    module name without '_tab'), '<slug>.<name>' for one the lesson's `controls` draw."""
+    return f"{slug}.{tab}.{name}" if tab else f"{slug}.{name}"
+
+
 def run_page(page: str, timeout: float = 30) -> AppTest:
     at = AppTest.from_file(ENTRY, default_timeout=timeout)
     at.switch_page(str(PAGES_DIR / page))
