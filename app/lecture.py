@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,6 +68,21 @@ pio.templates.default = "plotly_white"
 PRESENTER_FONT = 18  # px: chart text on a projector (ticks and legends included; the goal is >= 16)
 
 
+# Figures shared by every session (app.page.shared_figure), styled once: {id(figure): (weak reference, presenter)}
+_SHARED_STYLE: dict[int, tuple[weakref.ref, bool]] = {}
+
+
+def mark_shared_style(fig, presenter: bool) -> None:
+    """Record that `fig` is shared and styled for `presenter`: `style_figure` leaves it alone from now on."""
+    key = id(fig)
+    _SHARED_STYLE[key] = (weakref.ref(fig, lambda _ref: _SHARED_STYLE.pop(key, None)), presenter)
+
+
+def shared_style(fig) -> bool | None:
+    held = _SHARED_STYLE.get(id(fig))
+    return held[1] if held is not None and held[0]() is fig else None
+
+
 def style_figure(fig, presenter: bool | None = None):
     """House style for charts; in presenter mode every text in the chart (ticks, legend, colour bars, titles
     of axes and annotations) grows to PRESENTER_FONT, also where a builder set a smaller size.
@@ -75,7 +91,7 @@ def style_figure(fig, presenter: bool | None = None):
     is never changed again: it is returned as it is."""
     if presenter is None:
         presenter = presenter_mode()
-    if getattr(fig, "_shared_style", None) == presenter:
+    if shared_style(fig) == presenter:
         return fig
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10))  # template: plotly_white, the default set above
     if presenter:

@@ -16,4 +16,4 @@ def build_navigation():
         nav[section] = [
             st.Page(str(item.page_path), title=item.title, icon=item.icon, url_path=item.slug) for item in lessons
         ]
-    return st.navigation(nav, position="sidebar")
+    return st.navigation(nav, position="sidebar", expanded=True)  # the whole course, no "View more"

@@ -38,7 +38,6 @@ from app import lecture, training
 from app.errors import link_values, refused_link_notice, show_error
 from app.lecture import presenter_mode
 from app.lessons import Lesson, lesson
-from app.shell import require_entry_script
 from app.sidebar import current_device
 from app.streamlit_compat import is_control_flow
 from app.training import metric_chart  # the kit's loss-curve chart, for lessons  # noqa: F401
@@ -120,7 +119,7 @@ class LessonPage:
         max_chars = kwargs.get("max_chars")
         if max_chars and isinstance(value, str) and len(value) >= max_chars:  # Streamlit cuts silently
             st.warning(f"“{label}” takes at most {max_chars:,} characters: longer text is cut there.")
-        if url:
+        if url and not _link_taken(key, value, linked):
             refused_link_notice(key, label, linked)
         return value
 
@@ -306,7 +305,7 @@ def shared_figure(builder: Callable, *args, **kwargs) -> Any:
             for item in items if isinstance(built, (tuple, list, dict)) else [built]:
                 if hasattr(item, "update_layout"):  # a plotly figure
                     lecture.style_figure(item, presenter)
-                    item._shared_style = presenter  # style_figure leaves it alone from now on
+                    lecture.mark_shared_style(item, presenter)  # style_figure leaves it alone from now on
             return built
 
         # one cache per builder: Streamlit names a cache by the function's module, name and source
@@ -412,6 +411,24 @@ _LINK_FORMAT: dict[str, tuple[str, Callable | None]] = {}
 _OPTION_WIDGETS = ("selectbox", "radio", "select_slider", "multiselect")
 
 
+def _link_taken(key: str, value: Any, linked: list[str]) -> bool:
+    """Whether the widget took the link's value. Streamlit leaves a value equal to the widget's default out of the
+    URL, so the URL alone cannot tell a refused value from a link that named the default (`?rlhf.eps=0.2`)."""
+    if not linked:
+        return True
+    text = _link_text(key, value)
+    if isinstance(text, list):
+        return text == linked
+    if len(linked) != 1:
+        return False
+    if text == linked[0]:
+        return True
+    try:
+        return not isinstance(value, bool) and float(linked[0]) == float(value)
+    except (TypeError, ValueError):
+        return False
+
+
 def _link_text(key: str, value: Any) -> str | list[str]:
     """`value` as Streamlit's URL binding writes it: options by their label, booleans as true/false."""
     kind, label = _LINK_FORMAT.get(key, ("", None))
@@ -461,7 +478,6 @@ def _presenter_header(page: LessonPage, package, presets: dict, controls) -> Any
 
 def run_lesson(slug: str) -> LessonPage:
     """Draw the lesson `slug`: title, intro, presets, shared controls, tabs. The whole page file calls this."""
-    require_entry_script()
     spec = lesson(slug)
     package = importlib.import_module(spec.package)
     page = LessonPage(spec, current_device())
@@ -487,7 +503,8 @@ def run_lesson(slug: str) -> LessonPage:
         st.session_state.pop(page.key("tab"), None)
     linked = link_values(page.key("tab"))
     containers = st.tabs(titles, key=page.key("tab"), **URL)
-    refused_link_notice(page.key("tab"), "tab", linked)
+    if not _link_taken(page.key("tab"), st.session_state.get(page.key("tab")), linked):
+        refused_link_notice(page.key("tab"), "tab", linked)
     live = training.lesson_has_live_run(slug)
     for container, tab in zip(containers, tabs):
         if container.open is False and not live:

@@ -11,10 +11,7 @@ session for a couple of minutes so that a reconnecting tab resumes it, then forg
 
 1. `is_control_flow(exc)`: `st.rerun()` and `st.stop()` raise exceptions that our "bad input becomes a message"
    handler must let through. Streamlit exports no public base class for them.
-2. `leave_automatic_pages_mode()`: the design keeps page files in `pages/`. On a server's very first session a
-   deep link (/ngrams) makes Streamlit run that file in its old automatic pages mode, before `streamlit_app.py` has
-   ever called `st.navigation`; the flag that mode sets has no public switch.
-3. `presenter_css()`: presenter mode enlarges text for a projector. Streamlit's theme has one font size for the
+2. `presenter_css()`: presenter mode enlarges text for a projector. Streamlit's theme has one font size for the
    whole app (the sidebar too), so the main area is restyled through the `data-testid` attributes of its elements;
    tests/browser/test_browser.py measures the resulting sizes, so a renamed attribute fails there.
 """
@@ -101,18 +98,6 @@ def close_session(session_id_: str) -> bool:
 
     loop.call_soon_threadsafe(close_if_still_disconnected)
     return True
-
-
-def leave_automatic_pages_mode() -> bool:
-    """Switch off Streamlit's automatic `pages/` mode if it is on; True when it was on."""
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # a Streamlit without the old mode
-        return False
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        return True
-    return False
 
 
 # Sizes the browser test checks at 1280x720: body text >= 20 px, metric values >= 40 px.

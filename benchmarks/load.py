@@ -4,7 +4,7 @@
     python -m benchmarks.load --sessions 3 --settle 20       # a smoke run
     python -m benchmarks.load --sessions 10 --lessons attention ngrams --run-seconds 120
 
-It starts `streamlit run streamlit_app.py` on a free port of 127.0.0.1, warms it the way a lecturer would (one
+It starts `streamlit run app/entry/streamlit_app.py` on a free port of 127.0.0.1, warms it the way a lecturer would (one
 visit to each lesson, unless --cold), then runs three phases against it:
 
 1. open: every session loads its lesson (spread over app.lessons.available_lessons()) at the same moment and
@@ -99,7 +99,7 @@ _GC_LINE = re.compile(r"garbage collection: (\d+) ms CPU")
 
 def start_server(port: int, env: dict | None = None) -> subprocess.Popen:
     """`streamlit run` on 127.0.0.1:`port`, once it answers its health check; its log is `proc.log` (ServerLog)."""
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py"]
+    command = [sys.executable, "-m", "streamlit", "run", "app/entry/streamlit_app.py"]
     command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     env = dict(os.environ, HF_HUB_OFFLINE="1", **(env or {}))

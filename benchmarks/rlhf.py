@@ -4,8 +4,9 @@
   one seed, run once per seed): seeds per second, all five default runs (7 trained policies) on the bandit.
 - One RLHF iteration on SmolLM2 at the page's default settings, split into its phases (generate, score, update),
   beside the same iteration run by TRL in the same process, the two alternating (TRL step, our iteration, ...,
-  median after a warm-up): our "grpo" against TRL's GRPOTrainer, our "ppo" against TRL's RLOOTrainer (TRL 1.16 has
-  no PPOTrainer; RLOO is its KL-in-the-reward, critic-free trainer, the nearest to ours). Same weights, prompts,
+  median after a warm-up): our "grpo" against TRL's GRPOTrainer, our "reinforce" (batch baseline) against TRL's
+  RLOOTrainer (its KL-in-the-reward, critic-free trainer); our actor-critic "ppo" alone (TRL 1.16 has no
+  PPOTrainer). Same weights, prompts,
   group size, tokens, temperature, LoRA (peft's LoraConfig as `peft_config`), beta, clip range, learning rate, one
   update per batch, the VADER reward; what still differs is listed in each row's note. TRL's steps are timed by a
   TrainerCallback (on_step_begin to on_step_end), its phases by timing its `_generate` and `_calculate_rewards`;
@@ -56,7 +57,7 @@ def _sandbox_rows(quick: bool, device: str) -> list[dict]:
 
 PHASES = ("generate_s", "score_s", "update_s")
 # the nearest TRL trainer to each of our methods
-TRL_TRAINERS = {"ppo": "RLOOTrainer", "grpo": "GRPOTrainer"}
+TRL_TRAINERS = {"reinforce": "RLOOTrainer", "grpo": "GRPOTrainer"}  # TRL 1.16 has no PPOTrainer: ppo is ours only
 
 
 def _now(device: str) -> tuple[float, float]:
@@ -77,23 +78,23 @@ def _time_ours(trainer, device: str) -> dict:
 def _trl_setup(method: str, config, device: str, output_dir: str):
     """TRL's trainer for `method` on the same setup as ours: (config class, trainer class, config kwargs).
 
-    One optimizer step = one of our iterations: all len(prompts) x samples_per_prompt completions generated at
-    once (num_generations = samples_per_prompt, per-device batch = the whole generation batch, no gradient
+    One optimizer step = one of our iterations: all len(prompts) x group_size completions generated at
+    once (num_generations = group_size, per-device batch = the whole generation batch, no gradient
     accumulation, num_iterations = 1), fp32 without gradient checkpointing (TRL's defaults are bf16 and
     checkpointing on), AdamW at a constant learning rate with clipping at 1.0, every completion exactly
     new_tokens long (min_new_tokens), no logging, saving or reporting."""
     import trl
 
-    config_class = trl.RLOOConfig if method == "ppo" else trl.GRPOConfig
+    config_class = trl.RLOOConfig if method == "reinforce" else trl.GRPOConfig
     trainer_class = getattr(trl, TRL_TRAINERS[method])
     kwargs = dict(
         output_dir=output_dir,
         use_cpu=device == "cpu",
         bf16=False,
         gradient_checkpointing=False,
-        per_device_train_batch_size=len(config.prompts) * config.samples_per_prompt,
+        per_device_train_batch_size=len(config.prompts) * config.group_size,
         gradient_accumulation_steps=1,
-        num_generations=config.samples_per_prompt,
+        num_generations=config.group_size,
         max_completion_length=config.new_tokens,
         generation_kwargs={"min_new_tokens": config.new_tokens},
         temperature=config.temperature,
@@ -101,7 +102,7 @@ def _trl_setup(method: str, config, device: str, output_dir: str):
         top_p=1.0,
         beta=config.kl_coef,
         epsilon=config.clip_range,
-        num_iterations=config.ppo_epochs,
+        num_iterations=config.ppo_epochs if method == "grpo" else 1,
         learning_rate=config.adapter_lr,
         lr_scheduler_type="constant",
         weight_decay=0.0,
@@ -113,7 +114,7 @@ def _trl_setup(method: str, config, device: str, output_dir: str):
         seed=config.sample_seed,
         dataloader_num_workers=0,
     )
-    if method == "ppo":
+    if method == "reinforce":
         kwargs["normalize_advantages"] = True  # ours whitens the scores over the batch
     return config_class, trainer_class, kwargs
 
@@ -200,7 +201,7 @@ DIFFERENCES = {
     "(loss_type dapo; the same as our token mean since every completion has new_tokens tokens) and logs more "
     "statistics; TRL shuffles the prompts (RepeatSampler), uses Trainer's default AdamW (adamw_torch_fused) and "
     "its own sampling seed, so the texts differ",
-    "ppo": "RLOO, the nearest TRL has (no PPOTrainer in TRL 1.16, not even in trl.experimental): TRL runs a "
+    "reinforce": "RLOO, the nearest TRL has (no PPOTrainer in TRL 1.16, not even in trl.experimental): TRL runs a "
     "third forward (no grad) for the sampling policy's log-probabilities, ours reuses the first epoch's "
     "forward with grad (the weights have not moved since sampling); advantages: TRL's leave-one-out within "
     "each prompt's group, then normalised over the batch, ours the KL-penalised scores whitened over the "
@@ -217,17 +218,20 @@ def _rlhf_rows(quick: bool, device: str) -> list[dict]:
     model, tokenizer = load_model("smollm2", device=device)
     rounds = 1 if quick else 5
     rows = []
-    for method in ("ppo", "grpo"):
+    for method in ("ppo", "reinforce", "grpo"):
         kwargs = dict(prompts=("The movie was", "My day"), new_tokens=4) if quick else {}
         config = RLHFConfig(method=method, **kwargs)
         shape = (
-            f"{method}: {len(config.prompts)} prompts x {config.samples_per_prompt} samples x "
+            f"{method}: {len(config.prompts)} prompts x {config.group_size} samples x "
             f"{config.new_tokens} tokens, LoRA r={config.lora_rank} on q/v, beta={config.kl_coef}, "
-            f"{config.ppo_epochs} epoch, VADER reward"
+            f"{config.ppo_epochs} epoch(s) x {config.minibatches} minibatch(es) (ppo), VADER reward"
         )
-        trl_name = TRL_TRAINERS[method]
+        trl_name = TRL_TRAINERS.get(method)
         try:
             import trl  # noqa: F401
+
+            if trl_name is None:
+                raise ImportError(f"TRL {trl.__version__} has no actor-critic PPOTrainer")
 
             ours, theirs = _side_by_side(method, model, tokenizer, config, device, rounds)
             versus = f"vs TRL {trl.__version__} {trl_name}"
@@ -239,7 +243,8 @@ def _rlhf_rows(quick: bool, device: str) -> list[dict]:
         except ImportError as exc:  # TRL is a dev dependency: time ours alone and say why
             trainer = RLHFTrainer(model, tokenizer, config, device)
             ours = [_time_ours(trainer, device) for _ in range(rounds + 1)][1:]
-            theirs, versus = None, "no TRL row: trl is not installed"
+            theirs = None
+            versus = "no TRL row: " + ("trl is not installed" if trl_name else "TRL 1.16 has no PPOTrainer")
             note = (
                 f"{shape}; median of {rounds} iteration(s) after a warm-up; {versus} ({exc}); "
                 "pip install -r requirements-dev.txt for the side-by-side rows"

@@ -3,11 +3,9 @@
 import streamlit as st
 
 from app.lessons import lessons_by_section
-from app.shell import require_entry_script
 from app.sidebar import current_device
 from models.device import device_label
 
-require_entry_script()
 st.title("🧪 NLP Playground")
 st.markdown(
     "See how language models work by **running and training small models live**, on "

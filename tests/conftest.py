@@ -89,7 +89,7 @@ def tiny_lm():
 # A lesson draws only its open tab (app/page.py: the others cost a classroom's server nothing until opened), so
 # these helpers open a tab the way a click does: `open_tab(at, title)`, or `reveal(at, key)` for the tab that holds
 # a widget or button.
-ENTRY = str(ROOT / "streamlit_app.py")
+ENTRY = str(ROOT / "app" / "entry" / "streamlit_app.py")
 PAGES = ["home.py"] + [lesson.file for lesson in available_lessons()]
 
 
@@ -192,7 +192,7 @@ def free_port() -> int:
 
 
 def launch_server(timeout_s: float = 90) -> tuple[subprocess.Popen, str]:
-    """`streamlit run streamlit_app.py` on a free localhost port, in its own process group; (process, URL) once
+    """`streamlit run app/entry/streamlit_app.py` on a free localhost port, in its own process group; (process, URL) once
     it answers its health check."""
     port = free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
@@ -201,7 +201,7 @@ def launch_server(timeout_s: float = 90) -> tuple[subprocess.Popen, str]:
         "-m",
         "streamlit",
         "run",
-        "streamlit_app.py",
+        "app/entry/streamlit_app.py",
         "--server.port",
         str(port),
     ]

@@ -13,15 +13,24 @@ RoPE, grouped-query attention over the cache, MLP), with the cache held as plain
         run the chunk: its queries attend to the kept cache and to the chunk's earlier tokens
         loss of the next token at each position (teacher forcing: the text, not samples, is fed back)
 
-So no query ever attends to more than `budget` tokens. evict_every = 1 prunes before every step; a larger value
-prunes further, less often (as kvpress's DecodingPress and StreamingLLM's own loop do), which costs less time
-and holds budget - chunk × evict_every to budget tokens between evictions. Positions: keys are rotated (RoPE) at
-their position in the text and keep it after eviction (H2O, SnapKV, PyramidKV, R-KV and the window);
+So no query ever attends to more than `budget` tokens. That is eviction during decoding (H2O, StreamingLLM, the
+window, R-KV, and SnapKV / PyramidKV run "streaming"). Compression at prefill (SnapKV and PyramidKV as their papers
+run them, `policy.at_prefill`) is the other way:
+
+    read the prompt (its first `prompt` tokens) in one step, full attention, as any prefill does
+    score the prompt's tokens with its last `window` queries and cut every layer to its budget, once
+    decode the rest a chunk per step: new tokens are appended, nothing is evicted again
+
+While decoding, evict_every = 1 prunes before every step; a larger value prunes further, less often (as kvpress's
+DecodingPress and StreamingLLM's own loop do), which costs less time and holds budget - chunk × evict_every to
+budget tokens between evictions. Positions: keys are rotated (RoPE) at their position in the text and keep it
+after eviction (H2O, SnapKV, PyramidKV, R-KV and the window);
 StreamingLLM by default assigns positions inside the cache instead, as its paper does: a key is stored rotated at
 its slot, and when an eviction moves it from slot i down to slot j it is rotated by j - i (RoPE rotations add),
 so the cache is always rotated at slots 0..n-1 and the new token at slot n.
 
     result = run_with_budget(model, tokenizer, text, policy=StreamingLLM(sinks=4), budget=128)
+    result = run_with_budget(model, tokenizer, text, policy=SnapKV(), budget=128, prompt=400)  # compress 400 once
     result.perplexity, result.loss_per_position, result.kept, result.cache_bytes, result.tokens_per_second
 """
 
@@ -58,6 +67,7 @@ __all__ = [
     "SnapKV",
     "StreamingLLM",
     "cache_bytes_formula",
+    "full_cache_losses",
     "run_with_budget",
 ]
 
@@ -118,10 +128,13 @@ class BudgetResult:
     kept_steps: list[int]  # the last text position of each recorded step
     layer_budgets: list[int]  # per-layer budget at the last eviction (PyramidKV differs by layer)
     cache_bytes: int  # peak bytes of the cached K and V tensors, measured
+    final_cache_bytes: int  # bytes of the cached K and V tensors after the last step, measured
     full_cache_bytes: int  # the formula for the whole text
-    tokens_per_second: float
+    tokens_per_second: float  # decode steps only (after the prefill step), `chunk` tokens per step
     seconds: float
     note: str = ""
+    prompt: int = 0  # tokens compressed once at prefill (0: eviction during decoding)
+    decoded_from: int = 0  # the first position read by a decode step (after the prefill step)
 
     @property
     def perplexity(self) -> float:
@@ -144,6 +157,7 @@ class BudgetDecoder:
         prefill: int | None = None,
         evict_every: int = 1,
         score_from: int = 0,
+        prompt: int | None = None,
     ):
         if bits not in (4, 8, 16):
             raise ValueError("The cache holds 16, 8 or 4 bits per value.")
@@ -174,10 +188,20 @@ class BudgetDecoder:
             raise ValueError("Evict every 1 or more steps.")
         self.budget, self.chunk, self.evict_every = budget, chunk, evict_every
         self.prefill = min(budget, prefill or budget)  # tokens of the first step (no eviction yet)
+        # compression at prefill: the first step reads the whole prompt (default: half the text), then one cut
+        self.at_prefill = getattr(policy, "at_prefill", False) and budget < self.length
+        self.prompt = 0
+        if self.at_prefill:
+            self.prompt = min(self.length - 1, prompt or self.length // 2)
+            if self.prompt < 1:
+                raise ValueError("The prompt needs at least one token.")
+            self.prefill = self.prompt
         self.score_from = score_from  # positions before it get no logits (a needle search needs the end)
         sinks = getattr(policy, "sinks", 0)
         window = getattr(policy, "window", 0)
         freed = chunk * evict_every  # tokens an eviction makes room for
+        if self.at_prefill:
+            freed = 0  # one cut to the budget, no room to make for later steps
         if budget < self.length and budget - freed < max(sinks + 1, window, 1):
             need = max(sinks + 1, window, 1) + freed
             raise ValueError(
@@ -189,6 +213,13 @@ class BudgetDecoder:
             if (budget >= self.length and not isinstance(policy, FullCache))
             else ""
         )
+        if self.at_prefill:
+            self.note = (
+                f"The prompt ({self.prompt} tokens) fits the budget: nothing is compressed, this equals the full cache."
+                if self.prompt <= budget
+                else f"Prompt of {self.prompt} tokens compressed once to {budget}; the next "
+                f"{self.length - self.prompt} tokens are appended (no eviction while decoding)."
+            )
         self.window = max(window, 1)
         self.tracks_attention = isinstance(policy, H2O)  # only H2O reads the attention received
         self.tracks_window = hasattr(policy, "window")  # SnapKV, PyramidKV, R-KV read the last queries
@@ -224,6 +255,8 @@ class BudgetDecoder:
             self._record(c)
             self._run_chunk(self.done_tokens, c)
             self.done_tokens += c
+            if first and self.at_prefill and self.prompt > self.budget:
+                self._compress()
             seconds = time.perf_counter() - start
             self.seconds += seconds
             if not first:
@@ -232,8 +265,16 @@ class BudgetDecoder:
         seen = min(self.done_tokens, self.length - 1)
         return {"tokens": self.done_tokens, "perplexity": float(self.losses[:seen].mean().exp())}
 
+    def _compress(self) -> None:
+        """Compression at prefill: every layer cut once to its budget, scored by the prompt's last queries."""
+        if isinstance(self.policy, PyramidKV):
+            self.layer_budgets = self.policy.budgets(self.budget, len(self.layers), self.prompt)
+        self._evict(0)
+
     def _overflows(self, c: int) -> bool:
         """Would `c` more tokens push some layer's cache past its budget? (PyramidKV's grow with the text.)"""
+        if self.at_prefill:
+            return False  # compressed once after the prefill; decoding only appends
         if isinstance(self.policy, PyramidKV):
             self.layer_budgets = self.policy.budgets(self.budget, len(self.layers), self.done_tokens + c)
         return any(layer.positions.shape[1] + c > budget for layer, budget in zip(self.cache, self.layer_budgets))
@@ -400,10 +441,13 @@ class BudgetDecoder:
             kept_steps=list(self.kept_steps),
             layer_budgets=list(self.layer_budgets),
             cache_bytes=int(self.peak_bytes),
+            final_cache_bytes=int(self._cache_bytes()),
             full_cache_bytes=int(full),
             tokens_per_second=speed_tokens / max(speed_seconds, 1e-9),
             seconds=self.seconds,
             note=self.note,
+            prompt=self.prompt,
+            decoded_from=self.prefill,
         )
 
 
@@ -418,6 +462,11 @@ def run_with_budget(model, tokenizer, text, policy, budget: int, chunk: int = 1,
     return decoder.result()
 
 
+def full_cache_losses(model, ids: list[int]) -> np.ndarray:
+    """(T-1,) next-token losses of the text with the full cache: one forward pass (the lesson's first view)."""
+    return run_with_budget(model, None, ids, FullCache(), budget=len(ids), chunk=len(ids)).loss_per_position
+
+
 @dataclass
 class KVCacheConfig:
     """The page's settings for a comparison of policies on one text."""
@@ -428,10 +477,13 @@ class KVCacheConfig:
     sinks: int = 4  # StreamingLLM's attention-sink tokens
     window: int = 8  # observation window of SnapKV, PyramidKV and R-KV (always kept)
     policies: tuple = field(default=("Window", "StreamingLLM", "H2O", "SnapKV"))  # compared
+    prompt_share: int = 50  # % of the text SnapKV and PyramidKV read as their prompt and compress once
 
     def __post_init__(self):
         if self.n_tokens < 16:
             raise ValueError("Use at least 16 tokens of text.")
+        if not 10 <= self.prompt_share <= 90:
+            raise ValueError("The prompt is 10 % to 90 % of the text.")
         if self.chunk < 1:
             raise ValueError("Decode at least one token per step.")
         need = max(self.sinks + 1, self.window) + self.chunk
@@ -452,9 +504,22 @@ def make_policy(name: str, config: KVCacheConfig):
         "H2O": H2O,
         "SnapKV": lambda: SnapKV(window=config.window),
         "PyramidKV": lambda: PyramidKV(window=config.window),
+        "SnapKV (streaming)": lambda: SnapKV(window=config.window, at_prefill=False),
+        "PyramidKV (streaming)": lambda: PyramidKV(window=config.window, at_prefill=False),
         "R-KV": lambda: RKV(window=config.window),
     }
     return makers[name]()
 
 
-POLICY_NAMES = ["Window", "StreamingLLM", "H2O", "SnapKV", "PyramidKV", "R-KV"]
+# eviction during decoding first, then compression at prefill (SnapKV, PyramidKV) and its streaming variants
+POLICY_NAMES = [
+    "Window",
+    "StreamingLLM",
+    "H2O",
+    "R-KV",
+    "SnapKV",
+    "PyramidKV",
+    "SnapKV (streaming)",
+    "PyramidKV (streaming)",
+]
+AT_PREFILL = ("SnapKV", "PyramidKV")  # the names that compress the prompt once, as in their papers

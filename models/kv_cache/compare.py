@@ -4,6 +4,10 @@ runs = PolicyComparison(model, tokenizer, ids, [Job("Window", 64), Job("Full cac
 while not runs.done:
     runs.train_steps(4)   # -> {"runs done": ..., "tokens": ...}
 runs.results              # {job label: BudgetResult}
+
+Every run reads the same first step at once (the prefill) and then decodes `chunk` tokens per step, so their decode
+speeds compare like with like: the full cache and the evicting policies prefill `budget` tokens; SnapKV and
+PyramidKV (compression at prefill) prefill their prompt, `prompt_share` % of the text, and compress it once.
 """
 
 from __future__ import annotations
@@ -52,8 +56,16 @@ class PolicyComparison:
         for job in self.jobs:  # fail now, with the message, not in the middle of a run
             self._decoder(job)
 
+    @property
+    def prompt(self) -> int:
+        """Tokens that SnapKV and PyramidKV read as their prompt (compressed once after it)."""
+        return max(1, len(self.ids) * self.config.prompt_share // 100)
+
     def _decoder(self, job: Job) -> BudgetDecoder:
-        quantised = job.bits < 16
+        if job.bits < 16:
+            prefill = 32  # KIVI's key groups fill as the text is decoded
+        else:  # every other run prefills the budget, then decodes step by step (the same speed measure)
+            prefill = min(job.budget, self.config.budget)
         return BudgetDecoder(
             self.model,
             self.tokenizer,
@@ -62,7 +74,8 @@ class PolicyComparison:
             job.budget,
             chunk=self.config.chunk,
             bits=job.bits,
-            prefill=32 if quantised else None,  # KIVI's key groups fill as the text is decoded
+            prefill=prefill,
+            prompt=self.prompt,
         )
 
     @property

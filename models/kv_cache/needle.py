@@ -5,8 +5,18 @@ haystack), and the text ends with a question and its answer:
 
     <haystack ... The secret number is 7391. ... haystack> What is the secret number? The secret number is 7391
 
-The text is read teacher-forced through models/kv_cache/cache.py's BudgetDecoder, so every eviction policy prunes the
-cache exactly as on the other tabs. Scoring: the needle counts as found when, at each token of the answer, the
+The text is read teacher-forced through models/kv_cache/cache.py's BudgetDecoder, in one of two ways:
+
+- compression at prefill (SnapKV, PyramidKV, as in SnapKV's paper): the prompt (haystack, needle and question) is
+  read at once, the question sits in the observation window (the prompt's last `window` tokens), the cache is cut
+  to the budget once, and the answer is decoded from that cache. The first digit comes from the prefill pass itself
+  (full attention, as in the paper: the cut happens after the prefill's own attention); the later digits read the
+  compressed cache. The full cache reads the prompt at once too.
+- eviction during decoding (the window, StreamingLLM, H2O, R-KV, "SnapKV (streaming)"): the text streams in
+  `chunk`-token steps and the cache is pruned at every overflow, as on the other tabs; by the question, a number
+  nobody had asked about yet has to have survived every cut.
+
+Scoring: the needle counts as found when, at each token of the answer, the
 model's most likely next token (argmax) is the right one. Teacher-forced argmax over the answer equals greedy
 decoding of those tokens (greedy feeds back its own argmax, which is the right token until the first miss), so
 this is "greedy-decode the number after the question", without a second pass; tests/models/test_kv_needle.py checks it
@@ -24,7 +34,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from models.kv_cache.cache import POLICY_NAMES, BudgetDecoder, make_policy
+from models.kv_cache.cache import AT_PREFILL, POLICY_NAMES, BudgetDecoder, make_policy
 
 NEEDLE = " The secret number is {number}."
 QUESTION = " What is the secret number? The secret number is "  # ends with the space token before a number
@@ -130,7 +140,11 @@ def needle_in_cache(decoder: BudgetDecoder, needle: range) -> float:
 
 
 def make_decoder(model, tokenizer, haystack: Haystack, policy_name: str, config) -> BudgetDecoder:
-    """A budgeted decode of the haystack; logits only for the answer (the rest of the text is context)."""
+    """A budgeted decode of the haystack; logits only for the answer (the rest of the text is context).
+
+    The full cache and the prefill compressors read the prompt (everything before the answer) in one step; the
+    others stream it in `chunk`-token steps from a prefill of `budget` tokens."""
+    prompt = haystack.answer.start
     return BudgetDecoder(
         model,
         tokenizer,
@@ -138,7 +152,9 @@ def make_decoder(model, tokenizer, haystack: Haystack, policy_name: str, config)
         make_policy(policy_name, config),
         config.budget,
         chunk=config.chunk,
-        score_from=haystack.answer.start - 1,  # the question's last token predicts the first digit
+        prefill=prompt if policy_name in ("Full cache", *AT_PREFILL) else None,
+        score_from=prompt - 1,  # the question's last token predicts the first digit
+        prompt=prompt,
     )
 
 

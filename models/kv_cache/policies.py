@@ -16,9 +16,17 @@ Each policy scores the tokens of one layer's cache per KV head and keeps the bes
 - RKV (Cai et al. 2025, https://arxiv.org/abs/2505.24133): importance (window attention, max-pooled) minus
   redundancy (mean cosine similarity of a key to the other keys, softmaxed): lam * importance - (1-lam) * redund.
 
-SnapKV and PyramidKV were designed to compress a prompt once, before decoding; here, as kvpress's DecodingPress
-does, their scorer runs each time the cache overflows. The scorers follow kvpress (NVIDIA/kvpress, presses/*.py);
-tests/models/test_kv_cache.py compares the kept positions with a transcription of its formulas.
+Two ways to hold a budget (the lecture's distinction):
+
+- **compression at prefill** (SnapKV, PyramidKV, as in their papers): the whole prompt is read with full attention,
+  its last `window` tokens (the question, in a question-answering prompt) score every earlier token, the cache is
+  cut to the budget ONCE, and decoding then appends to it without evicting again (`at_prefill=True`, the default);
+- **eviction during decoding** (H2O, StreamingLLM, the window, R-KV): the cache is pruned each time it overflows
+  while the text streams. SnapKV and PyramidKV can run this way too (`at_prefill=False`, "SnapKV (streaming)"),
+  as kvpress's DecodingPress does: their scorer then runs at every overflow.
+
+The scorers follow kvpress (NVIDIA/kvpress, presses/*.py); tests/models/test_kv_cache.py compares the kept
+positions with a transcription of its formulas, at prefill on a real forward and on random caches.
 """
 
 from __future__ import annotations
@@ -149,8 +157,12 @@ class SnapKV:
 
     window: int = 8  # observation window: the last queries, always kept
     kernel: int = 5  # width of the average pool that smooths the scores
-    name: str = "SnapKV"
+    at_prefill: bool = True  # compress the prompt once after prefill (paper); False: at every overflow
+    name: str = ""
     rerotate: bool = False
+
+    def __post_init__(self):
+        self.name = self.name or ("SnapKV" if self.at_prefill else "SnapKV (streaming)")
 
     def keep(self, view: LayerView, m: int, layer: int, n_layers: int) -> torch.Tensor:
         return _keep_top(snapkv_scores(view, self.kernel), m, view.positions)
@@ -180,8 +192,12 @@ class PyramidKV:
     window: int = 8  # observation window (SnapKV's)
     kernel: int = 5  # SnapKV's pooling width
     beta: float = 4.0  # steepness: the top layer keeps about budget / beta
-    name: str = "PyramidKV"
+    at_prefill: bool = True  # compress the prompt once after prefill (paper); False: at every overflow
+    name: str = ""
     rerotate: bool = False
+
+    def __post_init__(self):
+        self.name = self.name or ("PyramidKV" if self.at_prefill else "PyramidKV (streaming)")
 
     def budgets(self, budget: int, n_layers: int, length: int) -> list[int]:
         return layer_budgets(budget, n_layers, length, self.window, self.beta)

@@ -1,6 +1,6 @@
 """End to end in headless Chromium: the real server, the sidebar navigation, every page, charts drawn.
 
-Starts `streamlit run streamlit_app.py` on a free localhost port and drives the system Chromium with Playwright
+Starts `streamlit run app/entry/streamlit_app.py` on a free localhost port and drives the system Chromium with Playwright
 (never `playwright install`). Screenshots go to test-artifacts/screenshots/, or to the README's assets/screenshots/ with
 NLP_PLAYGROUND_SCREENSHOTS=assets/screenshots. Skipped when Chromium
 or Playwright is missing, except in CI (CI=true), where that is a failure.

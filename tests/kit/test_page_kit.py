@@ -121,6 +121,15 @@ def test_a_preset_sets_a_setting_of_a_tab_never_opened():
     assert again.text_input(key="kitdemo.summary.note").value == "from a preset"
 
 
+def test_a_link_that_names_the_default_is_no_refusal():
+    """Lecture slides carry links such as ?rlhf.eps=0.2: Streamlit drops a default value from the URL, which is no
+    reason to say the link was refused."""
+    at = demo(**{"kitdemo.n": "3", "kitdemo.word": "hi", "kitdemo.tab": "Square"})
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    refused = demo(**{"kitdemo.n": "99"})  # beyond the widget's range: refused, and said so
+    assert any("cannot take" in w.value for w in refused.warning)
+
+
 def test_a_link_sets_a_setting():
     at = demo(**{"kitdemo.n": "2"})
     assert at.number_input(key="kitdemo.n").value == 2

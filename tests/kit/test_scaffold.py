@@ -18,7 +18,6 @@ COPY = [
     "pages",
     "tests",
     "benchmarks",
-    "streamlit_app.py",
     "pyproject.toml",
     ".streamlit",
 ]

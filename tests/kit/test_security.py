@@ -18,7 +18,7 @@ import tomllib
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVED = ["app", "models", "pages", "streamlit_app.py"]  # what runs inside the server
+SERVED = ["app", "models", "pages"]  # what runs inside the server
 
 
 # developer tools under app/ that the server never imports (a test below checks): the lesson scaffold writes files

@@ -3,7 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.streamlit_compat import CONTROL_FLOW, is_control_flow, leave_automatic_pages_mode
+from app.streamlit_compat import CONTROL_FLOW, is_control_flow
 
 
 def test_control_flow_exceptions_are_found_by_class():
@@ -33,20 +33,6 @@ if "seen" not in st.session_state:
     at = AppTest.from_string(script).run()
     assert not at.exception
     assert at.session_state["recognised"] is True
-
-
-def test_automatic_pages_mode_flag_still_exists():
-    from streamlit.runtime.pages_manager import PagesManager
-
-    assert hasattr(PagesManager, "uses_pages_directory"), "the deep-link guard needs this flag"
-    before = PagesManager.uses_pages_directory
-    try:
-        PagesManager.uses_pages_directory = True
-        assert leave_automatic_pages_mode() is True
-        assert PagesManager.uses_pages_directory is False
-        assert leave_automatic_pages_mode() is False
-    finally:
-        PagesManager.uses_pages_directory = before
 
 
 def test_closing_a_disconnected_session_still_has_its_hooks():

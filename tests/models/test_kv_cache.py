@@ -7,6 +7,10 @@
 - The positions SnapKV, StreamingLLM, H2O, PyramidKV and R-KV keep equal those of the original scorers, transcribed
   below from kvpress (NVIDIA/kvpress, kvpress/presses/*.py; kvpress pins transformers < 5.3 so it cannot be
   installed here) and from H2O's reference code (FMInference/H2O, h2o_hf/utils_real_drop).
+- Compression at prefill (SnapKV, PyramidKV as their papers run them): after the prompt's forward, the positions
+  each layer and KV head keeps equal kvpress's SnapKV / PyramidKV scoring of transformers' own keys and queries for
+  that prompt; the losses of the decoded continuation equal transformers' forward with a per-layer, per-head mask
+  that hides the cut prompt tokens; and nothing is evicted after the cut.
 - Cache bytes equal the tensors' sizes and the formula; KIVI quantisation round-trips within half a step.
 """
 
@@ -134,7 +138,10 @@ def test_budget_covering_the_text_equals_the_full_cache(tiny, policy):
     assert "equals the full cache" in ours.note
 
 
-@pytest.mark.parametrize("policy", [H2O(), SnapKV(window=4), PyramidKV(window=4), RKV(window=4)])
+STREAMING = [H2O(), SnapKV(window=4, at_prefill=False), PyramidKV(window=4, at_prefill=False), RKV(window=4)]
+
+
+@pytest.mark.parametrize("policy", STREAMING, ids=lambda p: p.name)
 def test_evicting_policies_hold_the_budget_and_keep_the_newest_token(tiny, policy):
     model, ids = tiny
     result = run_with_budget(model, None, ids, policy, budget=16, chunk=2)
@@ -260,10 +267,124 @@ def test_rkv_keeps_what_the_reference_keeps(seed):
     assert kept_set(ours) == kept_set(ref)
 
 
+# ---------------------------------------------------------------------- compression at prefill
+def prompt_queries_and_keys(model, prompt_ids):
+    """Per layer: (queries (H, T, D), keys (KV, T, D)) of the prompt, RoPE applied, from transformers' own forward
+    (each layer's input is the hidden state transformers hands it; kvpress's hook sees the same)."""
+    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+    x = torch.tensor([prompt_ids])
+    with torch.no_grad():
+        hidden = model(x, output_hidden_states=True).hidden_states
+        cos, sin = model.model.rotary_emb(hidden[0], torch.arange(len(prompt_ids))[None])
+        out = []
+        for index, layer in enumerate(model.model.layers):
+            attn, h = layer.self_attn, layer.input_layernorm(hidden[index])
+            q = attn.q_proj(h).view(1, len(prompt_ids), -1, attn.head_dim).transpose(1, 2)
+            k = attn.k_proj(h).view(1, len(prompt_ids), -1, attn.head_dim).transpose(1, 2)
+            q, k = apply_rotary_pos_emb(q, k, cos, sin)
+            out.append((q[0], k[0]))
+    return out
+
+
+def kvpress_prefill_keep(model, prompt_ids, policy, budget, n_layers):
+    """kvpress's ScorerPress.compress at prefill: per layer, the top n_kept of SnapKV's score (PyramidKV: n_kept
+    from get_layer_budget), as sets of prompt positions per KV head."""
+    kept = []
+    for index, (queries, keys) in enumerate(prompt_queries_and_keys(model, prompt_ids)):
+        n = len(prompt_ids)
+        scores = kvpress_snapkv_scores(queries[:, -policy.window :], keys, policy.window, policy.kernel)
+        if isinstance(policy, PyramidKV):
+            n_kept = kvpress_pyramid_budget(1 - budget / n, policy.window, policy.beta, n, n_layers, index)
+        else:
+            n_kept = int(n * (budget / n))
+        kept.append(kept_set(scores.topk(n_kept, dim=-1).indices))
+    return kept
+
+
+PREFILL = [SnapKV(window=6), PyramidKV(window=6, beta=2.0)]
+
+
+@pytest.mark.parametrize("policy", PREFILL, ids=lambda p: p.name)
+def test_prefill_compression_keeps_what_kvpress_keeps(tiny, policy):
+    model, ids = tiny
+    prompt, budget = 40, 16
+    decoder = BudgetDecoder(model, None, ids, policy, budget=budget, chunk=4, prompt=prompt)
+    decoder.train_steps(1)  # the prefill step: the prompt read at once, then cut once
+    ours = [kept_set(layer.positions) for layer in decoder.cache]
+    ref = kvpress_prefill_keep(model, ids[:prompt], policy, budget, n_layers=2)
+    assert ours == ref
+    if isinstance(policy, PyramidKV):
+        assert [len(r[0]) for r in ref] == [24, 8]  # the pyramid: more below, fewer above, same total
+
+
+def masked_reference_losses(model, ids, kept_per_layer, prompt):
+    """transformers' forward with, in every layer, a mask per query head: a query after the prompt sees the prompt
+    positions that layer's KV head kept, and every token from the prompt's end up to itself."""
+    n, n_heads = len(ids), model.config.num_attention_heads
+    group = n_heads // model.config.num_key_value_heads
+    i = torch.arange(n)
+    causal = i[None, :] <= i[:, None]
+    masks = []
+    for kept in kept_per_layer:  # kept: per KV head, the prompt positions kept
+        visible = causal.repeat(n_heads, 1, 1)  # (H, T, T)
+        for head in range(n_heads):
+            hidden = torch.ones(n, dtype=torch.bool)
+            hidden[kept[head // group]] = False
+            hidden[prompt:] = False  # decoded tokens are appended, never evicted
+            visible[head, prompt:, :] &= ~hidden[None, :]
+        masks.append(torch.zeros(visible.shape).masked_fill(~visible, float("-inf"))[None])
+    hooks = [
+        layer.self_attn.register_forward_pre_hook(
+            lambda module, args, kwargs, mask=mask: (args, kwargs | {"attention_mask": mask}), with_kwargs=True
+        )
+        for layer, mask in zip(model.model.layers, masks)
+    ]
+    try:
+        return reference_losses(model, ids)
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+@pytest.mark.parametrize("policy", PREFILL, ids=lambda p: p.name)
+def test_decoding_after_prefill_compression_equals_a_masked_forward(tiny, policy):
+    model, ids = tiny
+    prompt, budget = 40, 16
+    result = run_with_budget(model, None, ids, policy, budget=budget, chunk=4, prompt=prompt)
+    kept = kvpress_prefill_keep(model, ids[:prompt], policy, budget, n_layers=2)
+    ref = masked_reference_losses(model, ids, kept, prompt)
+    ours = torch.tensor(result.loss_per_position)
+    assert torch.allclose(ours, ref, atol=1e-5)
+    full = reference_losses(model, ids)
+    assert torch.allclose(ours[: prompt - 1], full[: prompt - 1], atol=1e-5)  # the prompt: full attention
+    assert not torch.allclose(ours[prompt:], full[prompt:], atol=1e-3)  # after the cut the model sees less
+    # no eviction while decoding: the last step's queries see the kept prompt and every decoded token
+    last = result.kept[-1, :, :, prompt:]
+    assert last.all() and result.prompt == prompt and result.decoded_from == prompt
+    assert "compressed once" in result.note
+
+
+def test_a_prompt_that_fits_the_budget_is_not_compressed(tiny):
+    model, ids = tiny
+    full = run_with_budget(model, None, ids, FullCache(), budget=len(ids), chunk=4)
+    ours = run_with_budget(model, None, ids, PyramidKV(window=4, beta=2.0), budget=16, chunk=4, prompt=12)
+    assert torch.allclose(torch.tensor(ours.loss_per_position), torch.tensor(full.loss_per_position), atol=1e-6)
+    assert "fits the budget" in ours.note
+
+
+def test_streaming_snapkv_evicts_after_the_prompt_too(tiny):
+    """The labelled variant: the same scorer run at every overflow, so decoded tokens can leave the cache."""
+    model, ids = tiny
+    result = run_with_budget(model, None, ids, SnapKV(window=6, at_prefill=False), budget=16, chunk=4)
+    assert result.prompt == 0 and result.kept.sum(-1).max() <= 16
+    assert not result.kept[-1, :, :, 40:].all()
+
+
 # ---------------------------------------------------------------------- memory and quantisation
 def test_cache_bytes_are_the_tensors_and_the_formula(tiny):
     model, ids = tiny
-    decoder = BudgetDecoder(model, None, ids, SnapKV(window=4), budget=16, chunk=4)
+    decoder = BudgetDecoder(model, None, ids, SnapKV(window=4, at_prefill=False), budget=16, chunk=4)
     while not decoder.done:
         decoder.train_steps(4)
     measured = sum(c.keys.nbytes + c.values.nbytes for c in decoder.cache)
@@ -311,3 +432,21 @@ def test_bad_input_gets_a_clear_message(tiny):
         BudgetDecoder(torch.nn.Linear(2, 2), None, ids, SlidingWindow(), budget=16)
     with pytest.raises(ValueError, match="below"):
         KVCacheConfig(budget=8, sinks=4, chunk=8)
+
+
+# ---------------------------------------------------------------------- R-KV's text
+def test_reasoning_trace_is_deterministic_repetitive_and_right():
+    import re
+
+    from models.kv_cache.reasoning import reasoning_trace
+
+    text = reasoning_trace(problems=5, seed=3)
+    assert text == reasoning_trace(problems=5, seed=3) != reasoning_trace(problems=5, seed=4)
+    problems = text.split("Question: ")[1:]
+    assert len(problems) == 5
+    for problem in problems:
+        count = int(re.search(r"How much do (\d+) \w+ cost\?", problem).group(1))
+        price = int(re.search(r"at (\d+) \w+ each", problem).group(1))
+        step = re.search(rf"{count} times {price}: [^.]*\.", problem).group(0)
+        assert problem.count(step) == 3  # worked, double-checked, checked once more: R-KV's redundancy
+        assert f"so the cost is {count} times {price}" in problem and f"is {count * price}." in step

@@ -4,6 +4,9 @@
   continuing the question, with the full cache.
 - A window whose budget has moved past the needle cannot attend to it: the kept-token mask of the step that reads
   the question holds none of the needle's tokens, and the model does not say the number.
+- SnapKV at prefill (its paper's way): the prompt is cut once to the budget, its question kept in the observation
+  window, and the answer's log-probabilities equal transformers' own decoding over a DynamicCache that holds
+  exactly the kept positions of every layer and KV head (prefilled by transformers, then cut).
 """
 
 import pytest
@@ -75,6 +78,43 @@ def test_a_window_past_the_needle_cannot_attend_to_it(smollm2, filler):
     assert held == 0.0
     said = decoder.predicted[[p - 1 for p in hay.answer]].tolist()
     assert said != hay.ids[hay.answer.start :]
+
+
+def test_snapkv_at_prefill_decodes_as_transformers_does_from_the_cut_cache(smollm2, filler):
+    from transformers import DynamicCache
+
+    model, tokenizer = smollm2
+    config = NeedleConfig(needle_lengths=(128,), budget=32, window=8, policies=("SnapKV",))
+    hay = build_haystack(tokenizer, filler, 128, 10, 0)
+    prompt = hay.answer.start
+    decoder = make_decoder(model, tokenizer, hay, "SnapKV", config)
+    decoder.train_steps(1)  # the prompt, read at once and cut once
+    assert decoder.done_tokens == prompt
+    kept = [layer.positions.clone() for layer in decoder.cache]
+    assert all(k.shape[1] == 32 for k in kept)  # every layer and KV head: the budget
+    question = torch.arange(prompt - 8, prompt)
+    assert all(torch.isin(question, k).all() for k in kept)  # the question's last tokens (the window) stay
+    held = needle_in_cache(decoder, hay.needle)
+    while not decoder.done:
+        decoder.train_steps(1)
+    assert all((layer.positions[:, :32] == k).all() for layer, k in zip(decoder.cache, kept))  # never evicted again
+    answer = torch.tensor(hay.ids[prompt:])
+    with torch.no_grad():
+        cache = DynamicCache()
+        out = model(torch.tensor([hay.ids[:prompt]]), cache=cache, use_cache=True)
+        logits = [out.logits[0, -1]]  # the first digit: the prefill pass itself, full attention
+        for layer, positions in zip(cache.layers, kept):
+            index = positions[None, :, :, None].expand(1, -1, -1, layer.keys.shape[-1])
+            layer.keys, layer.values = layer.keys.gather(2, index), layer.values.gather(2, index)
+        for p in range(prompt, len(hay.ids) - 1):  # the later digits read the cut cache
+            out = model(torch.tensor([[hay.ids[p]]]), cache=cache, use_cache=True, position_ids=torch.tensor([[p]]))
+            logits.append(out.logits[0, -1])
+    reference = torch.nn.functional.cross_entropy(torch.stack(logits), answer, reduction="none")
+    ours = decoder.losses[[p - 1 for p in hay.answer]]
+    assert torch.allclose(ours, reference, atol=1e-3), (ours, reference)
+    wanted = torch.tensor(list(hay.needle))
+    share = torch.cat([torch.isin(k, wanted).sum(-1) == len(wanted) for k in kept]).float().mean()
+    assert held == float(share)
 
 
 def test_bad_grid_gets_a_clear_message():

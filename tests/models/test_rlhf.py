@@ -251,7 +251,7 @@ def test_rlhf_config_rejects_bad_input():
     with pytest.raises(ValueError, match="ε"):
         RLHFConfig(clip_range=1.2)
     with pytest.raises(ValueError, match="GRPO"):
-        RLHFConfig(method="grpo", samples_per_prompt=1)
+        RLHFConfig(method="grpo", group_size=1)
 
 
 @pytest.mark.slow
@@ -260,7 +260,7 @@ def test_rlhf_iteration_trains_only_the_adapters_and_keeps_the_reference(smollm2
 
     model, tokenizer = smollm2
     before = {k: v.clone() for k, v in model.state_dict().items() if "layers.0." in k}
-    config = RLHFConfig(prompts=("The movie was", "My day"), new_tokens=4, ppo_epochs=1)
+    config = RLHFConfig(prompts=("The movie was", "My day"), new_tokens=4)
     trainer = RLHFTrainer(model, tokenizer, config)
     metrics = trainer.train_steps(1)
     assert metrics["kl"] == pytest.approx(0.0, abs=1e-4)  # LoRA starts as the identity
@@ -282,11 +282,12 @@ def trl_update(policy, optimizer, sequences, attention_mask, prompt_len, rewards
 
     Log-probabilities: RLOOTrainer/GRPOTrainer `_get_per_token_logps_and_entropies` (logits of the completion
     positions / temperature, `trl.trainer.utils.selective_log_softmax`, called directly).
-    ppo recipe, advantages: RLOOTrainer `_generate_and_score_completions` with beta != 0 (k1 per token, summed,
+    reinforce recipe, advantages: RLOOTrainer `_generate_and_score_completions` with beta != 0 (k1 per token, summed,
     subtracted from the reward), the whole batch as one group (num_generations = B), normalize_advantages=True.
     grpo recipe, advantages: GRPOTrainer with scale_rewards="group" (nanstd called directly).
     loss: GRPOTrainer `_compute_loss`, importance_sampling_level="token", loss_type="grpo", epsilon_low =
-    epsilon_high = ε, plus beta * per_token_kl (k3) for grpo only (the ppo recipe has its KL in the reward).
+    epsilon_high = ε, plus beta * per_token_kl (k3) for grpo only (reinforce has its KL in the reward); reinforce
+    takes one step (num_iterations = 1: the ratio is 1, the clipped loss's gradient is REINFORCE's).
     Then, as our trainer: clip the gradient norm to 1 and step. Returns (advantages, kl, last loss).
     """
     from trl.trainer.utils import nanstd, selective_log_softmax
@@ -305,7 +306,7 @@ def trl_update(policy, optimizer, sequences, attention_mask, prompt_len, rewards
             ref_per_token_logps = completion_logps()
         old_per_token_logps = completion_logps()
     beta = config.kl_coef
-    if config.method == "ppo":
+    if config.method == "reinforce":
         per_token_kl = old_per_token_logps - ref_per_token_logps
         kl = (per_token_kl * completion_mask).sum(-1)
         rewards = rewards - beta * kl
@@ -319,7 +320,7 @@ def trl_update(policy, optimizer, sequences, attention_mask, prompt_len, rewards
         loss_beta = 0.0
     else:
         kl = (old_per_token_logps - ref_per_token_logps).sum(-1)
-        num_generations = config.samples_per_prompt
+        num_generations = config.group_size
         mean_grouped_rewards = rewards.view(-1, num_generations).mean(dim=1)
         mean_grouped_rewards = mean_grouped_rewards.repeat_interleave(num_generations, dim=0)
         std_rewards = nanstd(rewards.view(-1, num_generations), dim=1)
@@ -327,7 +328,7 @@ def trl_update(policy, optimizer, sequences, attention_mask, prompt_len, rewards
         advantages = (rewards - mean_grouped_rewards) / (std_rewards + 1e-4)
         loss_beta = beta
     params = list(adapters(policy).values())
-    for _ in range(config.ppo_epochs):
+    for _ in range(config.ppo_epochs if config.method == "grpo" else 1):
         per_token_logps = completion_logps()
         log_ratio = per_token_logps - old_per_token_logps
         coef_1 = torch.exp(log_ratio)
@@ -349,9 +350,10 @@ def trl_update(policy, optimizer, sequences, attention_mask, prompt_len, rewards
     return advantages, kl, loss.item()
 
 
-@pytest.mark.parametrize("method", ["ppo", "grpo"])
+@pytest.mark.parametrize("method", ["reinforce", "grpo"])
 def test_one_rlhf_update_equals_trls_formulas(tiny_lm, method):
-    """Our trainer's whole update (log-probs, KL, advantages, clipped loss over 2 epochs, the step) against
+    """Our critic-free updates (log-probs, KL, advantages, the loss, the steps: grpo 2 clipped epochs, reinforce one
+    step) against
     TRL's lines on the same sampled tokens: same advantages, same KL, same loss, same adapter weights after."""
     from models.rlhf.language_model import RLHFConfig, RLHFTrainer
 
@@ -359,7 +361,7 @@ def test_one_rlhf_update_equals_trls_formulas(tiny_lm, method):
     config = RLHFConfig(
         prompts=("The movie was", "My day at work was", "This book"),
         method=method,
-        samples_per_prompt=4,
+        group_size=4,
         new_tokens=5,
         ppo_epochs=2,
         kl_coef=1.0,
@@ -388,8 +390,12 @@ def test_one_rlhf_update_equals_trls_formulas(tiny_lm, method):
     assert torch.allclose(batch.kl, kl, atol=1e-4)
     assert batch.advantages.std() > 0.5
     assert torch.allclose(batch.advantages, advantages, rtol=1e-3, atol=1e-3)
-    assert metrics["loss"] == pytest.approx(loss, rel=1e-3, abs=1e-6)
-    assert metrics["clip_fraction"] > 0, metrics  # the second epoch's ratios left the band: the clip branch is used
+    if method == "grpo":  # reinforce's loss is -A * log pi, TRL's -A * ratio: same gradient, other values
+        assert metrics["loss"] == pytest.approx(loss, rel=1e-3, abs=1e-6)
+    if method == "grpo":
+        assert metrics["clip_fraction"] > 0, metrics  # the second epoch's ratios left the band: the clip branch acts
+    else:
+        assert metrics["clip_fraction"] == 0.0  # one step at ratio 1: REINFORCE, nothing to clip
     ours, theirs = adapters(trainer.policy), adapters(reference)
     for name, p in ours.items():
         assert not torch.equal(p, before[name]) or name.endswith("lora_A.default.weight")

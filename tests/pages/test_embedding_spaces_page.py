@@ -6,14 +6,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import open_tab, reveal
+from tests.conftest import ENTRY, open_tab, reveal
 
 ROOT = Path(__file__).resolve().parents[2]
 SLUG = "embedding_spaces"
 
 
 def open_page(**state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    at = AppTest.from_file(ENTRY, default_timeout=180)
     at.switch_page(str(ROOT / "pages" / f"{SLUG}.py"))
     for key, value in state.items():
         at.session_state[key] = value

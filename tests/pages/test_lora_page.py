@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import open_tab, reveal
+from tests.conftest import ENTRY, open_tab, reveal
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def lora_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    at = AppTest.from_file(ENTRY, default_timeout=180)
     at.switch_page(str(ROOT / "pages" / "lora.py"))
     return at.run()
 

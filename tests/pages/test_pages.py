@@ -1,10 +1,13 @@
 """Every page in the navigation renders with default settings, without an exception (AppTest), every tab too.
 The helpers that open a page or a tab (`run_page`, `open_tab`, `reveal`) live in tests/conftest.py."""
 
+from pathlib import Path
+
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from app.lessons import PAGES_DIR, available_lessons
-from tests.conftest import PAGES, open_tab, run_page, tab_titles
+from tests.conftest import ENTRY, PAGES, open_tab, run_page, tab_titles
 
 
 def test_every_page_file_is_in_the_navigation():
@@ -12,49 +15,19 @@ def test_every_page_file_is_in_the_navigation():
     assert files == set(PAGES), "a page exists that the navigation does not show (or vice versa)"
 
 
-class _Guarded(Exception):
-    pass
-
-
-@pytest.mark.parametrize("page", PAGES)
-def test_every_page_calls_the_guard_before_drawing(page, monkeypatch):
-    """A deep link on a fresh server runs the page file directly; the guard, called before the page draws
-    anything, reruns it inside our navigation (the next test). Here the guard stops the page at once."""
-    import runpy
-
-    import app.page
-    import app.shell
-
-    def guard():
-        raise _Guarded
-
-    monkeypatch.setattr(app.shell, "require_entry_script", guard)  # home.py's
-    monkeypatch.setattr(app.page, "require_entry_script", guard)  # every lesson's, through run_lesson
-    drawn = []
-    monkeypatch.setattr("streamlit.title", lambda *a, **k: drawn.append(a))
-    with pytest.raises(_Guarded):
-        runpy.run_path(str(PAGES_DIR / page), run_name="__page__")
-    assert not drawn
-
-
-def test_the_guard_leaves_automatic_pages_mode_and_runs_the_shell(monkeypatch):
+def test_the_entry_script_has_no_pages_folder_beside_it():
+    """Streamlit runs an entry script with a `pages/` folder beside it in its old automatic pages mode (a deep link
+    on a fresh server would run the page file outside our navigation); ours lives in app/entry/, away from pages/."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    import app.shell
-
-    shells = []
-    monkeypatch.setattr(app.shell, "run_app", lambda: shells.append(1))
-    monkeypatch.setattr(PagesManager, "uses_pages_directory", True, raising=False)
-    monkeypatch.setattr(app.shell.st, "stop", lambda: shells.append("stop"))
-    app.shell.require_entry_script()
-    assert shells == [1, "stop"] and PagesManager.uses_pages_directory is False
-    app.shell.require_entry_script()  # inside our navigation: nothing to do
-    assert shells == [1, "stop"]
+    assert not (Path(ENTRY).parent / "pages").exists()
+    at = AppTest.from_file(ENTRY, default_timeout=60).run()  # AppTest recomputes the mode for this entry script
+    assert not at.exception and PagesManager.uses_pages_directory is False
 
 
 @pytest.mark.parametrize("lesson", available_lessons(), ids=lambda lesson: lesson.slug)
 def test_every_lesson_page_is_one_call(lesson):
-    """The contract: a lesson page is a docstring and run_lesson(slug), which guards the entry script."""
+    """The contract: a lesson page is a docstring and run_lesson(slug)."""
     code = [
         line
         for line in (PAGES_DIR / lesson.file).read_text().splitlines()

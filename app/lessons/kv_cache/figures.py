@@ -76,42 +76,88 @@ def survival_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
     return fig
 
 
-def layer_budget_figure(budgets: dict[str, list[int]]) -> go.Figure:
+def layer_budget_frame(budgets: dict[str, list[int]]) -> pd.DataFrame:
+    """Layer budgets as a table: one column per PyramidKV run, one row per layer."""
+    return pd.DataFrame(budgets).rename_axis("layer")
+
+
+def layer_budget_figure(frame: pd.DataFrame, budget: int, title: str) -> go.Figure:
+    """PyramidKV's budgets as bars; the equal split (SnapKV and every other policy) as one line, not 30 bars."""
     fig = go.Figure()
-    for name, values in budgets.items():
-        fig.add_bar(x=list(range(len(values))), y=values, name=name)
+    for name in frame.columns:
+        fig.add_bar(x=list(frame.index), y=frame[name], name=name, text=frame[name], textposition="outside")
+    fig.add_hline(y=budget, line_dash="dash", annotation_text=f"every other policy: {budget} in each layer")
     fig.update_layout(
-        title="Tokens kept per layer (PyramidKV: more below, fewer above, same total)",
+        title=title,
         xaxis_title="layer",
-        yaxis_title="budget (tokens per KV head)",
+        yaxis_title="tokens kept per KV head",
         barmode="group",
-        height=320,
+        height=340,
+        legend=dict(orientation="h", y=-0.25),
     )
     return fig
 
 
+def tail_perplexity(result: BudgetResult, start: int) -> float:
+    """Perplexity of the tokens after position `start` (the decoded part of a prompt compressed at prefill)."""
+    return float(np.exp(result.loss_per_position[start - 1 :].mean()))
+
+
 def summary_table(results: dict[str, BudgetResult]) -> pd.DataFrame:
+    """One row per run; with a prompt compressed at prefill, a column for the tokens decoded after it (the
+    like-with-like comparison: there every run holds its cache to the budget, or the budget plus what it appended)."""
     full = next((r for name, r in results.items() if name == "Full cache"), None)
+    prompt = max((r.prompt for r in results.values()), default=0)
     rows = []
     for name, r in results.items():
-        rows.append(
-            {
-                "run": name,
-                "perplexity": round(r.perplexity, 2),
-                "× full cache": round(r.perplexity / full.perplexity, 3) if full else None,
-                "cache MB (measured)": round(r.cache_bytes / 1e6, 3),
-                "decode tokens/s": round(r.tokens_per_second, 1),
-                "note": r.note,
-            }
-        )
+        row = {
+            "run": name,
+            "way": "at prefill" if r.prompt else ("none" if name == "Full cache" else "during decoding"),
+            "perplexity": round(r.perplexity, 2),
+            "× full cache": round(r.perplexity / full.perplexity, 3) if full else None,
+        }
+        if prompt:
+            row[f"perplexity after token {prompt}"] = round(tail_perplexity(r, prompt), 2)
+        row |= {
+            "cache MB, peak": round(r.cache_bytes / 1e6, 3),
+            "cache MB, end": round(r.final_cache_bytes / 1e6, 3),
+            "decode tokens/s": round(r.tokens_per_second, 1),
+            "note": r.note,
+        }
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
 def perplexity_bars(frame: pd.DataFrame) -> go.Figure:
-    fig = go.Figure(go.Bar(x=frame["run"], y=frame["perplexity"], text=frame["perplexity"]))
+    fig = go.Figure(go.Bar(x=frame["run"], y=frame["perplexity"], text=frame["perplexity"], name="whole text"))
+    tail = [c for c in frame.columns if c.startswith("perplexity after")]
+    for column in tail:
+        fig.add_bar(x=frame["run"], y=frame[column], text=frame[column], name=column.replace("perplexity ", ""))
     fig.update_layout(
         title="Perplexity of the text with the cache held to the budget (lower is better)",
         yaxis_title="perplexity",
+        barmode="group",
+        showlegend=bool(tail),
+        height=340,
+    )
+    return fig
+
+
+def rolling_frame(losses: dict[str, np.ndarray], width: int) -> pd.DataFrame:
+    return pd.DataFrame(losses).rolling(width, min_periods=1).mean()
+
+
+def first_view_figure(frame: pd.DataFrame, budget: int, width: int) -> go.Figure:
+    """The full cache's loss along the text, before any budgeted run: where a budget starts to bite."""
+    fig = go.Figure()
+    for name in frame.columns:
+        fig.add_scatter(x=frame.index, y=frame[name], mode="lines", name=name)
+    if budget < len(frame) + 1:
+        fig.add_vline(x=budget, line_dash="dot", annotation_text=f"budget {budget}: eviction starts")
+    fig.update_layout(
+        title=f"Full cache: loss along the text (mean over {width} tokens); press Start to compare policies",
+        xaxis_title="position in the text",
+        yaxis_title="next-token loss (nats)",
         height=340,
     )
     return fig
@@ -177,6 +223,7 @@ KNOWN_CONFIGS = {
     "SmolLM2-1.7B": (24, 32, 64),
 }
 DTYPE_BYTES = {"float32": 4.0, "bfloat16 / float16": 2.0, "int8": 1.0, "int4": 0.5}
+BASELINE_BYTES = 2.0  # the usual cache dtype (bfloat16 / float16): ratios are stated against it
 
 
 def config_dims(config: dict) -> tuple[int, int, int]:
@@ -270,3 +317,20 @@ def needle_grid(frame: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="needle depth", type="category", autorange="reversed", row=1, col=1)
     fig.update_layout(title="Needle found? (depth × context length, one panel per policy)", height=360)
     return fig
+
+
+def needle_summary(rows: list[dict]) -> pd.DataFrame:
+    """Per policy: needles found of those run, and the range of the share of caches that held the digits (%)."""
+    columns = ["policy", "found", "needles", "digits held, min %", "digits held, max %"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(rows)
+    out = frame.groupby("policy", sort=False).agg(
+        found=("found", "sum"),
+        needles=("found", "size"),
+        low=("needle in cache", "min"),
+        high=("needle in cache", "max"),
+    )
+    out["low"], out["high"] = (out["low"] * 100).round().astype(int), (out["high"] * 100).round().astype(int)
+    out["found"] = out["found"].astype(int)
+    return out.reset_index().rename(columns={"low": columns[3], "high": columns[4]})[columns]

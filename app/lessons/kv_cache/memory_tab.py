@@ -33,6 +33,9 @@ def measured_table(results: dict, model) -> pd.DataFrame:
                 "cache bytes (measured, peak)": r.cache_bytes,
                 "formula": int(cache_bytes_formula(layers, kv_heads, head_dim, tokens, element)),
                 "formula, whole text": r.full_cache_bytes,
+                "× a bf16 full cache": round(
+                    bf16_bytes(name, r, element) / (r.full_cache_bytes / element * figures.BASELINE_BYTES), 3
+                ),
                 "decode tokens/s": round(r.tokens_per_second, 1),
             }
         )
@@ -40,15 +43,21 @@ def measured_table(results: dict, model) -> pd.DataFrame:
 
 
 def quant_jobs(length: int, smallest: int) -> list[Job]:
-    """Full cache at 32/8/4 bits; eviction at T/4 and T/8 tokens where that leaves a usable budget."""
+    """Full cache at 16/8/4 bits; eviction at T/2 and T/4 tokens (about the bytes of int8 and int4 against a bf16
+    cache) where that leaves a usable budget."""
     jobs = [Job("Full cache", length), Job("Full cache", length, 8), Job("Full cache", length, 4)]
     for policy in ("StreamingLLM", "H2O"):
-        jobs += [Job(policy, b) for b in (length // 4, length // 8) if b >= smallest]
+        jobs += [Job(policy, b) for b in (length // 2, length // 4) if b >= smallest]
     return jobs
 
 
+def bf16_bytes(label: str, result, element: int) -> float:
+    """A run's peak cache bytes as a bf16 cache would hold them (a quantised run's codes and scales as stored)."""
+    return result.cache_bytes if label.endswith("-bit") else result.cache_bytes * figures.BASELINE_BYTES / element
+
+
 def make_quant(shared) -> PolicyComparison:
-    config = replace(shared.config, chunk=min(shared.config.chunk, 8))  # room for a budget of T/8
+    config = replace(shared.config, chunk=min(shared.config.chunk, 8))  # room for a budget of T/4
     jobs = quant_jobs(len(shared.ids), smallest=config.sinks + 1 + config.chunk)
     return PolicyComparison(shared.model, shared.tokenizer, shared.ids, jobs, config, keep_masks=False)
 
@@ -57,18 +66,23 @@ def render(page: LessonPage) -> None:
     shared = page.data
     layers, kv_heads, head_dim = _dims(shared.model)
     element = next(shared.model.parameters()).element_size()
+    base = figures.BASELINE_BYTES
     st.markdown(
-        f"**SmolLM2-135M**: {layers} layers × {kv_heads} KV heads × head size {head_dim}, stored in "
-        f"{element * 8}-bit floats here: 2 × {layers} × {kv_heads} × {head_dim} × {element} B = "
-        f"**{2 * layers * kv_heads * head_dim * element / 1024:.0f} KiB per token**."
+        f"**SmolLM2-135M** (its Q4_1 GGUF, dequantised): {layers} layers × {kv_heads} KV heads × head size "
+        f"{head_dim}. In bfloat16, the usual cache dtype and the baseline of every ratio below: 2 × {layers} × "
+        f"{kv_heads} × {head_dim} × {base:g} B = **{2 * layers * kv_heads * head_dim * base / 1024:.0f} KiB per "
+        f"token**. This page computes in {element * 8}-bit floats, so the bytes it measures are "
+        f"{element / base:g} × that."
     )
     results = runs_results(page)
     if results:
         table = measured_table(results, shared.model)
         st.dataframe(table, hide_index=True, width="stretch")
         st.caption(
-            "Measured: the sum of the cached K and V tensors' bytes at their largest during the run; the "
-            "formula uses the budget (every policy fills it). Tokens per second: the decode steps only."
+            "Measured: the sum of the cached K and V tensors' bytes at their largest during the run (in this "
+            "page's float32); the formula uses the budget (every policy fills it; a prompt compressed at prefill "
+            "is held whole until its cut). The ratio: those tokens in bf16 against a bf16 cache of the whole text. "
+            "Tokens per second: the decode steps only, the same steps for every run."
         )
     else:
         st.caption("Press ▶ Start in “Compare policies” to measure each policy's cache here.")
@@ -80,8 +94,9 @@ def _quantised(page: LessonPage, shared) -> None:
     st.subheader("Fewer bits per value, or fewer tokens?")
     st.markdown(
         "KIVI stores keys per channel and values per token in 8 or 4 bits (a float16 scale and zero per "
-        "group); the last keys of an unfinished group of 32 stay exact. Beside it, eviction at ¼ and ⅛ of "
-        "the tokens: about the bytes of 8-bit and 4-bit (the table shows the bytes measured)."
+        "group); the last keys of an unfinished group of 32 stay exact. Against a bf16 cache, 8 bits is about "
+        "½ of the bytes and 4 bits about ¼; beside them, eviction to ½ and ¼ of the tokens. The table gives "
+        "each run's bytes as a share of a bf16 full cache."
     )
     runs = page.compute("quant", "Preparing the runs", make_quant, shared)
     if runs is None:
@@ -103,7 +118,11 @@ def _draw_quant(page: LessonPage, runs: PolicyComparison) -> None:
     if not runs.results:
         return
     table = figures.summary_table(runs.results)[["run", "perplexity", "× full cache"]]
-    table["cache bytes (measured)"] = [r.cache_bytes for r in runs.results.values()]
+    element = next(page.data.model.parameters()).element_size()
+    bf16 = [bf16_bytes(name, r, element) for name, r in runs.results.items()]
+    whole = next(iter(runs.results.values())).full_cache_bytes / element * figures.BASELINE_BYTES
+    table["cache bytes (bf16 or as stored)"] = [int(b) for b in bf16]
+    table["× a bf16 full cache"] = [round(b / whole, 3) for b in bf16]
     st.dataframe(table, hide_index=True, width="stretch")
 
 

@@ -57,8 +57,14 @@ def render(page: LessonPage) -> None:
         f"“{NEEDLE.strip().format(number=7391)}” starts the sentence nearest the depth, and the text "
         f"ends with “{(QUESTION + ANSWER.format(number=7391)).strip()}”. **Found** = at every token of the answer the "
         "model's most likely next token is the right one: greedy decoding of the number after the question "
-        f"(teacher-forced, the same thing in one pass). Budget {config.budget}, {config.chunk} tokens per "
-        f"step, as set above; {config.runs} runs."
+        f"(teacher-forced, the same thing in one pass). Budget {config.budget}, as set above; {config.runs} runs. "
+        "**Compression at prefill** (SnapKV, PyramidKV, as in SnapKV's paper): the prompt up to the question's "
+        f"end is read at once, its last {config.window} tokens (the question) are the observation window that "
+        "scores every earlier token, the cache is cut to the budget once, and the answer is decoded from it; "
+        "the first digit comes from the prefill pass itself (full attention, as in the paper), the later ones "
+        "read the cut cache. **Eviction during decoding** (the others, and the streaming variants): the text "
+        f"streams in steps of {config.chunk} tokens and the cache is pruned whenever it overflows, long before "
+        "the question arrives."
     )
     search = page.compute("needle", "Preparing the needle grid", make_search, shared, config)
     if search is None:
@@ -81,10 +87,12 @@ def _draw(page: LessonPage, search: NeedleSearch) -> None:
     if frame.empty:
         return
     page.chart(figures.needle_grid(frame), frame, "needle")
+    st.dataframe(figures.needle_summary(search.rows), hide_index=True, width="stretch")
     st.caption(
-        "Each cell: the share of needles found (green) or lost (red); hover for the answer's log-probability "
-        "and the share of layer × KV-head caches that still held the needle's digits when the question was "
-        "read. A policy can only find the needle while its tokens are in the cache: a window loses it as soon "
-        "as it falls behind the budget; H2O and SnapKV keep what was attended to, and a number nobody has "
-        "asked about yet draws little attention."
+        "Each cell: the share of needles found (green) or lost (red); hover for the answer's log-probability. "
+        "The table counts the needles found and the range, over the needles, of the share of layer × KV-head "
+        "caches that held every digit of the number once the question had been read (at prefill: right after "
+        "the cut). Streamed, a number nobody has asked about yet draws little attention and is evicted before "
+        "the question comes; at prefill the question itself picks what stays, yet it keeps the digits in only "
+        "some of the caches: SmolLM2's heads do not all look at the number."
     )

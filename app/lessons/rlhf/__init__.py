@@ -7,10 +7,19 @@ INTRO = (
     "A **policy gradient** pushes up the log-probability of actions in proportion to their **advantage** "
     "(how much better than expected they did). **REINFORCE** does this once per sample; a **baseline** lowers "
     "its variance. **PPO** reuses each batch for several epochs and **clips** the ratio π_new/π_old, so that "
-    "moving further than ε earns nothing. **RLHF** applies this to a language model with a **KL penalty** to a "
-    "frozen reference; without it the policy games the reward. **GRPO** replaces the critic by comparing "
-    "samples within a group; **DPO** learns from preference pairs with no reward model and no RL loop."
+    "moving further than ε earns nothing; InstructGPT's PPO also learns a **critic** (a value head) whose "
+    "estimates, through GAE, give each token its advantage. **RLHF** first fits a **reward model** to "
+    "preference pairs, then applies PPO to a language model with a **KL penalty** to a frozen reference; "
+    "without it the policy games the reward. **GRPO** drops the critic and compares samples within a group; "
+    "**DPO** learns from the preference pairs directly, with no reward model and no RL loop."
 )
+
+# The reward-hacking demo's claim, shown on the page by lm_tab.hacking_summary. Measured on SmolLM2 with one torch
+# thread, 30 iterations: sample seed 0, reward first 3 -> last 3 iterations 0.13 -> 0.79, KL 26 nats; seed 1,
+# 0.09 -> 0.90, KL 50 nats. The thresholds sit well below both; tests/models/test_rlhf_hacking.py (slow) checks
+# seeds 0 and 1 with 1 and 2 torch threads.
+HACKING = {"kl_coef": 0.0, "adapter_lr": 0.003, "iterations": 30}
+HACKING_CLAIM = {"reward_last_at_least": 0.5, "reward_gain_at_least": 0.25, "kl_last_at_least": 10.0}
 
 PRESETS = {
     "Lecture demo: clipping at a high lr": Preset(
@@ -31,23 +40,27 @@ PRESETS = {
         values={"eps": 0.3},
     ),
     "Lecture demo: reward hacking, β = 0": Preset(
-        "β=0, lr 0.005, 15 iterations (3–4 min on a lightly loaded 2-core CPU; press Start). Measured: the KL "
-        "to the reference climbs first (13 nats by iteration 8), then the reward jumps (0.2 → 0.99) and by "
-        "iteration 15 every continuation is “beautiful beautiful beautiful …” (KL 46 nats).",
+        f"Actor-critic PPO with β=0, lr {HACKING['adapter_lr']:g}, {HACKING['iterations']} iterations (press "
+        f"Start; 2–9 minutes on a 2-core CPU: 4–17 s an iteration measured, quiet to loaded). The metrics "
+        f"above the chart then read: reward, last 3 "
+        f"iterations ≥ {HACKING_CLAIM['reward_last_at_least']:.2f} and at least "
+        f"{HACKING_CLAIM['reward_gain_at_least']:.2f} above the first 3; KL to the reference ≥ "
+        f"{HACKING_CLAIM['kl_last_at_least']:.0f} nats. Measured with one torch thread on sample seeds 0 and 1: "
+        "0.13 → 0.79 (KL 26) and 0.09 → 0.90 (KL 50); the texts differ from run to run (“brings joy … joy”, "
+        "“fit fit fit well fit”), the reward climbs late (little moves in the first 10 iterations).",
         tab=lm_tab.TITLE,
-        values={"kl_coef": 0.0, "adapter_lr": 0.005, "lm_iterations": 15},
+        values={**HACKING, "method": "ppo"},
     ),
     "Lecture demo: KL leash, β = 0.1": Preset(
-        "The same run with β=0.1 (📌 pin the β=0 run first: its curves stay beside). Measured: reward "
-        "0.2 → 0.5, KL about 5 nats at iteration 15 (a tenth of β=0's); the text stays readable and mostly "
-        "positive, with the odd repeated word.",
+        "The same run with β=0.1: pin the β=0 run first (📌), and the chart draws both runs' reward and KL "
+        "curves side by side.",
         tab=lm_tab.TITLE,
-        values={"kl_coef": 0.1, "adapter_lr": 0.005, "lm_iterations": 15},
+        values={**HACKING, "method": "ppo", "kl_coef": 0.1},
     ),
     "Lecture demo: degenerate GRPO groups": Preset(
         "With groups of 2 on the sequence task many groups have equal rewards: zero advantage, no signal.",
         tab=grpo_tab.TITLE,
-        values={"grpo_group": 2},
+        values={"group_size": 2},
     ),
 }
 TABS = [clip_tab, sandbox_tab, lm_tab, grpo_tab, dpo_tab]

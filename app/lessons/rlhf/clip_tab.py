@@ -1,11 +1,11 @@
-"""Tab "The clipped objective": min(r·A, clip(r, 1−ε, 1+ε)·A) against r, and over ratio × advantage."""
+"""Tab "Clipping": min(r·A, clip(r, 1−ε, 1+ε)·A) against r, and over ratio × advantage."""
 
 import streamlit as st
 
 from app.lessons.rlhf import figures
 from app.page import LessonPage
 
-TITLE = "The clipped objective"
+TITLE = "Clipping"
 
 
 def _check(eps: float) -> float:

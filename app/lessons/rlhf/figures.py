@@ -295,3 +295,27 @@ def grpo_batch_table(batch, group_size: int) -> pd.DataFrame:
             "advantage": batch.advantages.numpy().round(3),
         }
     )
+
+
+def reward_scatter(true_reward, learned, implicit) -> tuple[go.Figure, pd.DataFrame]:
+    """Every sequence of the task: its true reward against the Bradley–Terry reward model's score and against
+    DPO's implicit reward (each known only up to a constant, so each is centred on its mean)."""
+    frame = pd.DataFrame(
+        {
+            "true reward": np.asarray(true_reward),
+            "reward model r(y)": np.asarray(learned) - np.mean(learned),
+            "DPO implicit reward β·log π/ref": np.asarray(implicit) - np.mean(implicit),
+        }
+    )
+    fig = make_subplots(rows=1, cols=2, subplot_titles=list(frame.columns[1:]))
+    for col, name in enumerate(frame.columns[1:], start=1):
+        fig.add_box(x=frame["true reward"], y=frame[name], name=name, marker_color=COLORS[col - 1], row=1, col=col)
+    fig.update_xaxes(title_text="true reward (share of positions matching the target)")
+    fig.update_yaxes(title_text="learned reward, centred", col=1)
+    fig.update_layout(
+        title="Every possible sequence: the true reward against each learned reward",
+        height=380,
+        showlegend=False,
+        margin=dict(t=70),
+    )
+    return fig, frame

@@ -1,4 +1,4 @@
-"""Tab "GRPO groups": advantages normalised within each group, and the degenerate group that carries no signal.
+"""Tab "GRPO": advantages normalised within each group, and the degenerate group that carries no signal.
 
 First on the sandbox's sequence task (computed at once, it is cheap); then on SmolLM2 with the RLHF tab's
 prompts and reward, trained live with GRPO (models/rlhf/language_model.py, method="grpo") beside the PPO run of that tab.
@@ -11,11 +11,11 @@ import torch
 
 from app.lessons.rlhf import figures, lm_tab
 from app.page import LessonPage
-from models.rlhf.language_model import RLHFConfig
+from models.rlhf.language_model import METHOD_NAMES, RLHFConfig
 from models.rlhf.pg_sandbox import SandboxConfig, SandboxTask, sample
 from models.rlhf.policy_gradient import grpo_advantages
 
-TITLE = "GRPO groups"
+TITLE = "GRPO"
 
 
 def sample_groups(group_size: int, groups: int = 6, seed: int = 0):
@@ -51,8 +51,8 @@ def render(page: LessonPage) -> None:
         "sequences from a uniform policy on the sandbox's sequence task (reward = share of tokens matching a "
         "hidden target; 4 tokens, 4 symbols)."
     )
-    page.widget(st.slider, "grpo_group", "Group size", 1, 16, default=4)
-    size = int(page.value("grpo_group", 4))
+    page.widget(st.slider, "group_size", "Group size (continuations per prompt)", 2, 8, default=4)
+    size = int(page.value("group_size", 4))
     result = page.compute("groups", "GRPO groups", sample_groups, size)
     if result is None:
         return
@@ -67,14 +67,11 @@ def render(page: LessonPage) -> None:
     lm_half(page)
 
 
-LM_SETTINGS = ["lm_group", "lm_group_prompts"]
-
-
 def lm_config(page: LessonPage) -> RLHFConfig:
-    """The RLHF tab's settings (prompts, reward, β, learning rate, ...) with GRPO's groups."""
+    """The RLHF tab's settings (prompts, reward, β, learning rate, ...) with this tab's group size."""
     base = page.result("config-RLHFConfig") or RLHFConfig()  # the RLHF tab's last valid settings
-    prompts = base.prompts[: int(page.value("lm_group_prompts", 4))]
-    return dataclasses.replace(base, method="grpo", prompts=prompts, samples_per_prompt=int(page.value("lm_group", 4)))
+    prompts = base.prompts[: int(page.value("prompt_count", 4))]
+    return dataclasses.replace(base, method="grpo", prompts=prompts, group_size=int(page.value("group_size", 4)))
 
 
 def draw_lm(page: LessonPage, run) -> None:
@@ -82,15 +79,15 @@ def draw_lm(page: LessonPage, run) -> None:
     if not trainer.history:
         return
     histories = {"GRPO (this tab)": trainer.history}
-    ppo_run = page.run("lm")
-    if ppo_run is not None and ppo_run.trainer is not None and ppo_run.trainer.history:
-        method = ppo_run.trainer.config.method.upper()
-        histories[f"{method} (tab {lm_tab.TITLE})"] = ppo_run.trainer.history
+    lm_run = page.run("lm")
+    if lm_run is not None and lm_run.trainer is not None and lm_run.trainer.history:
+        method = METHOD_NAMES[lm_run.trainer.config.method]
+        histories[f"{method} (tab {lm_tab.TITLE})"] = lm_run.trainer.history
     fig, frame = figures.runs_lines(
         histories, ["reward", "kl", "zero_advantage"], "Reward, KL to the reference, share of zero-advantage samples"
     )
     page.chart(fig, frame, "grpo-lm-curves")
-    batch, size = trainer.batches[-1], trainer.config.samples_per_prompt
+    batch, size = trainer.batches[-1], trainer.config.group_size
     grouped = batch.rewards.reshape(-1, size)
     ties = (grouped == grouped[:, :1]).all(1)
     st.metric(
@@ -105,30 +102,27 @@ def draw_lm(page: LessonPage, run) -> None:
 
 def lm_half(page: LessonPage) -> None:
     st.markdown(
-        "#### GRPO on SmolLM2\n"
+        "#### GRPO on SmolLM2: the critic-free alternative to PPO\n"
         f"The task of the tab *{lm_tab.TITLE}* (its prompts, reward, β, learning rate and LoRA rank), trained "
-        "with GRPO: each prompt gets a group of continuations, each is scored by the reward, and its advantage "
-        "is its reward against its own group; the KL to the reference is a term of the loss (β·k3 per token). "
-        "Neutral continuations all score 0 under VADER, so with small groups many groups tie and teach "
-        "nothing. The defaults (4 prompts x 4) sample 16 continuations, as many as the RLHF tab's, so an "
-        "iteration takes about as long (13 s measured there on a lightly loaded 2-core CPU); nothing runs "
-        "until you press Start."
+        "with GRPO: each prompt gets a group of continuations (the group size above), each is scored by the "
+        "reward, and its advantage is its reward against its own group: no value head, no GAE. The KL to the "
+        "reference is a term of the loss (β·k3 per token). Neutral continuations all score 0 under VADER, so "
+        "with small groups many groups tie and teach nothing. Its curves are drawn beside the run of the tab "
+        f"*{lm_tab.TITLE}* (actor-critic PPO by default); nothing runs until you press Start."
     )
     c1, c2 = st.columns(2)
     with c1:
-        page.widget(st.slider, "lm_group", "Group size (continuations per prompt)", 2, 8, default=4)
+        page.widget(st.slider, "prompt_count", "Prompts (the first of the RLHF tab's)", 1, 8, default=4)
     with c2:
-        page.widget(st.slider, "lm_group_prompts", "Prompts (the first of the RLHF tab's)", 1, 8, default=4)
+        page.widget(st.number_input, "iterations", "Iterations", 1, 500, default=30)
     config = page.compute("grpo-lm-config", "GRPO settings", lm_config, page)
     if config is None:
         return
-    names = [name for name in lm_tab.SETTINGS if name != "method"] + LM_SETTINGS  # GRPO's own recipe
-    settings = {name: page.value(name) for name in names}
     page.train(
         run="grpo",
         factory=lambda: lm_tab.make_trainer(page, config),
-        total_steps=int(page.value("lm_iterations", 30)),
-        settings=settings,
+        total_steps=int(page.value("iterations", 30)),
+        settings=dataclasses.asdict(config),  # the RLHF tab's settings with this tab's, as the run uses them
         render=lambda run: draw_lm(page, run),
         device=page.device,
         chunk_seconds=0.3,

@@ -9,7 +9,7 @@ from app.lessons.rlhf import figures
 from app.page import LessonPage
 from models.rlhf.pg_sandbox import SandboxConfig, SandboxTrainer
 
-TITLE = "Sandbox: REINFORCE, PPO, GRPO"
+TITLE = "Sandbox"
 METHOD_LABELS = {
     "reinforce": "REINFORCE (no baseline)",
     "reinforce_baseline": "REINFORCE + baseline",
