@@ -45,23 +45,23 @@ def test_default_render_answers_the_analogy_and_follows_bank(smollm2, minilm):
 
 def test_presets_open_their_tab_with_their_number(smollm2, minilm):
     at = open_page()
-    click_preset(at, "Play: a game, a theatre, the piano (SmolLM2)")
+    click_preset(at, "Lecture demo: Play: a game, a theatre, the piano (SmolLM2)")
     assert not at.exception and not at.error
     assert at.session_state[f"{SLUG}.tab"] == "Static vs contextual"
     shown = metrics(at)
     assert float(shown["Same sense, layer 12"]) > float(shown["Different senses, layer 12"])
-    click_preset(at, "Grammar as a direction: walk → walked, go → ?")
+    click_preset(at, "Lecture demo: Grammar as a direction: walk → walked, go → ?")
     assert at.session_state[f"{SLUG}.tab"] == "Neighbours and analogies"
     assert at.session_state[f"{SLUG}.contextual.context_word"] == "bank", (
         "a preset resets what it does not name (a setting of a tab that is not open)"
     )
     assert metrics(at)["walk : walked :: go : ?"] in ("goes", "went")
-    click_preset(at, "430k words against trillions of tokens")
+    click_preset(at, "Lecture demo: 430k words against 2 trillion tokens")
     assert at.session_state[f"{SLUG}.tab"] == "Benchmarks"
     scores = next(d.value for d in at.dataframe if "WordSim-353" in d.value.columns)
     assert scores.loc["MiniLM-L6 tokens", "WordSim-353"] > 0.5
     assert scores.loc["SmolLM2-135M tokens", "WordSim-353"] > 0.3
-    click_preset(at, "Paraphrases find each other (sentence vectors)")
+    click_preset(at, "Lecture demo: Paraphrases find each other (sentence vectors)")
     assert at.session_state[f"{SLUG}.tab"] == "Sentence vectors"
     assert float(metrics(at)["Mean cosine to the nearest other sentence"]) > 0.6
 

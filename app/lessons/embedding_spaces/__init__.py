@@ -17,11 +17,14 @@ from app.page import LessonPage, Preset
 
 INTRO = (
     "A language model's first layer is a table with one vector per token. For tokens that are whole words "
-    "(“ king”, “ queen”) that table is a **word-embedding space**, learned from trillions of tokens instead of "
-    "the 430k words the Word embeddings page trains on. Ask it for neighbours and analogies "
+    "(“ king”, “ queen”) that table is a **word-embedding space**: SmolLM2-135M's was learned from about 2 "
+    "trillion tokens, MiniLM's from BERT-style pre-training and a billion sentence pairs, against the 430k words "
+    "the Word embeddings page trains on. Ask it for neighbours and analogies "
     "(king − man + woman), map word groups, and score it on WordSim, SimLex and Google's analogies beside "
     "your own word2vec run. Then leave static vectors behind: a transformer's hidden states give *bank* a "
-    "different vector in every sentence, and MiniLM's pooled states put paraphrases side by side."
+    "different vector in every sentence (SmolLM2, a left-to-right model, sees only the words before it, like "
+    "ELMo's forward half and GPT; MiniLM, a BERT encoder, sees both sides), and MiniLM's pooled states put "
+    "paraphrases side by side."
 )
 
 BANK = contextual_tab.BANK
@@ -37,7 +40,7 @@ PLAY = "\n".join(
 )
 
 PRESETS = {
-    "king − man + woman in SmolLM2": Preset(
+    "Lecture demo: king − man + woman in SmolLM2": Preset(
         "SmolLM2's token vectors answer man : king :: woman : ? with queen, first, at cosine 0.73.",
         tab=neighbours_tab.TITLE,
         values={
@@ -48,7 +51,7 @@ PRESETS = {
             "analogy_c": "woman",
         },
     ),
-    "Grammar as a direction: walk → walked, go → ?": Preset(
+    "Lecture demo: Grammar as a direction: walk → walked, go → ?": Preset(
         "The past-tense offset finds went among the first answers (irregular verbs included).",
         tab=neighbours_tab.TITLE,
         values={
@@ -59,18 +62,18 @@ PRESETS = {
             "analogy_c": "go",
         },
     ),
-    "Map: royalty, family, countries, capitals": Preset(
+    "Lecture demo: Map: royalty, family, countries, capitals": Preset(
         "Four groups, four clusters in SmolLM2's space: royalty, family words, countries and capitals (the "
         "last two side by side).",
         tab=map_tab.TITLE,
         values={"space": "smollm2", "dims": 2},
     ),
-    "430k words against trillions of tokens": Preset(
+    "Lecture demo: 430k words against 2 trillion tokens": Preset(
         "WordSim-353: 0.41 for SmolLM2's and 0.78 for MiniLM's token vectors, against 0.16 to 0.19 for "
         "word2vec on the Wikipedia sample (train one on the Word embeddings page to add it); read the coverage.",
         tab=scores_tab.TITLE,
     ),
-    "River bank or money bank? (MiniLM)": Preset(
+    "Lecture demo: River bank or money bank? (MiniLM)": Preset(
         "One static vector for bank; in MiniLM's last layer the two senses separate: same-sense cosine above "
         "different-sense cosine.",
         tab=contextual_tab.TITLE,
@@ -81,7 +84,7 @@ PRESETS = {
             "layer": 6,
         },
     ),
-    "Play: a game, a theatre, the piano (SmolLM2)": Preset(
+    "Lecture demo: Play: a game, a theatre, the piano (SmolLM2)": Preset(
         "At layer 0 every play is the same point (SmolLM2's static vector); deeper layers pull the three senses apart.",
         tab=contextual_tab.TITLE,
         values={
@@ -91,7 +94,7 @@ PRESETS = {
             "layer": 12,
         },
     ),
-    "Paraphrases find each other (sentence vectors)": Preset(
+    "Lecture demo: Paraphrases find each other (sentence vectors)": Preset(
         "MiniLM's sentence vectors: each sentence's nearest neighbour is its paraphrase (cosine 0.6 to 0.75, "
         "though they share few words); unrelated pairs sit near 0.1.",
         tab=sentences_tab.TITLE,

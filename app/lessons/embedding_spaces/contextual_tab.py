@@ -64,7 +64,11 @@ def render(page: LessonPage) -> None:
         "A static space gives a word **one** vector whatever its sentence. A transformer's hidden state at "
         "layer ℓ is that word's vector *in this sentence*. Label each sentence with its sense "
         "(`sense | sentence`) to see, layer by layer, whether occurrences of one sense end up closer to each "
-        "other than to the other senses."
+        "other than to the other senses. **Which context a vector sees** is the lecture's core distinction: "
+        "SmolLM2 is a causal (left-to-right) model, so its vector for *bank* has read only the words before it, "
+        "as GPT's and ELMo's forward LSTM's do; MiniLM is a BERT encoder, trained to fill in masked words, so "
+        "its vector has read the whole sentence, both sides. A sense that only the words after the word reveal "
+        "(“the bank of the river”) can separate in MiniLM and not in SmolLM2."
     )
     left, right = st.columns([1, 2])
     with left:
