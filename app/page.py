@@ -68,6 +68,7 @@ class LessonPage:
         self.slug = lesson_.slug
         self.device = device
         self.tab = tab  # the tab drawing with this page ('' for the lesson's own controls)
+        self.failed: list[str] = []  # what failed in this run of the page (shared by its tabs' copies)
         self.data: Any = None  # what the lesson's `controls(page)` built for its tabs
 
     def for_tab(self, module) -> LessonPage:
@@ -163,6 +164,7 @@ class LessonPage:
             if is_control_flow(exc):
                 raise
             show_error(exc, what)
+            self.failed.append(what)
             st.session_state[failed_key] = True
             if good_key in st.session_state:
                 st.caption("⚠ Below: the last result that worked, not the current settings.")
@@ -241,6 +243,8 @@ class LessonPage:
         (its buttons are keyed '<slug>-<run>:start' ...; the sidebar titles it from LESSONS and the `label`)."""
         kwargs.setdefault("device", self.device)
         kwargs.setdefault("settings", self.settings())
+        if self.failed:  # bad input above: a Start now would train on the last input that worked
+            kwargs.setdefault("blocked", f"fix “{self.failed[-1]}” above first (see its message).")
         return training.training_panel(self.run_key(run), factory, total_steps, render=render, **kwargs)
 
     def run(self, run: str = ""):

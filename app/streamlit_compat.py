@@ -108,7 +108,6 @@ PRESENTER_CSS = """<style>
 [data-testid="stMain"] label p { font-size: 1.25rem !important; }
 [data-testid="stMain"] input, [data-testid="stMain"] textarea,
 [data-testid="stMain"] [data-baseweb="select"] div { font-size: 1.25rem !important; }
-[data-testid="stMain"] [data-testid="stMetricValue"] div { font-size: 2.75rem !important; }
 [data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.25rem !important; }
 [data-testid="stMain"] h1 { font-size: 2.4rem !important; padding-top: 0 !important; }
 [data-testid="stMain"] h2 { font-size: 2rem !important; }
@@ -118,6 +117,10 @@ PRESENTER_CSS = """<style>
 [data-testid="stPopoverBody"] label p, [data-testid="stPopoverBody"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stPopoverBody"] input, [data-testid="stPopoverBody"] textarea,
 [data-testid="stPopoverBody"] [data-baseweb="select"] div { font-size: 1.25rem !important; }
+[data-testid="stMain"] [data-testid="stMetricValue"],
+[data-testid="stMain"] [data-testid="stMetricValue"] div,
+[data-testid="stMain"] [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMain"] [data-testid="stMetricValue"] p { font-size: 2.75rem !important; }
 </style>"""
 
 

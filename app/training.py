@@ -402,8 +402,10 @@ def training_panel(
     device: str = "cpu",
     label: str = "",
     chunk_seconds: float = 0.3,
+    blocked: str = "",
 ) -> TrainingRun | None:
-    """Controls + live fragment. `render(run)` draws the page's charts from the run (also when paused)."""
+    """Controls + live fragment. `render(run)` draws the page's charts from the run (also when paused). While
+    `blocked` says why (an input of the page is not valid), Start and Step wait: they would train on old input."""
     run = get_run(prefix)
     running = run is not None and run.running
     args = (prefix, factory, total_steps, settings, device, label)
@@ -416,6 +418,8 @@ def training_panel(
         width="stretch",
         on_click=_pause if running else _start,
         args=(prefix,) if running else args,
+        disabled=bool(blocked) and not running,
+        help=blocked or None,
     )
     cols[1].button(
         "⏭ Step",
@@ -423,8 +427,8 @@ def training_panel(
         width="stretch",
         on_click=_step,
         args=args,
-        disabled=running,
-        help="Run one chunk of training",
+        disabled=running or bool(blocked),
+        help=blocked or "Run one chunk of training",
     )
     cols[2].button("↺ Reset", key=f"{prefix}:reset", width="stretch", on_click=_reset, args=(prefix,))
     cols[3].button(
@@ -444,6 +448,8 @@ def training_panel(
         args=(prefix,),
         disabled=not pinned(prefix),
     )
+    if blocked and not running:
+        st.caption(f"▶ Start waits: {blocked}")
     error = st.session_state.get(f"{prefix}:start_error")
     if error:
         st.error(error)

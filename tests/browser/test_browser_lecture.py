@@ -17,6 +17,18 @@ pytestmark = pytest.mark.browser
 PROJECTOR = {"width": 1280, "height": 720}
 
 
+def _text_px(page, selector: str) -> list[float]:
+    """Computed font sizes (px) of the visible elements under `selector` that hold text themselves: the size the
+    text is drawn at, not its container's."""
+    return page.eval_on_selector_all(
+        selector,
+        """roots => roots.flatMap(r => [r, ...r.querySelectorAll('*')])
+            .filter(e => e.offsetParent !== null
+                && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+            .map(e => parseFloat(getComputedStyle(e).fontSize))""",
+    )
+
+
 def _px(page, selector: str) -> list[float]:
     """Computed font sizes (px) of the visible elements matching `selector` in the main area."""
     return page.eval_on_selector_all(
@@ -40,7 +52,7 @@ def test_presenter_mode_on_a_projector(server, browser, lesson):
     settle(page)
     body = _px(page, "[data-testid='stMain'] [data-testid='stMarkdownContainer'] p")
     assert body and min(body) >= 20, f"body text {sorted(set(body))} px"
-    metrics = _px(page, "[data-testid='stMain'] [data-testid='stMetricValue'] div")
+    metrics = _text_px(page, "[data-testid='stMain'] [data-testid='stMetricValue']")
     assert not metrics or min(metrics) >= 40, f"metric values {sorted(set(metrics))} px"
     tabs = _px(page, "[data-testid='stMain'] [role='tab'] p")
     assert tabs and min(tabs) >= 20, f"tab labels {sorted(set(tabs))} px"

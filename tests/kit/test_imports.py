@@ -78,7 +78,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_import_cycles_in_app_and_models():
     graph = import_graph()
-    assert len(graph) > 50 and "app.shell" in graph["app.page"]
+    assert len(graph) > 50 and "app.training" in graph["app.page"]  # the graph reads real imports
     assert cycles(graph) == []
 
 

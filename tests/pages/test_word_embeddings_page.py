@@ -426,3 +426,15 @@ def test_probability_axes_use_powers_of_ten():
     fig = negative_sampling.noise_figure(rows, 0.75)
     assert fig.layout.yaxis.exponentformat == "power" and fig.layout.yaxis.dtick == 1
     assert fig.layout.title.text
+
+
+def test_start_waits_while_the_text_is_not_valid():
+    """Invalid text is a message, and Start does not train on the text before it (it says why it waits)."""
+    at = open_tab(run_page(PAGE, timeout=60), "Train live")
+    at.selectbox(key="word_embeddings.corpus").set_value("user").run()
+    at.text_area(key="word_embeddings.user_text").set_value("The cat sat on the mat. The dog sat too. " * 20).run()
+    assert not at.button(key="word_embeddings:start").disabled
+    at.text_area(key="word_embeddings.user_text").set_value("\x00\xff\x01" * 50).run()
+    assert any("binary" in e.value for e in at.error)
+    assert at.button(key="word_embeddings:start").disabled
+    assert any("Start waits" in c.value for c in at.caption)
