@@ -33,6 +33,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from app import lecture, training
 from app.errors import link_values, refused_link_notice, show_error
@@ -107,6 +108,8 @@ class LessonPage:
         DEFAULTS.setdefault(self.slug, {}).setdefault(self.tab, {})[name] = default
         linked = link_values(key) if url else []
         own_default = _give_default(widget, args, kwargs, default)  # on every run: one widget identity
+        if linked:
+            _options_from_link(key, widget, args, kwargs, linked)
         if key not in st.session_state and not own_default:
             st.session_state[key] = default
         # Streamlit keeps a URL-bound widget's value while its tab is not drawn; persist_state does the same
@@ -402,17 +405,38 @@ def apply_preset(slug: str, preset: Preset) -> None:
     }
     named = preset_keys(slug, preset)
     for key, value in (values | named | {f"{slug}.tab": preset.tab}).items():
-        drawn = key in st.session_state or key.endswith(".tab")
         st.session_state[key] = value
-        if not drawn and key in named:
-            st.query_params[key] = _link_text(key, value)
-        elif not drawn and key in st.query_params:
-            del st.query_params[key]
+        if key in named and not key.endswith(".tab"):
+            _put_in_link(key, value)
+
+
+def _put_in_link(key: str, value: Any) -> None:
+    """Write a preset's setting into the URL. Streamlit refuses a direct write for a widget bound in this run, and
+    syncs that one itself (the preset's tab is drawn in the run the click starts)."""
+    try:
+        st.query_params[key] = _link_text(key, value)
+    except StreamlitAPIException:
+        pass
 
 
 # how each setting's widget writes a value into the URL: {widget key: (widget kind, format_func)}, as drawn
 _LINK_FORMAT: dict[str, tuple[str, Callable | None]] = {}
 _OPTION_WIDGETS = ("selectbox", "radio", "select_slider", "multiselect")
+
+
+def _options_from_link(key: str, widget: Callable, args: tuple, kwargs: dict, linked: list[str]) -> None:
+    """A link's values for an options widget name options by their labels (what Streamlit writes), or by the
+    option itself (what a preset writes for a widget it has not seen drawn, and what a hand-written link says:
+    `?rlhf.sandbox.methods=ppo`). Give the widget the options the link names, before Streamlit reads the link."""
+    if getattr(widget, "__name__", "") not in _OPTION_WIDGETS:
+        return
+    options = list(kwargs["options"] if "options" in kwargs else args[1] if len(args) > 1 else [])
+    label = kwargs.get("format_func") or str
+    by_text = {str(label(o)): o for o in options} | {str(o): o for o in options}
+    if not all(text in by_text for text in linked):
+        return  # refused by Streamlit, and said so by refused_link_notice
+    chosen = [by_text[text] for text in linked]
+    st.session_state[key] = chosen if getattr(widget, "__name__", "") == "multiselect" else chosen[0]
 
 
 def _link_taken(key: str, value: Any, linked: list[str]) -> bool:
@@ -422,10 +446,10 @@ def _link_taken(key: str, value: Any, linked: list[str]) -> bool:
         return True
     text = _link_text(key, value)
     if isinstance(text, list):
-        return text == linked
+        return text == linked or [str(v) for v in value] == linked
     if len(linked) != 1:
         return False
-    if text == linked[0]:
+    if text == linked[0] or str(value) == linked[0]:
         return True
     try:
         return not isinstance(value, bool) and float(linked[0]) == float(value)

@@ -1,12 +1,14 @@
 """Every page in the navigation renders with default settings, without an exception (AppTest), every tab too.
 The helpers that open a page or a tab (`run_page`, `open_tab`, `reveal`) live in tests/conftest.py."""
 
+import importlib
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.lessons import PAGES_DIR, available_lessons
+from app.lessons import lesson as lesson_spec
 from tests.conftest import ENTRY, PAGES, open_tab, run_page, tab_titles
 
 
@@ -92,3 +94,45 @@ def test_unknown_model_id_is_a_message_not_a_traceback():
     at.text_input(key="next_token.hf_id").set_value("nobody-here/not-a-model").run()
     assert not at.exception
     assert any("Could not load" in e.value for e in at.error)
+
+
+def _first_preset_with_values(slug: str):
+    package = importlib.import_module(lesson_spec(slug).package)
+    return next(((n, p) for n, p in getattr(package, "PRESETS", {}).items() if p.values), (None, None))
+
+
+@pytest.mark.parametrize("lesson", available_lessons(), ids=lambda lesson: lesson.slug)
+def test_a_preset_is_in_the_link_and_the_link_reproduces_it(lesson):
+    """A lecturer clicks a preset and shares the address: it holds every setting the preset set (but those left at
+    their default, which Streamlit leaves out), and a fresh page opened from it has the same settings."""
+    from app.page import DEFAULTS, preset_keys
+
+    name, preset = _first_preset_with_values(lesson.slug)
+    if preset is None:
+        pytest.skip("no preset sets a setting")
+    at = run_page(lesson.file, timeout=180)
+    next(b for b in at.button if b.label == name).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    named = preset_keys(lesson.slug, preset)
+    defaults = {
+        f"{lesson.slug}.{tab}.{n}" if tab else f"{lesson.slug}.{n}": d
+        for tab, values in DEFAULTS.get(lesson.slug, {}).items()
+        for n, d in values.items()
+    }
+    link = {
+        k: at.query_params.get_all(k) if hasattr(at.query_params, "get_all") else at.query_params[k]
+        for k in at.query_params
+    }
+    for key, value in named.items():
+        if value != defaults.get(key, object()):
+            assert key in link, f"{key}={value!r} is not in the link {sorted(link)}"
+    again = AppTest.from_file(ENTRY, default_timeout=180)
+    again.switch_page(str(PAGES_DIR / lesson.file))
+    again.query_params.update({k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in link.items()})
+    again.run()
+    assert not again.exception, [e.value for e in again.exception]
+    assert again.session_state[f"{lesson.slug}.tab"] == preset.tab
+    for key, value in named.items():
+        got = again.session_state[key] if key in again.session_state else defaults.get(key)
+        want = list(value) if isinstance(value, tuple) else value
+        assert (list(got) if isinstance(got, tuple) else got) == want, key
