@@ -42,7 +42,10 @@ def training_caption() -> None:
             state = "waiting for a turn" if run.waiting is not None else "training"
         else:
             state = "paused"
-        lines.append(f"Your run in {run_title(slug, run)}: {state}, step {run.steps_done:,} of {run.total_steps:,}")
+        # a live run's step count moves in its page's progress bar: the sidebar is drawn once per page run, and a
+        # count here would fall behind that one (one step count on screen, the live one)
+        where = "" if run.running else f", step {run.steps_done:,} of {run.total_steps:,}"
+        lines.append(f"Your run in {run_title(slug, run)}: {state}{where}")
     st.caption("  \n".join(lines))
 
 

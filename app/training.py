@@ -478,7 +478,11 @@ def _live_body(prefix: str, render: Callable[[TrainingRun], None], chunk_seconds
         st.caption("Nothing trained yet: press ▶ Start to train live, or ⏭ Step for one chunk.")
         return
     was_running, was_waiting = run.running, run.waiting is not None
+    bar = st.empty()
     if run.running:
+        if not run.finished:  # drawn at once: a chunk of a real model may take seconds (the first most)
+            first = " (the first chunk builds caches: it takes longest)" if run.steps_done == 0 else ""
+            bar.progress(run.progress, text=f"step {run.steps_done:,} / {run.total_steps:,} · training{first}…")
         advance(run, chunk_seconds)
     eta = run.eta_s
     steps = f"{run.steps_done:,}" if run.finished else f"{run.steps_done:,} / {run.total_steps:,}"
@@ -487,7 +491,7 @@ def _live_body(prefix: str, render: Callable[[TrainingRun], None], chunk_seconds
         + ("" if run.finished else (" · estimating the time left" if eta is None else f" · about {eta:.0f} s left"))
         + (" · done" if run.finished else "")
     )
-    st.progress(run.progress, text=text)
+    bar.progress(run.progress, text=text)
     if run.error:
         st.warning(run.error)
     if run.running and run.waiting is not None:

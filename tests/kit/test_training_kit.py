@@ -39,7 +39,7 @@ def kit_app():
 
 
 def test_nothing_trains_on_first_load_then_step_reset_pin():
-    at = AppTest.from_function(kit_app, default_timeout=10).run()
+    at = AppTest.from_function(kit_app, default_timeout=60).run()
     assert not at.exception and at.session_state["steps_seen"] == 0
     step = [b for b in at.button if "Step" in b.label][0]
     step.click().run()
@@ -54,7 +54,7 @@ def test_nothing_trains_on_first_load_then_step_reset_pin():
 
 
 def test_bad_hyperparameters_become_a_message():
-    at = AppTest.from_function(kit_app, default_timeout=10).run()
+    at = AppTest.from_function(kit_app, default_timeout=60).run()
     at.number_input(key="k_lr").set_value(-0.5).run()
     [b for b in at.button if "Start" in b.label][0].click().run()
     assert not at.exception
@@ -107,7 +107,7 @@ def oom_app():
 
 
 def test_out_of_memory_in_page_compute_is_a_message():
-    at = AppTest.from_function(oom_app, default_timeout=10).run()
+    at = AppTest.from_function(oom_app, default_timeout=60).run()
     assert not at.exception
     assert "ran out of memory" in at.error[0].value
     assert at.markdown[-1].value == "still alive"
@@ -179,7 +179,7 @@ def test_a_full_queue_shows_the_place_and_trains_when_a_turn_comes(fresh_server)
     queue = training.run_queue()
     assert queue.request("another-students-run") is None  # the one training slot is taken
     assert queue.request("a-run-that-came-earlier") == 0  # and someone waits already
-    at = AppTest.from_function(two_lessons_app, default_timeout=10).run()
+    at = AppTest.from_function(two_lessons_app, default_timeout=60).run()
     click(at, "ngrams:start")
     run = at.session_state["ngrams:run"]
     assert run.running and run.steps_done == 0 and run.waiting == 1
@@ -208,7 +208,7 @@ def test_turns_pass_on_when_the_quantum_is_over():
 
 def test_a_second_run_of_the_same_student_pauses_the_first_and_says_so(fresh_server):
     fresh_server(per_session=1)
-    at = AppTest.from_function(two_lessons_app, default_timeout=10).run()
+    at = AppTest.from_function(two_lessons_app, default_timeout=60).run()
     click(at, "ngrams:start")
     click(at, "attention:start")
     first, second = at.session_state["ngrams:run"], at.session_state["attention:run"]
@@ -221,8 +221,8 @@ def test_a_second_run_of_the_same_student_pauses_the_first_and_says_so(fresh_ser
 
 def test_the_server_says_when_it_holds_as_many_runs_as_it_may(fresh_server):
     fresh_server(max_held=1)
-    alice = AppTest.from_function(two_lessons_app, default_timeout=10).run()
-    bob = AppTest.from_function(two_lessons_app, default_timeout=10).run()
+    alice = AppTest.from_function(two_lessons_app, default_timeout=60).run()
+    bob = AppTest.from_function(two_lessons_app, default_timeout=60).run()
     click(alice, "ngrams:start")
     click(bob, "ngrams:start")
     assert "ngrams:run" not in bob.session_state
@@ -235,8 +235,8 @@ def test_the_server_says_when_it_holds_as_many_runs_as_it_may(fresh_server):
 
 def test_one_session_never_sees_another_sessions_run(fresh_server):
     fresh_server()
-    alice = AppTest.from_function(two_lessons_app, default_timeout=10).run()
-    bob = AppTest.from_function(two_lessons_app, default_timeout=10).run()
+    alice = AppTest.from_function(two_lessons_app, default_timeout=60).run()
+    bob = AppTest.from_function(two_lessons_app, default_timeout=60).run()
     click(alice, "ngrams:step")
     assert alice.session_state["ngrams:run"].steps_done >= 1
     bob.run()
@@ -255,7 +255,7 @@ def test_one_session_never_sees_another_sessions_run(fresh_server):
 
 def test_runs_of_a_session_that_is_gone_leave_the_server_table(fresh_server):
     fresh_server()
-    at = AppTest.from_function(two_lessons_app, default_timeout=10).run()
+    at = AppTest.from_function(two_lessons_app, default_timeout=60).run()
     click(at, "ngrams:start")
     table = training.run_table()
     assert table.totals()[0] == 1
@@ -295,14 +295,14 @@ def test_runs_of_a_session_the_server_forgot_are_released():
 
 def test_leaving_the_page_is_said_on_the_page(fresh_server):
     fresh_server()
-    at = AppTest.from_function(two_lessons_app, default_timeout=10).run()
+    at = AppTest.from_function(two_lessons_app, default_timeout=60).run()
     click(at, "ngrams:start")
     assert any("another page pauses it" in c.value for c in at.caption)
 
 
 def test_a_run_freed_while_its_tab_was_closed_says_so_and_starts_anew(fresh_server):
     fresh_server()
-    at = AppTest.from_function(two_lessons_app, default_timeout=10).run()
+    at = AppTest.from_function(two_lessons_app, default_timeout=60).run()
     click(at, "ngrams:step")
     at.session_state["ngrams:run"].trainer = None  # what the table does to a tab closed too long
     at.run()
