@@ -1,0 +1,34 @@
+"""Long context (Lecture 13): the model code, pure torch (no Streamlit).
+
+- `rope_scaling`: RoPE's frequencies under default, linear (PI), dynamic (NTK), YaRN and Llama 3 scaling.
+- `extrapolation`: a tiny character-level transformer per position scheme, trained short and read long.
+- `needle`: needle in a haystack on the tiny model: accuracy by length and depth.
+- `patterns`: sparse attention masks, their cost and reach, sparse attention equal to SDPA, Linformer.
+
+    from models.long_context import rope_inv_freq, PositionConfig, LengthTrainer, attention_pattern
+    inv_freq, attention_scale = rope_inv_freq(64, 10000.0, {"rope_type": "yarn", "factor": 4.0,
+                                                            "original_max_position_embeddings": 2048})
+    trainer = LengthTrainer(text, PositionConfig(positional="rope", train_len=64), seed=0)
+    trainer.train_steps(50)
+    trainer.loss_by_length([64, 128, 256])
+    mask = attention_pattern("longformer", length=256, window=16, global_tokens=[0])  # bool (T, T)
+"""
+
+from models.long_context.extrapolation import POSITIONAL, LengthTrainer, PositionConfig, SchemeComparison
+from models.long_context.needle import NeedleComparison, NeedleTrainer
+from models.long_context.patterns import PATTERNS, attention_pattern, sparse_attention
+from models.long_context.rope_scaling import ROPE_TYPES, rope_inv_freq
+
+__all__ = [
+    "PATTERNS",
+    "POSITIONAL",
+    "ROPE_TYPES",
+    "LengthTrainer",
+    "NeedleComparison",
+    "NeedleTrainer",
+    "PositionConfig",
+    "SchemeComparison",
+    "attention_pattern",
+    "rope_inv_freq",
+    "sparse_attention",
+]

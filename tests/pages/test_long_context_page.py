@@ -1,0 +1,134 @@
+"""The long-context page (AppTest): a chart at once, each preset's number measured on a fresh page, bad input a
+message. The training presets are checked on the models their claims name (trained to the preset's steps)."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.lessons import PAGES_DIR
+from app.lessons.long_context import PRESETS
+from tests import conftest
+from tests.conftest import ENTRY, open_tab, setting_key
+
+SLUG = "long_context"
+
+
+def open_page(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    at.switch_page(str(PAGES_DIR / f"{SLUG}.py"))
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def problems(at) -> list[str]:
+    return [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def preset(short: str) -> AppTest:
+    at = open_page()
+    name = next(n for n in PRESETS if short in n)
+    at.button(key=f"{SLUG}:preset-{name}").click().run()
+    assert not problems(at), problems(at)
+    assert at.session_state[f"{SLUG}.tab"] == PRESETS[name].tab
+    return at
+
+
+def train(at, run: str, steps: int, only=None) -> AppTest:
+    """One Step through the kit, then the rest of the preset's steps at once (on the models `only` names)."""
+    at.button(key=f"{SLUG}-{run}:step" if run else f"{SLUG}:step").click().run()
+    assert not problems(at), problems(at)
+    trainer = at.session_state[f"{SLUG}-{run}:run" if run else f"{SLUG}:run"].trainer
+    for name, t in getattr(trainer, "trainers", {"": trainer}).items():
+        if only is None or name in only:
+            t.train_steps(steps - t.steps)
+    at.run()
+    assert not problems(at), problems(at)
+    return at
+
+
+def test_first_view_draws_rope_frequencies_and_trains_nothing():
+    at = open_page()
+    assert not problems(at), problems(at)
+    assert len(at.get("plotly_chart")) == 1
+    assert f"{SLUG}-rope:run" not in at.session_state
+    m = metrics(at)
+    assert int(m["Pairs that meet unseen angles at s·L (no scaling)"]) >= 1
+    assert float(m["YaRN's attention scale"]) == pytest.approx(0.1 * __import__("math").log(4) + 1, abs=1e-3)
+
+
+def test_yarn_preset_beats_no_scaling_past_the_training_length():
+    at = train(preset("YaRN stretches"), "rope", 200)
+    m = metrics(at)
+    past = {name: float(m[f"{name}: loss past L"]) for name in ("none (extrapolate)", "linear (PI)", "YaRN")}
+    assert past["YaRN"] < past["none (extrapolate)"] - 0.1, past
+    within = at.dataframe[0].value.set_index("scaling")["loss within L"]
+    assert within["linear (PI)"] > within["none (extrapolate)"] + 0.05, within
+    assert within["YaRN"] < within["none (extrapolate)"] + 0.1, within
+
+
+def test_alibi_preset_stays_flat_while_rope_climbs():
+    at = train(preset("ALiBi stays flat"), "", 200, only=("rope", "alibi"))
+    m = metrics(at)
+    assert float(m["RoPE: loss at 8·L − at L"]) > 0.2, m
+    assert float(m["ALiBi: loss at 8·L − at L"]) < 0.02, m
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_needle_preset_rope_loses_the_far_needle():
+    at = preset("loses a needle")
+    at.multiselect(key=setting_key(SLUG, "schemes", "needle")).set_value(["rope"]).run()
+    m = metrics(train(at, "needle", 200))
+    assert m["RoPE: found at L"] == "100%", m
+    assert int(m["RoPE: at 8·L, depth 0 %"].rstrip("%")) < 80, m
+    assert m["RoPE: at 8·L, depth 100 %"] == "100%", m
+
+
+def test_pattern_and_memory_presets_quote_the_computed_reach():
+    m = metrics(preset("global tokens"))
+    assert m["sliding window: layers to see token 0"] == "17"
+    assert m["strided (Sparse Transformer): layers to see token 0"] == "2"
+    assert m["Longformer (window + global): layers to see token 0"] == "1"
+    m = metrics(preset("memory multiplies"))
+    assert m["Reach with memory, 4 layers"] == "128" and m["Reach, segments alone"] == "0"
+
+
+def test_every_tab_renders_untrained_and_timing_agrees_with_sdpa():
+    at = open_page()
+    for title in conftest.tab_titles(SLUG):
+        open_tab(at, title)
+        assert not problems(at), (title, problems(at))
+    open_tab(at, "Attention patterns")
+    at.number_input(key=setting_key(SLUG, "length", "patterns")).set_value(64).run()
+    at.button(key=f"{SLUG}:time-patterns").click().run()
+    timing = at.dataframe[-1].value
+    assert (timing["max |Δ| from SDPA"] < 1e-5).all(), timing
+
+
+@pytest.mark.parametrize(
+    "tab, setting, value, message",
+    [
+        ("RoPE scaling", "factor", 0.5, "at least 1"),
+        ("Attention patterns", "window", 1000, "between 1 and the input"),
+        ("Train short, test long", "eval_len", 100_000, "evaluates up to 4,096"),
+    ],
+)
+def test_bad_values_are_messages_and_the_page_stays(tab, setting, value, message):
+    at = open_page()
+    open_tab(at, tab)
+    before = len(at.get("plotly_chart"))
+    name = {"RoPE scaling": "rope", "Attention patterns": "patterns", "Train short, test long": "extrapolation"}[tab]
+    at.number_input(key=setting_key(SLUG, setting, name)).set_value(value).run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert len(at.get("plotly_chart")) >= before
+
+
+def test_a_value_out_of_range_in_a_link_is_a_message_and_the_chart_stays():
+    at = open_page({setting_key(SLUG, "train_len"): "4"})
+    assert not at.exception
+    assert any("cannot take here" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert len(at.get("plotly_chart")) == 1
