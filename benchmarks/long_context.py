@@ -11,32 +11,15 @@ Ratios are throughput, ours ÷ SDPA's (> 1: ours faster). Score memory is by for
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import torch
 
+from benchmarks.timing import median_seconds, row
 from models.long_context.patterns import attention_pattern, key_indices, masked_attention, sparse_attention
 from models.long_context.rope_scaling import apply_rope, rope_cos_sin, rope_inv_freq
 
 
-def _median_seconds(fn, repeats: int, device: str) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _row(task, ours, reference, unit, note):
-    ratio = ours / reference if reference else None  # higher is better
-    return dict(lesson="long_context", task=task, ours=ours, reference=reference, unit=unit, ratio=ratio, note=note)
+    return row("long_context", task, ours, reference, unit, note)
 
 
 def attention_rows(lengths, device: str, repeats: int, heads: int = 4, head_dim: int = 64) -> list[dict]:
@@ -54,7 +37,7 @@ def attention_rows(lengths, device: str, repeats: int, heads: int = 4, head_dim:
                 "textbook": lambda: masked_attention(q, k, v, mask),  # noqa: B023
                 "sparse": lambda: sparse_attention(q, k, v, indices, valid),  # noqa: B023
             }  # each is timed right here, inside this iteration
-            sdpa, textbook, sparse = (_median_seconds(fn, repeats, device) for fn in ways.values())
+            sdpa, textbook, sparse = (median_seconds(fn, device, repeats) for fn in ways.values())
             kept = int(mask.sum()) * heads
             note = (f"{heads} heads × {head_dim}, window 128; scores: T² {4 * heads * length**2 / 2**20:,.1f} MiB, "
                     f"kept {4 * kept / 2**20:,.2f} MiB; sparse max |Δ| {error:.1e}")  # fmt: skip
@@ -85,7 +68,7 @@ def rope_rows(device: str, repeats: int, length: int = 4096, heads: int = 8, hea
         return apply_rotary_pos_emb(q, k, cos, sin)
 
     same = all(torch.allclose(a, b, atol=1e-4) for a, b in zip(ours(), theirs()))
-    t_ours, t_theirs = _median_seconds(ours, repeats, device), _median_seconds(theirs, repeats, device)
+    t_ours, t_theirs = median_seconds(ours, device, repeats), median_seconds(theirs, device, repeats)
     note = f"YaRN s = 4, {heads} heads × {head_dim}, {length:,} positions; same q, k after rotation: {same}"
     return [_row("RoPE (YaRN) cos/sin + rotation", 1 / t_ours, 1 / t_theirs, "calls/s", note)]
 

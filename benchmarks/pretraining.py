@@ -9,30 +9,17 @@ so its row compares against BERT's single model: a lower ratio there is the obje
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import torch
 from torch.nn import functional as F
 
+from benchmarks.timing import median_seconds, row
 from models.corpora import load_corpus_text
 from models.pretraining.masking import mask_tokens
 from models.pretraining.objectives import ObjectiveConfig, ObjectiveTrainer
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _row(task, ours, reference, unit, note):
-    ratio = ours / reference if reference else None  # higher is better
-    return dict(lesson="pretraining", task=task, ours=ours, reference=reference, unit=unit, ratio=ratio, note=note)
+    return row("pretraining", task, ours, reference, unit, note)
 
 
 def masking_rows(repeats: int) -> list[dict]:
@@ -57,7 +44,7 @@ def masking_rows(repeats: int) -> list[dict]:
     collator.create_rng("pt")
     generator.manual_seed(0)
     same = all(torch.equal(a, b) for a, b in zip(ours(), theirs()))
-    t_ours, t_theirs = _median_seconds(ours, repeats * 10), _median_seconds(theirs, repeats * 10)
+    t_ours, t_theirs = median_seconds(ours, repeats=repeats * 10), median_seconds(theirs, repeats=repeats * 10)
     note = f"64 × 128 token ids, p = 0.15, the same tensors from the same seed: {same}"
     return [_row("mask_tokens (BERT 80/10/10)", ids.numel() / t_ours, ids.numel() / t_theirs, "tokens/s", note)]
 
@@ -115,7 +102,7 @@ def objective_row(text: str, objective: str, kind: str, device: str, steps: int,
             optimizer.step()
 
     tokens = steps * inputs.numel()
-    t_ours, t_theirs = _median_seconds(ours, repeats), _median_seconds(theirs, repeats)
+    t_ours, t_theirs = median_seconds(ours, repeats=repeats), median_seconds(theirs, repeats=repeats)
     reference = "GPT2LMHeadModel" if kind == "gpt2" else "BertForMaskedLM"
     note = f"d_model {config.d_model}, {config.n_layers} layers, {config.batch_size} × {config.block_size} chars"
     return _row(f"train step, {objective} vs {reference}", tokens / t_ours, tokens / t_theirs, "tokens/s", note)

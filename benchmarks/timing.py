@@ -1,4 +1,5 @@
-"""Timing for the benchmarks: median wall seconds after a warm-up, synchronising CUDA around each call."""
+"""Timing for the benchmarks: median wall seconds after a warm-up, synchronising CUDA around each call; and the
+row every benchmark prints."""
 
 from __future__ import annotations
 
@@ -23,3 +24,9 @@ def median_seconds(fn, device: str = "cpu", repeats: int = 3) -> float:
     """Median seconds of fn() after one warm-up call."""
     fn()
     return statistics.median(once(fn, device) for _ in range(repeats))
+
+
+def row(lesson: str, task: str, ours: float, reference: float | None, unit: str, note: str = "") -> dict:
+    """One benchmark row: rates (higher is better, e.g. tokens/s), their ratio ours / reference."""
+    ratio = ours / reference if reference else None
+    return dict(lesson=lesson, task=task, ours=ours, reference=reference, unit=unit, ratio=ratio, note=note)

@@ -9,29 +9,16 @@ transformers' generate(num_beams=4) on a tiny random Llama (same sequences, chec
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import torch
 
+from benchmarks.timing import median_seconds, row
 from models.translation.beam import beam_search_ids, causal_lm_step
 from models.translation.corpora import parallel_corpus
 from models.translation.ibm_model1 import IBMModel1
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _row(task, ours, reference, unit, note):
-    ratio = ours / reference if reference else None  # higher is better
-    return dict(lesson="translation", task=task, ours=ours, reference=reference, unit=unit, ratio=ratio, note=note)
+    return row("translation", task, ours, reference, unit, note)
 
 
 def em_rows(n_pairs: int, iterations: int, repeats: int) -> list[dict]:
@@ -41,10 +28,10 @@ def em_rows(n_pairs: int, iterations: int, repeats: int) -> list[dict]:
     pairs, _ = parallel_corpus("toy", n_pairs=n_pairs, seed=0)
     bitext = [AlignedSent(f, e) for f, e in pairs]
     nltk_model = NltkIBMModel1(bitext, 0)  # its tables, no iteration yet
-    setup = _median_seconds(lambda: IBMModel1(pairs), repeats)
+    setup = median_seconds(lambda: IBMModel1(pairs), repeats=repeats)
     model = IBMModel1(pairs)
-    ours = _median_seconds(model.em_step, repeats * iterations)
-    theirs = _median_seconds(lambda: nltk_model.train(bitext), max(1, repeats // 2))  # one EM iteration
+    ours = median_seconds(model.em_step, repeats=repeats * iterations)
+    theirs = median_seconds(lambda: nltk_model.train(bitext), repeats=max(1, repeats // 2))  # one EM iteration
     note = f"{n_pairs} toy pairs; ours indexes every link once first ({setup:.2f} s)"
     return [_row("IBM Model 1, one EM iteration", 1 / ours, 1 / theirs, "iterations/s", note)]
 
@@ -72,7 +59,7 @@ def beam_rows(device: str, repeats: int) -> list[dict]:
         return model.generate(prompt, num_beams=4, do_sample=False, max_new_tokens=new_tokens, pad_token_id=2)
 
     same = ours().sequences[0] == theirs()[0, prompt.shape[1] :].tolist()[: len(ours().sequences[0])]
-    t_ours, t_theirs = _median_seconds(ours, repeats), _median_seconds(theirs, repeats)
+    t_ours, t_theirs = median_seconds(ours, repeats=repeats), median_seconds(theirs, repeats=repeats)
     note = f"tiny Llama (hidden 64), 4 beams, {new_tokens} new tokens, same best sequence: {same}"
     return [_row("beam search, 4 beams", 1 / t_ours, 1 / t_theirs, "searches/s", note)]
 

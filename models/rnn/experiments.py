@@ -4,6 +4,8 @@
   distractors, then a query mark; output the symbol. Chance is 1/K. One small model per cell and distance, trained
   the same number of steps from one seed: accuracy against D says how far back each cell's gradient reaches.
 - `gradient_profile`: ‖∂L_last/∂h_{T−1−d}‖ of an untrained model on one chunk of text, per cell (the first view).
+- `truncated_profile`: the same over one window read in chunks of T (the state carried, detached): the gradient
+  inside the last chunk is unchanged, and exactly 0 beyond it.
 - `gate_trace`: every gate of an LSTM (or GRU) over a sentence.
 - `padding_report` / `bucket_padding`: a padded batch's loss with and without the mask; what bucketing saves.
 """
@@ -15,8 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.rnn.cells import CELLS, fused_layer, make_cell, run_layer
-from models.rnn.model import RNNConfig, RNNTrainer, masked_cross_entropy
+from models.rnn.cells import CELLS, detach_state, fused_layer, make_cell, run_layer
+from models.rnn.model import CharRNN, RNNConfig, RNNTrainer, masked_cross_entropy
 
 
 class RecallTask:
@@ -55,13 +57,17 @@ class RecallTask:
         out, _ = fused_layer(core, embedding(ids))  # (B, D + 1, H)
         return head(out[:, -1])  # (B, symbols): read at the query
 
-    def train_steps(self, n: int) -> dict[str, float]:
+    def train_steps(self, n: int, distances=None) -> dict[str, float]:
+        """n steps of every model; `distances` trains only those distances' models (every batch is still drawn,
+        so they see the same sequences as in a full run: a test checks one distance at a fifth of the cost)."""
         losses = {}
         for _ in range(n):
             for cell in self.cells:
                 for d in self.distances:
                     name = f"{cell}@{d}"
                     ids, target = self.batch(d, self.batch_size, self.generator)
+                    if distances is not None and d not in distances:
+                        continue
                     loss = F.cross_entropy(self.logits(name, ids), target)
                     self.optimizers[name].zero_grad(set_to_none=True)
                     loss.backward()
@@ -70,7 +76,8 @@ class RecallTask:
                     losses[name] = float(loss.detach())
             self.steps += 1
         metrics = {
-            f"{cell}.loss": float(np.mean([losses[f"{cell}@{d}"] for d in self.distances])) for cell in self.cells
+            f"{cell}.loss": float(np.mean([v for k, v in losses.items() if k.startswith(f"{cell}@")]))
+            for cell in self.cells
         }
         metrics |= {f"{cell}.acc@{d}": acc for (cell, d), acc in self.accuracy().items()}
         return metrics
@@ -88,15 +95,40 @@ class RecallTask:
 
 def gradient_profile(text: str, config: RNNConfig, cells=CELLS, seed: int = 0) -> dict[str, np.ndarray]:
     """{cell: (T,)} ‖∂L_last/∂h_{T−1−d}‖ of untrained models (one seed) on the first chunk of the text."""
+    data = RNNTrainer(text, RNNConfig(**{**config.__dict__, "cell": "rnn"}), seed=seed)  # streams and vocabulary
+    ids, targets = data.batch()  # (B, T) each
     out = {}
     for cell in cells:
-        c = RNNConfig(**{**config.__dict__, "cell": cell, "track_gradients": True, "fast": False})
-        trainer = RNNTrainer(text, c, seed=seed)
-        ids, targets = trainer.batch()
-        logits, _, hiddens, _ = trainer.model(ids)
+        torch.manual_seed(seed)  # the weights RNNTrainer(text, config with this cell, seed) starts from
+        model = CharRNN(RNNConfig(**{**config.__dict__, "cell": cell}), len(data.chars))
+        logits, _, hiddens, _ = model(ids)
         last = F.cross_entropy(logits[:, -1], targets[:, -1])
         grads = torch.autograd.grad(last, hiddens)
         out[cell] = np.array([float(g.norm()) for g in reversed(grads)])
+    return out
+
+
+def truncated_profile(text: str, config: RNNConfig, lengths=(4, 16, 64), seed: int = 0) -> dict[int, np.ndarray]:
+    """{T: (W,)} ‖∂L_last/∂h_{W−1−d}‖ of an untrained model (config.cell, one seed) over the first W = max(lengths)
+    characters of every stream, read in chunks of T with the state carried across and detached (truncated BPTT).
+
+    Forward values do not depend on T; the gradient inside the last chunk equals full BPTT's, and is exactly 0
+    further back (the detached state ends the graph)."""
+    window = max(lengths)
+    data = RNNTrainer(text, RNNConfig(**{**config.__dict__, "bptt": window}), seed=seed)
+    ids, targets = data.batch()  # (B, W) each
+    torch.manual_seed(seed)
+    model = CharRNN(config, len(data.chars))
+    out = {}
+    for T in lengths:
+        state, hiddens, logits = None, [], None
+        for start in range(0, window, T):
+            logits, state, chunk_hiddens, _ = model(ids[:, start : start + T], state)
+            hiddens += chunk_hiddens
+            state = detach_state(state) if start + T < window else state  # the gradient stops at the chunk's start
+        last = F.cross_entropy(logits[:, -1], targets[:, -1])
+        grads = torch.autograd.grad(last, hiddens, allow_unused=True)  # None: not in the last chunk's graph
+        out[T] = np.array([0.0 if g is None else float(g.norm()) for g in reversed(grads)])
     return out
 
 

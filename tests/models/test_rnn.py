@@ -23,6 +23,7 @@ from models.rnn import (
     run_layer,
     teacher_probability,
 )
+from models.rnn.experiments import RecallTask, gradient_profile, truncated_profile
 
 TEXT = "the cat sat on the mat. the dog sat on the log. a bird sang in the tree. " * 30
 OURS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
@@ -214,3 +215,31 @@ def test_bad_settings_and_texts_say_what_to_do():
         RNNTrainer("too short for a chunk", RNNConfig())
     with pytest.raises(ValueError, match="two different characters"):
         RNNTrainer("aaaa" * 100, RNNConfig())
+
+
+def test_truncated_bptt_keeps_the_gradient_inside_the_chunk_and_cuts_it_beyond():
+    config = RNNConfig(cell="lstm", hidden=16, embed=8, bptt=12, batch_size=4)
+    full = gradient_profile(TEXT, config, cells=("lstm",))["lstm"]  # autograd through all 12 characters
+    for T, profile in truncated_profile(TEXT, config, lengths=(3, 6, 12)).items():
+        np.testing.assert_allclose(profile[:T], full[:T], rtol=1e-5)
+        assert (profile[T:] == 0).all() and (profile[:T] > 0).all(), T
+
+
+def test_untrained_gradient_profile_equals_the_trainers_own_measurement():
+    config = RNNConfig(cell="gru", hidden=16, embed=8, bptt=12, batch_size=4, clip=0.0)
+    trainer = RNNTrainer(TEXT, config, seed=0)
+    trainer.train_steps(1)  # measures ‖∂L_last/∂h‖ before its first update
+    np.testing.assert_allclose(
+        gradient_profile(TEXT, config, cells=("gru",))["gru"], trainer.grad_by_distance[0], rtol=1e-5
+    )
+
+
+def test_recall_task_trains_one_distance_as_in_a_full_run():
+    full = RecallTask(distances=(2, 3), cells=("rnn", "lstm"), hidden=8, batch_size=8)
+    part = RecallTask(distances=(2, 3), cells=("rnn", "lstm"), hidden=8, batch_size=8)
+    full.train_steps(3)
+    part.train_steps(3, distances=(3,))
+    for name in ("rnn@3", "lstm@3"):
+        for a, b in zip(full.models[name].parameters(), part.models[name].parameters()):
+            assert torch.equal(a, b), name
+    assert not torch.equal(full.models["rnn@2"][2].weight, part.models["rnn@2"][2].weight), "distance 2 untrained"

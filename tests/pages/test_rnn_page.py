@@ -1,14 +1,16 @@
 """The RNN page (AppTest): a chart at once, each preset's number measured on a fresh page, bad input a message."""
 
+import base64
 import re
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.lessons import PAGES_DIR
 from app.lessons.rnn import PRESETS
 from tests import conftest
-from tests.conftest import ENTRY, open_tab
+from tests.conftest import ENTRY, open_tab, plotly_figures
 
 SLUG = "rnn"
 
@@ -42,6 +44,13 @@ def preset(at, short: str) -> AppTest:
     return at
 
 
+def values(array) -> np.ndarray:
+    """A plotly trace's array: a list, or numpy's {"dtype", "bdata"} as plotly writes an ndarray."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
+    return np.asarray(array)
+
+
 def far_ratios(at) -> dict[str, float]:
     return {label.split(":")[0]: float(v) for label, v in metrics(at).items() if "back ÷ at the last" in label}
 
@@ -70,21 +79,26 @@ def test_memory_preset_lstm_and_gru_recall_the_rnn_does_not():
     assert "Untrained: every cell is at chance" in "\n".join(c.value for c in at.caption)
     at.button(key="rnn-memory:step").click().run()
     run = at.session_state["rnn-memory:run"]
-    run.trainer.train_steps(100 - run.trainer.steps)  # the kit's chunks, done at once
+    # the kit's chunks, done at once; only the D = 10 models, which see the same sequences as in a full run
+    run.trainer.train_steps(100 - run.trainer.steps, distances=(10,))
     at.run()
     shown = {label.split(":")[0]: int(v.rstrip("%")) for label, v in metrics(at).items() if "recall at D = 10" in label}
     assert shown["LSTM"] > 90 and shown["GRU"] > 90 and shown["vanilla RNN"] <= 70, shown
 
 
-def test_clipping_preset_the_unclipped_loss_ends_higher():
+def test_clipping_preset_shows_its_run_at_once_and_start_trains_the_same_one():
     at = preset(open_page(), "clipping tames")
-    at.button(key="rnn-clip:step").click().run()
-    run = at.session_state["rnn-clip:run"]
-    run.trainer.train_steps(60 - run.trainer.trainers["no clipping"].steps)
-    at.run()
     m = metrics(at)
     assert float(m["loss, no clipping (last 10)"]) > float(m["loss, clipped (last 10)"]) + 1.0, m
     assert float(m["largest ‖g‖, no clipping"]) > 5, m
+    assert "(the same numbers)" in "\n".join(c.value for c in at.caption)
+    shown = {
+        trace["name"]: list(values(trace["y"])) for trace in plotly_figures(at)[1]["data"]
+    }  # the loss curves, 60 steps
+    at.button(key="rnn-clip:step").click().run()
+    trainers = at.session_state["rnn-clip:run"].trainer.trainers
+    for name, trainer in trainers.items():
+        assert len(shown[name]) == 60 and trainer.losses == pytest.approx(shown[name][: len(trainer.losses)])
 
 
 def test_bucketing_preset_cuts_padding_below_a_tenth():
@@ -127,12 +141,17 @@ def test_bad_user_text_gives_a_message(text, message):
     assert any(message in e for e in errors(at)), errors(at)
 
 
-def test_every_tab_renders_untrained():
+def test_every_tab_draws_a_chart_before_any_click():
     at = open_page()
     for title in conftest.tab_titles(SLUG):
         open_tab(at, title)
         assert not at.exception and not errors(at), (title, [e.value for e in at.exception] + errors(at))
-        assert at.get("plotly_chart") or title in ("Clipping", "Truncated BPTT"), title  # these two wait for Start
+        assert at.get("plotly_chart"), title
+        if title == "Truncated BPTT":  # the gradient of the last loss ends at the chunk's start: T points per line
+            lines = {trace["name"]: len(values(trace["y"])) for trace in plotly_figures(at)[0]["data"]}
+            assert lines == {"T = 4": 4, "T = 16": 16, "T = 64": 64}, lines
+    runs = ("rnn:run", "rnn-memory:run", "rnn-clip:run", "rnn-bptt:run", "rnn-exposure:run")
+    assert not [run for run in runs if run in at.session_state], "nothing trains before a click"
 
 
 def test_a_value_out_of_range_is_a_message_and_the_chart_stays():
@@ -155,3 +174,16 @@ def test_tab_runs_train_a_step(title, run):
     assert not at.exception and not errors(at), (title, [e.value for e in at.exception] + errors(at))
     assert at.session_state[f"rnn-{run}:run"].steps_done >= 1
     assert at.get("plotly_chart")
+
+
+@pytest.mark.slow  # 300 steps of two LSTMs, one through the Python loop: about a minute on a free core
+def test_exposure_preset_scheduled_sampling_is_lower_on_its_own_samples():
+    at = preset(open_page(), "scheduled sampling")
+    at.button(key="rnn-exposure:step").click().run()
+    run = at.session_state["rnn-exposure:run"]
+    run.trainer.train_steps(300 - run.trainer.trainers["teacher forcing"].steps)
+    at.run()
+    m = metrics(at)
+    tf_forced, ss_forced = map(float, m["teacher-forced loss: TF → SS"].split(" → "))
+    tf_half, ss_half = map(float, m["loss at half own samples: TF → SS"].split(" → "))
+    assert tf_forced < ss_forced and ss_half < tf_half - 0.15, m

@@ -40,9 +40,15 @@ PRESETS = {  # full state: settings not named go back to their defaults; each op
         tab=memory_tab.TITLE,
     ),
     "Lecture demo: clipping tames an explosion": Preset(
-        "Press Start: at SGD learning rate 2 a vanilla RNN's gradient norm spikes above 5; after 60 steps the "
+        "At SGD learning rate 2 a vanilla RNN's gradient norm spikes above 5; after 60 steps the "
         "unclipped run's loss is over 1 nat above the run clipped at 1.",
         tab=clip_tab.TITLE,
+    ),
+    "Lecture demo: scheduled sampling pays off on its own samples": Preset(
+        "Press Start: after 300 steps the teacher-forced LSTM has the lower teacher-forced loss (by about 0.05 "
+        "nat), but when half of the inputs are the models' own samples, the LSTM trained with scheduled sampling "
+        "is over 0.15 nat lower (measured at seeds 0, 1 and 2, with 1 and 2 torch threads).",
+        tab=exposure_tab.TITLE,
     ),
     "Lecture demo: bucketing saves padding": Preset(
         "Batches of 32 Wikipedia sentences drawn at random are over half padding; sorted by length (bucketed), "

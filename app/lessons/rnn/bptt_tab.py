@@ -8,8 +8,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app.lessons.rnn import figures
+from app.lessons.rnn.data import named_text
 from app.page import LessonPage
 from models.rnn.cells import CELLS
+from models.rnn.experiments import truncated_profile
 from models.rnn.model import CellComparison, RNNConfig
 
 TITLE = "Truncated BPTT"
@@ -35,9 +37,11 @@ def render(page: LessonPage) -> None:
         return
     st.caption(
         f"Three {figures.name_of(cell)}s from one seed on the {setup.text_label}, chunks of {', '.join(map(str, LENGTHS))} "
-        "characters. The state always carries across chunks; the gradient stops at the chunk's start, so a short "
-        "T is cheaper per character but cannot learn a dependency longer than T. Each run reads the same number of "
-        "characters (shorter chunks take more steps); torch's fused kernel, so speed is the cell's, not Python's."
+        "characters. The state always carries across chunks; the gradient stops at the chunk's start, so a "
+        "dependency longer than T cannot be learned, and the memory kept for backpropagation grows with T. Each run "
+        "reads the same number of characters, so a short T makes more (and noisier) updates, and pays the cost of a "
+        "step (optimizer, output layer) more often: it is not cheaper per character. Torch's fused kernel, so speed "
+        "is the cell's, not Python's."
     )
     budget = int(page.value("bptt_chars", 200)) * 1000
     page.train(
@@ -47,6 +51,38 @@ def render(page: LessonPage) -> None:
         run="bptt",
         label="truncated BPTT",
         settings={"bptt": [cell, budget], "text": setup.text_label, "hidden": setup.config.hidden},
+    )
+    run = page.run("bptt")
+    if run is None or not run.history:
+        draw_untrained(page, RNNConfig(**{**setup.config.__dict__, "cell": cell}))
+
+
+def untrained_reach(corpus: str, config: RNNConfig) -> dict[str, np.ndarray]:
+    """{"T = t": (t,)} ‖∂L_last/∂h‖ of the untrained model read in chunks of t; further back it is exactly 0 (no point
+    on a log axis), so each line stops there."""
+    profiles = truncated_profile(named_text(corpus), config, LENGTHS)
+    return {f"T = {t}": values[:t] for t, values in profiles.items()}
+
+
+def draw_untrained(page: LessonPage, config: RNNConfig) -> None:
+    """Before Start: how far back the gradient of the last character's loss reaches, per chunk length (untrained)."""
+    corpus = page.value("corpus", "wiki")
+    corpus = corpus if corpus != "user" else "wiki"  # the shared chart is never keyed by a student's text
+    reach = page.compute(
+        "bptt-reach", "Measuring the gradient per chunk length", page.shared, untrained_reach, corpus, config
+    )
+    if reach is None:
+        return
+    window = max(LENGTHS)
+    title = f"Before training: the gradient of the last character's loss, {window} characters read in chunks of T"
+    fig, frame = figures.gradient_profile(reach, title)
+    page.chart(fig, frame, "bptt-reach")
+    st.caption(
+        f"The untrained {figures.name_of(config.cell)} (seed 0) reads the first {window} characters of each stream in "
+        "chunks of T, the state passed on and detached. Forward, nothing changes; backward, ‖∂L_last/∂h‖ follows full "
+        "BPTT inside the last chunk and is exactly 0 before it (the line ends at T − 1)"
+        + (" (drawn on the Wikipedia sample)." if page.value("corpus", "wiki") == "user" else ".")
+        + " ▶ Start trains the three runs."
     )
 
 

@@ -76,12 +76,13 @@ def loss_curves(history: pd.DataFrame, runs, x: str = "step", title: str = "trai
     return fig
 
 
-def per_step(trainers: dict, field: str, title: str, log: bool = False) -> tuple[go.Figure, pd.DataFrame]:
-    """A per-step list of each trainer (losses, grad_norms) as lines."""
-    rows = [{"run": n, "step": s + 1, field: v} for n, t in trainers.items() for s, v in enumerate(getattr(t, field))]
+def per_step(
+    series: dict[str, list[float]], field: str, title: str, log: bool = False
+) -> tuple[go.Figure, pd.DataFrame]:
+    """{run: one value per step} (losses, gradient norms) as lines."""
+    rows = [{"run": n, "step": s + 1, field: v} for n, values in series.items() for s, v in enumerate(values)]
     fig = go.Figure()
-    for i, (n, t) in enumerate(trainers.items()):
-        values = getattr(t, field)
+    for i, (n, values) in enumerate(series.items()):
         fig.add_scatter(x=np.arange(1, len(values) + 1), y=values, mode="lines", name=name_of(n), line_color=color(i))
     if log:
         fig.update_yaxes(type="log", exponentformat="power")
