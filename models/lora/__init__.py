@@ -18,15 +18,20 @@ _API = {  # name -> the module that defines it
     "merge_report": "adapters",
     "FineTuneConfig": "finetune",
     "LoRAFineTuner": "finetune",
+    "random_subspace_similarity": "finetune",
     "subspace_similarity": "finetune",
     "FamiliesConfig": "peft_families",
     "FamiliesTrainer": "peft_families",
     "formula_count": "peft_families",
     "bits_per_parameter": "quantize",
+    "distinct_per_block": "quantize",
+    "layer_matrices": "quantize",
     "levels": "quantize",
+    "matrix_report": "quantize",
     "quantization_error": "quantize",
     "SandboxConfig": "sandbox",
     "SandboxTrainer": "sandbox",
+    "train_to": "sandbox",
 }
 # `quantize` itself is reached as models.lora.quantize.quantize: the module has the function's name
 __all__ = sorted(_API)

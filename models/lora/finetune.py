@@ -6,6 +6,10 @@ Every run starts from the same frozen base and sees the same batches of the user
 - "full": those same matrices trained directly (every number in them);
 - "QLoRA r=k" (optional): LoRA over a base whose linear weights were rounded to NF4 (models/lora/quantize.py).
 
+The bundled SmolLM2 is itself 4-bit: it ships as a Q4_1 GGUF file dequantised to float32 on load (every block of
+32 weights holds at most 16 distinct values), so "the base as loaded" is that dequantised model, not a
+full-precision one, and the QLoRA run rounds it again, onto NF4's levels in blocks of 64.
+
 Speed on a CPU: only the top layers are adapted, so the frozen layers below compute the same hidden states for
 every run and every step. They are computed once per text chunk (`hidden_states[start]`) and each step runs only
 the top layers and the LM head: the same numbers as the whole model (tests/models/test_lora.py checks it), far less work.
@@ -311,3 +315,12 @@ def subspace_similarity(a1: torch.Tensor, a2: torch.Tensor) -> torch.Tensor:
     i = torch.arange(1, len(u1) + 1)[:, None]
     j = torch.arange(1, len(u2) + 1)[None, :]
     return (cumulative / torch.minimum(i, j)).float()
+
+
+def random_subspace_similarity(i: int, j: int, d: int) -> float:
+    """E[φ(i, j)] for an i- and a j-dimensional subspace of R^d drawn at random (the chance level of the grid).
+
+    E||U_i^T U_j||_F² = i·j/d (each of the i·j squared cosines has mean 1/d), so E φ(i, j) = max(i, j)/d:
+    1/d for φ(1, 1), max(r1, r2)/d for the whole grid's corner φ(r1, r2).
+    """
+    return max(i, j) / d

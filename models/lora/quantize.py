@@ -8,6 +8,11 @@ each number becomes a 4-bit code (16 levels) of x / absmax, which lies in [-1, 1
   often by normally distributed weights (the paper's construction is `normal_float_levels`; the table
   below is the one bitsandbytes ships).
 
+Which weights to try it on: 4-bit rounding is meant for weights trained in full precision, whose blocks hold as
+many distinct values as numbers (`distinct_per_block`). The bundled SmolLM2 is not such a model: it ships as a
+Q4_1 GGUF file (blocks of 32 weights, 16 levels min + k·step), dequantised to float32 on load, so each of its
+blocks of 32 holds at most 16 distinct values; MiniLM's float32 weights are the honest subject.
+
 Double quantisation stores the per-block absmax constants themselves in 8 bits (blocks of 256, after subtracting
 their mean), cutting their cost from 32/64 = 0.5 to 8/64 + 32/(64·256) ≈ 0.127 bits per weight. (bitsandbytes uses
 an 8-bit *dynamic* float code for them; we use linear int8 absmax, which costs the same bits.)
@@ -39,6 +44,7 @@ NF4_TABLE = (
     1.0,
 )
 KINDS = ("int4", "nf4")
+BLOCKS = (16, 32, 64, 128, 256, 1024, 4096)  # the block sizes `matrix_report` compares
 DQ_BLOCK = 256  # block size of the second quantisation (of the absmax constants)
 
 
@@ -166,3 +172,78 @@ def fake_quantize_linears(model: torch.nn.Module, kind="nf4", block_size=64, ski
             w = module.weight
             w.copy_(dequantize(quantize(w, kind, block_size)).to(w.dtype))
     return model
+
+
+def distinct_per_block(weight: torch.Tensor, block_size: int = 32) -> torch.Tensor:
+    """How many distinct values each block of `block_size` consecutive weights holds: (n_blocks,) int64.
+
+    A weight trained in float holds `block_size` of them; one that was stored as 4-bit codes with a scale per
+    block of that size (GGUF Q4_0, Q4_1) holds at most 16, whatever float type it is later stored in.
+    """
+    flat = weight.detach().reshape(-1)
+    blocks = flat[: flat.numel() // block_size * block_size].view(-1, block_size)  # (n_blocks, block)
+    ordered = blocks.sort(dim=1).values
+    return 1 + (ordered.diff(dim=1) != 0).sum(dim=1)
+
+
+def normed_sample(weight: torch.Tensor, block_size: int = 64, n: int = 60_000, seed: int = 0) -> torch.Tensor:
+    """Up to `n` weights (a seeded random sample) divided by their block's absmax: what the 4-bit levels cover."""
+    blocks = _blocks(weight, block_size)  # (n_blocks, block)
+    normed = (blocks / blocks.abs().amax(dim=1, keepdim=True).clamp_min(1e-12)).reshape(-1)[: weight.numel()]
+    order = torch.randperm(normed.numel(), generator=torch.Generator().manual_seed(seed))[:n]
+    return normed[order]
+
+
+def layer_matrices(model: torch.nn.Module) -> list[dict[str, torch.Tensor]]:
+    """The weight matrices of each transformer layer: [{name inside the layer: (out, in) weight}], bottom first.
+
+    The layers are the longest nn.ModuleList whose blocks hold 2-D weights (Llama's model.layers, BERT's
+    encoder.layer, GPT-2's h); a matrix is any 2-D `weight` in a block but an embedding's.
+    """
+    stacks = [
+        m
+        for m in model.modules()
+        if isinstance(m, torch.nn.ModuleList) and len(m) and all(_matrices(block) for block in m)
+    ]
+    if not stacks:
+        raise ValueError("This model has no stack of layers with weight matrices to quantise.")
+    return [_matrices(block) for block in max(stacks, key=len)]
+
+
+def _matrices(block: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {
+        name: module.weight
+        for name, module in block.named_modules()
+        if isinstance(getattr(module, "weight", None), torch.Tensor)
+        and module.weight.dim() == 2
+        and not isinstance(module, torch.nn.Embedding)
+    }
+
+
+def matrix_report(model: torch.nn.Module, layer: int, matrix: str = "", max_weights: int = 2**21) -> dict:
+    """One weight matrix of `model` (layer `layer`, the matrix whose name inside the layer is or ends with
+    `matrix`; empty: the layer's first) rounded to int4 and NF4 at every block size in BLOCKS, with and without
+    double quantisation; its distinct values per block of 32 and a sample of weight / block absmax (blocks of 64).
+    A matrix over `max_weights` numbers is quantised on its first `max_weights`."""
+    layers = layer_matrices(model)
+    if not 0 <= layer < len(layers):
+        raise ValueError(f"This model has layers 0–{len(layers) - 1} (got {layer}).")
+    names = layers[layer]
+    found = [n for n in names if not matrix or n == matrix or n.endswith("." + matrix)]
+    if not found:
+        raise ValueError(f"Layer {layer} has no matrix called {matrix!r}; it has: {', '.join(names)}.")
+    weight = names[found[0]].detach().float().cpu()
+    flat = weight.reshape(-1)[:max_weights]
+    errors = [quantization_error(flat, kind, b) for kind in KINDS for b in BLOCKS]
+    errors += [quantization_error(flat, "nf4", b, double_quant=True) for b in BLOCKS]
+    distinct = distinct_per_block(flat, 32)
+    return dict(
+        name=found[0],
+        shape=tuple(weight.shape),
+        quantised=flat.numel(),
+        errors=errors,
+        distinct_max=int(distinct.max()),
+        distinct_mean=float(distinct.float().mean()),
+        normed=normed_sample(flat, 64).numpy(),
+        n_params=sum(p.numel() for p in model.parameters()),
+    )

@@ -68,7 +68,8 @@ def run_name(rank: int | None) -> str:
 def eckart_young_floor(target: torch.Tensor, rank: int) -> float:
     """Relative error of the best rank-r approximation: sum_{i>r} σ_i² / sum σ_i² (from the SVD)."""
     s2 = torch.linalg.svdvals(target.double()).pow(2)
-    return (s2[rank:].sum() / s2.sum()).item()
+    floor = (s2[rank:].sum() / s2.sum()).item()
+    return 0.0 if floor < 1e-12 else floor  # a float32 rank-k matrix leaves ~1e-15 beyond σ_k: that is 0
 
 
 class SandboxTrainer:
@@ -112,7 +113,10 @@ class SandboxTrainer:
         return ((self.delta(name) - self.target).pow(2).sum() / self.target.pow(2).sum()).item()
 
     def floors(self) -> dict[int, float]:
-        return {r: eckart_young_floor(self.target, r) for r in range(1, self.config.d + 1)}
+        """{r: Eckart–Young floor} for r = 1..d, from one SVD (the tails of σ², as `eckart_young_floor`)."""
+        s2 = torch.linalg.svdvals(self.target.double()).pow(2)  # (d,)
+        tails = (s2.flip(0).cumsum(0).flip(0) / s2.sum()).tolist() + [0.0]  # tails[r] = Σ_{i>r} σ_i² / Σ σ_i²
+        return {r: 0.0 if tails[r] < 1e-12 else tails[r] for r in range(1, self.config.d + 1)}
 
     def train_steps(self, n: int) -> dict:
         started = time.perf_counter()
@@ -154,6 +158,17 @@ class SandboxTrainer:
                 )
             )
         return rows
+
+
+def train_to(config: SandboxConfig, steps: int, every: int = 5) -> tuple[SandboxTrainer, list[dict]]:
+    """A trainer after `steps` steps and its metrics every `every` steps, rows {"step", **metrics} as the live
+    run records them (the result is the same whatever the chunks: full-batch steps, one seed)."""
+    trainer = SandboxTrainer(config)
+    history = []
+    while trainer.step < steps:
+        n = min(every, steps - trainer.step)
+        history.append({"step": trainer.step + n, **trainer.train_steps(n)})
+    return trainer, history
 
 
 class _FullUpdate(nn.Module):

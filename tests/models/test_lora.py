@@ -1,6 +1,7 @@
 """LoRA, QLoRA's quantisation and the sandboxes against their references: PEFT (get_peft_model, merge_and_unload,
 trainable counts), torch.linalg.svd (Eckart–Young), the NF4 table bitsandbytes ships and the QLoRA paper's
-construction of it."""
+construction of it, torch.unique (distinct values per block), random subspaces drawn by Monte Carlo (the chance
+level of the subspace similarity); and what the bundled models are: SmolLM2 a dequantised Q4_1 file, MiniLM float32."""
 
 import copy
 import math
@@ -24,17 +25,23 @@ from models.lora.finetune import (
     LoRAFineTuner,
     forward_top,
     hidden_at,
+    random_subspace_similarity,
     subspace_similarity,
 )
 from models.lora.quantize import (
+    BLOCKS,
     NF4_TABLE,
     bits_per_parameter,
     block_absmax,
     dequantize,
+    distinct_per_block,
+    layer_matrices,
+    matrix_report,
     normal_float_levels,
+    quantization_error,
     quantize,
 )
-from models.lora.sandbox import SandboxConfig, SandboxTrainer, eckart_young_floor
+from models.lora.sandbox import SandboxConfig, SandboxTrainer, eckart_young_floor, train_to
 from models.registry import SMOLLM2_ARCHITECTURE
 
 
@@ -223,6 +230,52 @@ def test_nf4_beats_int4_on_normal_weights():
     assert err["nf4"] < err["int4"]
 
 
+def test_distinct_per_block_equals_torch_unique():
+    w = torch.randn(8, 96, generator=torch.Generator().manual_seed(0))
+    w[0, :32] = 0.5  # one block of a single value
+    four_bit = dequantize(quantize(w, "int4", 32))  # 15 levels per block of 32
+    for weight in (w, four_bit):
+        expected = [len(torch.unique(block)) for block in weight.reshape(-1, 32)]
+        assert distinct_per_block(weight, 32).tolist() == expected
+    assert distinct_per_block(w, 32)[0] == 1 and distinct_per_block(w, 32)[1:].min() == 32
+    assert distinct_per_block(four_bit, 32).max() <= 15
+
+
+def test_bundled_smollm2_is_dequantised_q4_1_and_minilm_is_float32(smollm2, minilm):
+    """What the lesson says on every SmolLM2 tab: at most 16 distinct values in each block of 32 (Q4_1), checked
+    on the first, middle and last layers; MiniLM's blocks hold 32 (nearly all), and on its first query matrix int4's error is
+    1.42x NF4's at blocks of 64 (the NF4 preset's claim)."""
+    model, _ = smollm2
+    for layer in (0, 15, 29):
+        for name, weight in layer_matrices(model)[layer].items():
+            assert distinct_per_block(weight, 32).max() <= 16, (layer, name)
+    query = layer_matrices(minilm[0])[0]["attention.self.query"]
+    distinct = distinct_per_block(query, 32)
+    assert distinct.max() == 32 and distinct.float().mean() > 31.9  # a repeat in a block is rare, not the rule
+    errors = {kind: quantization_error(query, kind, 64)["mse"] for kind in ("int4", "nf4")}
+    assert errors["int4"] / errors["nf4"] == pytest.approx(1.42, abs=0.005)
+
+
+def test_matrix_report_on_a_tiny_llama():
+    model = tiny_llama()
+    names = list(layer_matrices(model)[0])
+    assert names == ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj"] + [
+        "mlp.gate_proj",
+        "mlp.up_proj",
+        "mlp.down_proj",
+    ]
+    report = matrix_report(model, 2, "v_proj")
+    assert report["name"] == "self_attn.v_proj" and report["shape"] == (16, 32)
+    assert len(report["errors"]) == 3 * len(BLOCKS) and report["distinct_max"] == 32
+    assert report["n_params"] == sum(p.numel() for p in model.parameters())
+    assert abs(report["normed"]).max() <= 1
+    assert matrix_report(model, 0, "", max_weights=64)["quantised"] == 64
+    with pytest.raises(ValueError, match="layers 0–2"):
+        matrix_report(model, 3, "q_proj")
+    with pytest.raises(ValueError, match="it has: self_attn.q_proj"):
+        matrix_report(model, 0, "query")
+
+
 # ---------------------------------------------------------------- the sandbox
 def test_eckart_young_floor_equals_truncated_svd():
     m = torch.randn(20, 12, dtype=torch.float64)
@@ -230,6 +283,25 @@ def test_eckart_young_floor_equals_truncated_svd():
     for r in (1, 3, 7):
         best = (u[:, :r] * s[:r]) @ vh[:r]
         assert eckart_young_floor(m, r) == pytest.approx(((m - best).pow(2).sum() / m.pow(2).sum()).item(), rel=1e-9)
+
+
+def test_floors_from_one_svd_equal_eckart_young_and_vanish_from_k():
+    trainer = SandboxTrainer(SandboxConfig(d=16, true_rank=3, ranks=(1,), n_train=8))
+    floors = trainer.floors()
+    assert sorted(floors) == list(range(1, 17))
+    for r in (1, 2):
+        assert floors[r] == pytest.approx(eckart_young_floor(trainer.target, r), rel=1e-9) and floors[r] > 0.05
+    assert all(floors[r] == 0.0 == eckart_young_floor(trainer.target, r) for r in range(3, 17))
+
+
+def test_train_to_gives_the_live_runs_numbers_whatever_the_chunks():
+    """The first view's run (trained in chunks of 5) ends where a live run in other chunks ends."""
+    config = SandboxConfig(d=16, true_rank=2, ranks=(1, 4), n_train=64)
+    trainer, history = train_to(config, 23)
+    assert [row["step"] for row in history] == [5, 10, 15, 20, 23]
+    live = SandboxTrainer(config)
+    live.train_steps(7), live.train_steps(16)
+    assert [row["heldout_error"] for row in trainer.summary()] == [row["heldout_error"] for row in live.summary()]
 
 
 def test_sandbox_recovers_rank_k_at_r_ge_k_and_not_below():
@@ -316,3 +388,16 @@ def test_subspace_similarity_matches_the_formula():
             expected = torch.linalg.matrix_norm(u1[:i] @ u2[:j].T).pow(2) / min(i, j)
             assert phi[i - 1, j - 1].item() == pytest.approx(expected.item(), abs=1e-6)
     assert subspace_similarity(a1, a1).diagonal().allclose(torch.ones(3))
+
+
+def test_chance_level_of_the_subspace_similarity_is_max_over_d():
+    """φ(i, j) of random subspaces (Monte Carlo, 2,000 pairs) averages max(i, j)/d: 1/d at φ(1, 1), not max(r1, r2)/d."""
+    g = torch.Generator().manual_seed(0)
+    d, r1, r2 = 24, 3, 6
+    phis = torch.stack(
+        [subspace_similarity(torch.randn(r1, d, generator=g), torch.randn(r2, d, generator=g)) for _ in range(2000)]
+    ).mean(0)
+    for i in range(1, r1 + 1):
+        for j in range(1, r2 + 1):
+            assert phis[i - 1, j - 1].item() == pytest.approx(random_subspace_similarity(i, j, d), rel=0.08)
+    assert random_subspace_similarity(1, 1, d) == 1 / d

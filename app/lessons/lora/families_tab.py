@@ -8,6 +8,7 @@ import streamlit as st
 
 from app.lecture import advanced_controls
 from app.lessons.lora import figures
+from app.lessons.lora.real_tab import SMOLLM2_NOTE
 from app.page import LessonPage
 from app.resources import load_shared_model
 from models.lora.peft_families import FamiliesConfig, FamiliesTrainer, formula_count
@@ -127,6 +128,7 @@ def render(page: LessonPage) -> None:
         "and values reach the adapted layers only (exactly the papers' methods when all 30 layers are "
         "adapted, at far more time per step)."
     )
+    st.caption(SMOLLM2_NOTE)
     corpus = page.corpus()
     config = controls(page)
     if corpus is None or config is None:

@@ -37,18 +37,23 @@ def curves_figure(frame: pd.DataFrame, title: str, yaxis: str, log_y: bool = Tru
     return fig
 
 
+FLOOR_NAME = "Eckart–Young floor: the least error of any rank-r ΔW, Σ_{i>r} σᵢ² / Σ σᵢ² of ΔW*"
+
+
 def rank_figure(summary: pd.DataFrame, floors: dict[int, float], true_rank: int) -> go.Figure:
-    """Final held-out and training error against r, the Eckart–Young floor as a line, full FT as a level."""
+    """Final held-out and training error against r, the Eckart–Young floor as a line, full FT as a level.
+
+    The floor is drawn only where it is above 0 (r < k): from r = k on it is exactly 0, which a log axis cannot
+    show, so the legend says so instead of drawing it at an arbitrary small number that runs may pass below."""
     lora = summary[summary["run"] != "full"].sort_values("rank")
     full = summary[summary["run"] == "full"]
-    fig = go.Figure()
     ranks = sorted(floors)
+    positive = [r for r in ranks if floors[r] > 0]  # r < k
+    zero_from = next((r for r in ranks if floors[r] == 0), None)
+    fig = go.Figure()
+    name = FLOOR_NAME + (f" (0 for r ≥ {zero_from}: not drawn on a log axis)" if zero_from else "")
     fig.add_scatter(
-        x=ranks,
-        y=[max(floors[r], 1e-7) for r in ranks],
-        mode="lines",
-        name="Eckart–Young floor (best rank-r, from the SVD; 0 drawn at 1e-7)",
-        line=dict(color="grey", width=3),
+        x=positive, y=[floors[r] for r in positive], mode="lines", name=name, line=dict(color="grey", width=3)
     )
     fig.add_scatter(x=lora["rank"], y=lora["heldout_error"], mode="lines+markers", name="LoRA: held-out error")
     fig.add_scatter(
@@ -58,9 +63,11 @@ def rank_figure(summary: pd.DataFrame, floors: dict[int, float], true_rank: int)
         name="LoRA: training error (noise included)",
         line=dict(dash="dot"),
     )
-    top = max(1.0, float(summary["heldout_error"].max()), float(summary["train_error"].max()))
+    shown = [*summary["heldout_error"], *summary["train_error"], *(floors[r] for r in positive)]
+    shown = [v for v in shown if v > 0]
+    bottom, top = min(shown, default=1.0) / 2, max([1.0, *shown])
     if len(full):
-        level = max(float(full["heldout_error"].iloc[0]), 1e-7)
+        level = float(full["heldout_error"].iloc[0])
         fig.add_scatter(
             x=[ranks[0], ranks[-1]],
             y=[level, level],
@@ -70,7 +77,7 @@ def rank_figure(summary: pd.DataFrame, floors: dict[int, float], true_rank: int)
         )
     fig.add_scatter(
         x=[true_rank, true_rank],
-        y=[1e-7, top],
+        y=[bottom, top],
         mode="lines",
         name=f"true rank k={true_rank}",
         line=dict(dash="dot", color="purple"),
@@ -79,11 +86,12 @@ def rank_figure(summary: pd.DataFrame, floors: dict[int, float], true_rank: int)
         title="Final error against the rank r (relative to ||ΔW*||²)",
         xaxis_title="rank r (log)",
         yaxis_title="relative error (log)",
-        height=380,
+        height=400,
         legend=dict(orientation="h", y=-0.25),
     )
-    fig.update_xaxes(type="log", range=[np.log10(0.8), np.log10(ranks[-1] * 1.25)])
-    fig.update_yaxes(type="log")
+    ticks = sorted({*lora["rank"].astype(int), true_rank})  # the ranks trained, not every log tick
+    fig.update_xaxes(type="log", range=[np.log10(0.8), np.log10(ranks[-1] * 1.25)], tickvals=ticks)
+    fig.update_yaxes(type="log", exponentformat="power")
     return fig
 
 
@@ -202,31 +210,48 @@ def quant_error_figure(frame: pd.DataFrame) -> go.Figure:
         title="Round-trip error against block size",
         xaxis_title="block size (log)",
         yaxis_title="mean squared error",
-        height=340,
+        height=360,
+        legend=dict(orientation="h", y=-0.25),
     )
-    fig.update_xaxes(type="log")
+    fig.update_xaxes(type="log", tickvals=sorted(frame["block_size"].unique()))
+    fig.update_yaxes(exponentformat="power")
     return fig
 
 
-def histogram_figure(normed: np.ndarray, levels: dict[str, np.ndarray]) -> go.Figure:
-    """Weights divided by their block's absmax, with the 4-bit levels drawn over the histogram."""
-    fig = go.Figure(go.Histogram(x=normed, nbinsx=200, name="weights / block absmax", opacity=0.7))
-    colors = {"nf4": "crimson", "int4": "seagreen"}
+def histogram_figure(normed: np.ndarray, levels: dict[str, np.ndarray], bins: int = 200) -> go.Figure:
+    """Weights divided by their block's absmax (binned here: 200 bars, not every weight sent), with the 4-bit
+    levels drawn over the histogram as one legend entry per kind."""
+    counts, edges = np.histogram(normed, bins=bins, range=(-1.0, 1.0))
+    fig = go.Figure(
+        go.Bar(
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=counts,
+            width=edges[1] - edges[0],
+            name="weights / block absmax",
+            marker_color="lightsteelblue",
+        )
+    )
+    styles = {"nf4": ("crimson", "solid"), "int4": ("seagreen", "dot")}
     for kind, values in levels.items():
-        for i, v in enumerate(values):
-            fig.add_vline(
-                x=float(v),
-                line_color=colors.get(kind, "black"),
-                line_width=1,
-                line_dash="solid" if kind == "nf4" else "dot",
-                annotation_text=kind if i == 0 else None,
-            )
+        xs = [x for v in values for x in (float(v), float(v), None)]
+        ys = [y for _ in values for y in (0.0, 1.0, None)]
+        color, dash = styles.get(kind, ("black", "solid"))
+        fig.add_scatter(
+            x=xs,
+            y=ys,
+            yaxis="y2",
+            mode="lines",
+            name=f"{kind.upper() if kind == 'nf4' else kind}: {len(values)} levels",
+            line=dict(color=color, width=1, dash=dash),
+        )
     fig.update_layout(
-        title="Weights in units of their block's absmax, with the 16 NF4 (red) and 15 int4 (green) levels",
-        xaxis_title="w / absmax(block)",
+        title="Weights ÷ their block's absmax, and the 4-bit levels",
+        xaxis_title="w / absmax(block of 64)",
         yaxis_title="count",
-        height=340,
-        showlegend=False,
+        yaxis2=dict(overlaying="y", range=[0, 1], visible=False),
+        bargap=0,
+        height=360,
+        legend=dict(orientation="h", y=-0.25),
     )
     return fig
 
@@ -249,9 +274,10 @@ def alpha_rank_figure(curves: dict[str, pd.DataFrame]) -> go.Figure:
                 row=1,
                 col=col,
             )
-    fig.update_yaxes(type="log", title_text="held-out error", col=1)
+    fig.update_yaxes(type="log", exponentformat="power", dtick=1)  # both panels (they share the axis): decades
+    fig.update_yaxes(title_text="held-out error (same α, same learning rate)", col=1)
     fig.update_xaxes(title_text="step")
-    fig.update_layout(height=380, title="Same α, same learning rate: how fast each rank learns")
+    fig.update_layout(height=380)  # no title over the panels' own: on a projector they would overlap
     return fig
 
 

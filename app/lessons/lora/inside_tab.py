@@ -8,9 +8,9 @@ import streamlit as st
 import torch
 
 from app.lessons.lora import figures
-from app.lessons.lora.real_tab import RUN
+from app.lessons.lora.real_tab import RUN, SMOLLM2_NOTE
 from app.page import LessonPage
-from models.lora.finetune import LoRAFineTuner, subspace_similarity
+from models.lora.finetune import LoRAFineTuner, random_subspace_similarity, subspace_similarity
 
 
 def spectra(tuner: LoRAFineTuner, layer: int, module: str) -> dict[str, np.ndarray]:
@@ -30,6 +30,7 @@ def render(page: LessonPage) -> None:
         "φ(i, j) = ‖U_iᵀ U_j‖² / min(i, j) between the input directions (right singular vectors of A) "
         "learned at two ranks: 1 means the top i directions of one lie inside the top j of the other."
     )
+    st.caption(SMOLLM2_NOTE)
     run = page.run(RUN)
     if run is None or run.steps_done == 0:
         st.info("Train some steps in the **SmolLM2** tab first; this tab reads those runs.")
@@ -70,9 +71,16 @@ def render(page: LessonPage) -> None:
             tuner.lora_A(f"r={r1}", layer, module), tuner.lora_A(f"r={r2}", layer, module)
         ).numpy()
         page.chart(figures.similarity_figure(phi, r1, r2), pd.DataFrame(phi), "inside-phi")
-        chance = min(r1, r2) and max(r1, r2) / tuner.lora_A(f"r={r1}", layer, module).shape[1]
-        st.caption(
-            f"φ(1, 1) = {phi[0, 0]:.2f}; two random subspaces of these sizes would give about "
-            f"{chance:.3f}. After few steps much of A is still its random start: train longer to see the "
-            "top directions agree (the LoRA paper's Figure 3)."
-        )
+        d = tuner.lora_A(f"r={r1}", layer, module).shape[1]
+        st.markdown(chance_readout(phi, r1, r2, d))
+
+
+def chance_readout(phi, r1: int, r2: int, d: int) -> str:
+    """φ(1, 1) and φ(r1, r2) beside what two random subspaces of those sizes give: 1/d and max(r1, r2)/d."""
+    return (
+        f"φ(1, 1) = **{phi[0, 0]:.3f}** (two random directions in {d} dimensions: "
+        f"{random_subspace_similarity(1, 1, d):.4f}); φ({r1}, {r2}) = **{phi[-1, -1]:.3f}** (two random "
+        f"subspaces of {r1} and {r2} directions: {random_subspace_similarity(r1, r2, d):.4f}). After few steps "
+        "much of A is still its random start: train longer to see the top directions agree (the LoRA paper's "
+        "Figure 3)."
+    )

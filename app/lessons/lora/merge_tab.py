@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from app.lessons.lora.real_tab import RUN
+from app.lessons.lora.real_tab import RUN, SMOLLM2_NOTE
 from app.page import LessonPage
 from app.resources import load_shared_model
 from models.lora.adapters import inject_lora, lora_layers, merge_report
@@ -35,6 +35,7 @@ def render(page: LessonPage) -> None:
         "function (up to float rounding) and runs exactly as fast as the base model, while the unmerged one "
         "does two extra small matmuls per adapted layer."
     )
+    st.caption(SMOLLM2_NOTE)
     run = page.run(RUN)
     lora_runs = [n for n in (run.trainer.runs if run else {}) if n.startswith("r=")]
     options = lora_runs + ["untrained adapter (random B)"]

@@ -14,6 +14,12 @@ from models.lora.finetune import FineTuneConfig, LoRAFineTuner
 TITLE = "SmolLM2"
 RUN = "real"  # this tab's own run (the kit's key "lora-real"; the sandbox has the lesson's run)
 RANK_OPTIONS = [1, 2, 4, 8, 16, 32, 64]
+# said on every tab that uses SmolLM2 (tests/models/test_lora.py measures the 16)
+SMOLLM2_NOTE = (
+    "SmolLM2-135M here is the only copy available offline: the Q4_1 GGUF file (4-bit codes, one scale and one "
+    "minimum per block of 32 weights) dequantised to float32. Every block of 32 of its weights holds at most 16 "
+    "distinct values: its weights are 4-bit numbers stored in float32, not full-precision ones."
+)
 
 
 def controls(page: LessonPage) -> FineTuneConfig | None:
@@ -72,6 +78,7 @@ def render(page: LessonPage) -> None:
         "same batches: LoRA at each rank on the target matrices of the top layers, and full fine-tuning of "
         "exactly those matrices. The loss is measured on held-out sequences of the same text."
     )
+    st.caption(SMOLLM2_NOTE)
     corpus = page.corpus()
     config = controls(page)
     if corpus is None or config is None:
@@ -144,7 +151,8 @@ def readout(summary: pd.DataFrame, tuner: LoRAFineTuner) -> str:
         best = lora.loc[lora["heldout_loss"].idxmin()]
         lines.append(
             f"- full fine-tuning of the same matrices ({int(full['trained_parameters']):,} numbers) ends at "
-            f"**{full['heldout_loss']:.3f}**, the best rank ({best['run']}) at **{best['heldout_loss']:.3f}**."
+            f"**{full['heldout_loss']:.3f}**, the best rank ({best['run']}, "
+            f"{int(best['trained_parameters']):,} numbers) at **{best['heldout_loss']:.3f}**."
         )
         ratio = full["seconds_per_step"] / lora["seconds_per_step"].mean()
         lines.append(
@@ -157,9 +165,11 @@ def readout(summary: pd.DataFrame, tuner: LoRAFineTuner) -> str:
         twin = summary[summary["run"] == q["run"].removeprefix("QLoRA ")]
         if len(twin):
             lines.append(
-                f"- {q['run']} over the 4-bit base ends at **{q['heldout_loss']:.3f}**, LoRA at the same "
-                f"rank over the full-precision base at **{twin.iloc[0]['heldout_loss']:.3f}** (the 4-bit "
-                f"base itself started at {tuner.initial_heldout[q['run']]:.3f})."
+                f"- {q['run']} over the NF4-rounded base ends at **{q['heldout_loss']:.3f}**, LoRA at the same "
+                f"rank over SmolLM2 as loaded (itself dequantised Q4_1) at **{twin.iloc[0]['heldout_loss']:.3f}**: "
+                f"**{q['heldout_loss'] - twin.iloc[0]['heldout_loss']:+.3f}** nats. Before training the NF4 base "
+                f"was at {tuner.initial_heldout[q['run']]:.3f}, SmolLM2 as loaded at "
+                f"{tuner.initial_heldout[twin.iloc[0]['run']]:.3f}."
             )
     return "**What the data shows**\n\n" + "\n".join(lines)
 

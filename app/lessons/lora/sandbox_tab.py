@@ -1,4 +1,9 @@
-"""Tab "Known rank": LoRA at ranks 1..64 and full fine-tuning learn an update whose rank k we chose."""
+"""Tab "Known rank": LoRA at ranks 1..64 and full fine-tuning learn an update whose rank k we chose.
+
+Before any run the tab draws at once. With the default settings or a preset's: the run those settings make, trained
+once per server (under a second of CPU on a quiet core) and shared by every student; the seed is fixed, so a live
+run ends on the same numbers. With other settings: step 0 (every run at ΔW = 0, error 1, above each rank's floor).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,15 @@ import streamlit as st
 from app.lecture import advanced_controls
 from app.lessons.lora import figures
 from app.page import LessonPage
-from models.lora.sandbox import SandboxConfig, SandboxTrainer
+from models.lora.sandbox import SandboxConfig, SandboxTrainer, train_to
 
 TITLE = "Known rank"
 RANK_OPTIONS = [1, 2, 4, 8, 16, 32, 64, 128]
+STEPS = 200  # the tab's default number of steps, and the step the presets' claims name
+# the presets of this tab (app/lessons/lora/__init__.py): their runs, like the default's, are drawn before any click
+PLATEAU = {"true_rank": 4, "noise": 0.0, "n_train": 512}
+REGULARISER = {"true_rank": 4, "noise": 1.0, "n_train": 96, "ranks": [1, 2, 4, 8, 16, 32, 64]}
+PREVIEWS = (SandboxConfig(), SandboxConfig(**PLATEAU), SandboxConfig(**REGULARISER))
 
 
 def sandbox_controls(page: LessonPage, ranks=(1, 2, 4, 8, 16, 64), optimizer="adam", lr=1e-2):
@@ -69,11 +79,12 @@ def render(page: LessonPage) -> None:
         "unless you pick SGD under the advanced settings). The held-out error is "
         "exact: for x ~ N(0, I) it equals ‖ΔW − ΔW\\*‖² / ‖ΔW\\*‖²; no rank-r matrix beats the "
         "**Eckart–Young floor** $\\sum_{i>r}\\sigma_i^2 / \\sum_i \\sigma_i^2$ (grey line, from the SVD of "
-        "ΔW\\*)."
+        "ΔW\\*). From r = k on the floor is exactly 0, which a log axis cannot draw: there the "
+        "error falls as far as training takes it."
     )
     with page.settings_area():
         config = sandbox_controls(page)
-        steps = page.widget(st.number_input, "steps", "Steps", 10, 5000, default=200, step=50)
+        steps = page.widget(st.number_input, "steps", "Steps", 10, 5000, default=STEPS, step=50)
     if config is None:
         return
     page.train(
@@ -84,25 +95,68 @@ def render(page: LessonPage) -> None:
         label=f"k={config.true_rank} n={config.n_train} noise={config.noise}",
         chunk_seconds=1.0,  # small steps: train more per redraw
     )
+    run = page.run()
+    if run is None or run.steps_done == 0:
+        first_view(page, config, int(steps))
+
+
+def views(history: list[dict], summary: pd.DataFrame, floors: dict[int, float], true_rank: int) -> tuple:
+    """(curves figure, curves frame, rank figure, summary): what the tab draws for a run."""
+    curves = figures.curves_frame(history, "heldout")
+    return (
+        figures.curves_figure(curves, "Held-out error during training", "relative error (log)"),
+        curves,
+        figures.rank_figure(summary, floors, true_rank),
+        summary,
+    )
+
+
+def preview_views(config: SandboxConfig, steps: int) -> tuple:
+    """The run `config` makes, trained to `steps`, drawn (built once per server by page.shared_figure)."""
+    trainer, history = train_to(config, steps)
+    return views(history, pd.DataFrame(trainer.summary()), trainer.floors(), config.true_rank)
+
+
+def step0_views(config: SandboxConfig) -> tuple:
+    """Step 0 of the run `config` makes: every ΔW is 0 (B = 0), the floors are what each rank can reach."""
+    trainer = SandboxTrainer(config)
+    summary = pd.DataFrame(trainer.summary())
+    return figures.rank_figure(summary, trainer.floors(), config.true_rank), summary
+
+
+def first_view(page: LessonPage, config: SandboxConfig, steps: int) -> None:
+    """A chart before any click: the preset's or default's run (shared), else the student's settings at step 0."""
+    if steps == STEPS and config in PREVIEWS:
+        curves_fig, curves, rank_fig, summary = page.shared_figure(preview_views, config, steps)
+        st.caption(
+            f"Not trained by you yet: these settings after {steps} steps, trained once on this server (the seed "
+            "is fixed, so ▶ Start reproduces these numbers live, step by step)."
+        )
+        page.chart(curves_fig, curves, "sandbox-curves")
+        page.chart(rank_fig, summary, "sandbox-rank")
+        st.markdown(readout(summary, config, steps))
+        return
+    rank_fig, summary = page.shared_figure(step0_views, config)
+    st.caption(
+        "Step 0 of these settings: every LoRA run starts at ΔW = 0 (B = 0), so its held-out error is exactly 1; "
+        "the grey line is the least error each rank can ever reach. ▶ Start trains them live."
+    )
+    page.chart(rank_fig, summary, "sandbox-rank")
 
 
 def draw(page: LessonPage, run) -> None:
     trainer: SandboxTrainer = run.trainer
-    curves = figures.curves_frame(run.history, "heldout")
-    if curves.empty:
+    if not run.history:
         return
-    page.chart(
-        figures.curves_figure(curves, "Held-out error during training", "relative error (log)"),
-        curves,
-        "sandbox-curves",
+    curves_fig, curves, rank_fig, summary = views(
+        run.history, pd.DataFrame(trainer.summary()), trainer.floors(), trainer.config.true_rank
     )
-    summary = pd.DataFrame(trainer.summary())
-    floors = trainer.floors()
-    page.chart(figures.rank_figure(summary, floors, trainer.config.true_rank), summary, "sandbox-rank")
-    st.markdown(readout(summary, trainer.config))
+    page.chart(curves_fig, curves, "sandbox-curves")
+    page.chart(rank_fig, summary, "sandbox-rank")
+    st.markdown(readout(summary, trainer.config, trainer.step))
 
 
-def readout(summary: pd.DataFrame, config: SandboxConfig) -> str:
+def readout(summary: pd.DataFrame, config: SandboxConfig, step: int) -> str:
     """What the data shows, in words, from the numbers on screen."""
     lora = summary[summary["run"] != "full"].sort_values("rank")
     lines = []
@@ -116,8 +170,8 @@ def readout(summary: pd.DataFrame, config: SandboxConfig) -> str:
     if len(above):
         lines.append(
             f"- r ≥ k={config.true_rank}: held-out error between **{above['heldout_error'].min():.2g}** and "
-            f"**{above['heldout_error'].max():.2g}**, with {above['trained_parameters'].min():,} to "
-            f"{above['trained_parameters'].max():,} trained numbers."
+            f"**{above['heldout_error'].max():.2g}** (their floor is 0), with "
+            f"{above['trained_parameters'].min():,} to {above['trained_parameters'].max():,} trained numbers."
         )
     if len(lora) >= 3 and config.noise > 0:
         best = lora.loc[lora["heldout_error"].idxmin()]
@@ -127,4 +181,4 @@ def readout(summary: pd.DataFrame, config: SandboxConfig) -> str:
             f"{lora['heldout_error'].iloc[-1]:.3f} while its training error falls to "
             f"{lora['train_error'].iloc[-1]:.3f}: it fits the noise."
         )
-    return "**What the data shows**\n\n" + "\n".join(lines)
+    return f"**What the data shows** (after {step} steps)\n\n" + "\n".join(lines)
