@@ -140,6 +140,42 @@ LESSONS = [
         "Vanilla RNN, LSTM and GRU trained live on one text: vanishing gradients as a heatmap, the forget gate, "
         "long-range memory, clipping, padding masks, truncated BPTT and exposure bias.",
     ),
+    Lesson(
+        "prompting",
+        "Prompting and in-context learning",
+        "💬",
+        "Adapting and aligning",
+        "Lecture 9",
+        "SmolLM2 labels movie reviews from a prompt alone: shots, their order and the label words swing its "
+        "accuracy; contextual calibration, chain of thought and prompt ensembles.",
+    ),
+    Lesson(
+        "long_context",
+        "Long context",
+        "📏",
+        "Scaling and efficiency",
+        "Lecture 13",
+        "Train at one length, test at longer ones: which position schemes extrapolate, RoPE scaling (PI, NTK, "
+        "YaRN), sparse attention patterns, their reach and cost, needle in a haystack.",
+    ),
+    Lesson(
+        "pretraining",
+        "Pre-training objectives",
+        "🏗️",
+        "Transformers",
+        "Lecture 6",
+        "Causal, masked and replaced-token objectives trained side by side from one seed; BERT's 80/10/10 "
+        "masking, SFT loss masking, instruction tuning in miniature and SmolLM2's chat template.",
+    ),
+    Lesson(
+        "retrieval",
+        "Retrieval-augmented LMs",
+        "📚",
+        "Adapting and aligning",
+        "Lecture 15",
+        "A datastore helps SmolLM2 at its output (kNN-LM: perplexity against λ, k and the datastore), at its input "
+        "(RAG: BM25 against MiniLM, the gold passage against a distractor) and in the middle (RETRO), at a cost.",
+    ),
 ]
 
 

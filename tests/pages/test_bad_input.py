@@ -257,7 +257,6 @@ CASES = [
     Case("retrieval", "search.own", EMOJI, "no words", setup=(("search.question", 22),)),
     Case("retrieval", "search.own", RTL, "finds nothing", setup=(("search.question", 22),)),
     Case("retrieval", "swap.domains", [], "at least two"),
-    Case("retrieval", "where.k", "0", LINK, url=True),
 ]
 
 WIDGETS = ("slider select_slider number_input text_input text_area selectbox multiselect radio checkbox toggle").split()
