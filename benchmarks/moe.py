@@ -4,6 +4,11 @@
   SwiGLU experts stored as 3D weights; ours groups the assignments by expert (one sort, one matmul per expert),
   Mixtral gathers each expert's tokens with a mask. Outputs are compared (max |diff| in the note);
 - one training step of the lesson's three runs side by side (ours only): what the page pays per step.
+
+The lesson's preset claims (app/lessons/moe CLAIMS) are measured here over seeds and torch thread counts, the page's
+own numbers (`MoETrainer.recent_measures`, the router tab's bias count) at the steps the tooltips name:
+
+    python -m benchmarks.moe --claims --seeds 0 1 2 --threads 1 2      # one JSON line per run and checkpoint
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import statistics
 import torch
 
 from benchmarks.timing import once
-from models.moe.model import BalanceComparison, MoEConfig, MoELayer
+from models.moe.model import BalanceComparison, MoEConfig, MoELayer, choices_changed_by_bias
 
 
 def _time(fn, device: str, repeats: int) -> float:
@@ -120,3 +125,67 @@ def run(quick: bool = False, device: str = "cpu") -> list[dict]:
         )
     )
     return rows
+
+
+# the presets' settings (app/lessons/moe PRESETS) and the steps their tooltips name
+CLAIM_RUNS = {
+    "collapse": ({}, (20, 150)),
+    "top1": ({"top_k": 1}, (20, 150)),
+    "capacity": ({"capacity_factor": 1.0}, (20, 150)),
+    "bias": ({"router": "sigmoid"}, (50,)),  # the router tab's short run: the bias run of the comparison
+    "fine": ({"n_experts": 15, "top_k": 3, "n_shared": 1, "d_expert": 64}, (150,)),
+}
+PROBE = "The history of the city began in 1850, when the first railway reached the river."  # routing_tab's text
+
+
+def claims(names=tuple(CLAIM_RUNS), seeds=(0, 1, 2), threads=(1,)):
+    """Yield one dict per (preset, seed, threads, checkpoint): each run's table row and the bias run's count of
+    characters whose experts the bias changed, per layer (what the page shows)."""
+    from models.corpora import load_corpus_text
+
+    text = load_corpus_text("wiki")[:300_000]  # the lesson's Wikipedia sample (app/lessons/moe/data.py)
+    before = torch.get_num_threads()
+    try:
+        for n_threads in threads:
+            torch.set_num_threads(n_threads)
+            for name in names:
+                overrides, checkpoints = CLAIM_RUNS[name]
+                for seed in seeds:
+                    comparison, done = BalanceComparison(text, MoEConfig(**overrides), seed=seed), 0
+                    for step in checkpoints:
+                        comparison.train_steps(step - done)
+                        done = step
+                        row = {"preset": name, "seed": seed, "threads": n_threads, "step": step}
+                        for balance, trainer in comparison.trainers.items():
+                            row[balance] = {k: round(v, 4) for k, v in trainer.recent_measures().items()}
+                        bias = comparison.trainers["bias"]
+                        kept, routings = bias.route(PROBE)
+                        row["bias_layers"] = [
+                            {
+                                "max_abs_b": round(float(block.moe.bias.abs().max()), 3),
+                                "changed": int(choices_changed_by_bias(r.probs, r.topk_idx).sum()),
+                                "of": len(kept),
+                            }
+                            for block, r in zip(bias.model.blocks, routings)
+                        ]
+                        yield row
+    finally:
+        torch.set_num_threads(before)
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--claims", action="store_true", help="measure the presets' claims (JSON lines)")
+    parser.add_argument("--presets", nargs="*", default=list(CLAIM_RUNS), choices=list(CLAIM_RUNS))
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--threads", nargs="*", type=int, default=[1])
+    args = parser.parse_args()
+    if args.claims:
+        for result in claims(args.presets, args.seeds, args.threads):
+            print(json.dumps(result), flush=True)
+    else:
+        for result in run(quick=True):
+            print(result)

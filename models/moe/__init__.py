@@ -1,7 +1,8 @@
 """Mixture-of-Experts routing: the model code behind app/lessons/moe/ (pure torch/numpy, no Streamlit).
 
 - `cost`: What an MoE costs: parameters stored (total) against parameters used per token (active), and FLOPs per token.
-- `model`: Mixture-of-Experts layers: a router sends each token to k of E expert MLPs, and what keeps the loads even.
+- `model`: Mixture-of-Experts layers: a router sends each token to k of E expert MLPs (plus shared experts that every
+  token uses), and what keeps the loads even.
 
 The names below load their module on first use: `from models.moe import REAL_CONFIGS` is `from models.moe.cost import REAL_CONFIGS`.
 """
@@ -10,6 +11,7 @@ from models.lazy import exports
 
 _API = {  # name -> the module that defines it
     "REAL_CONFIGS": "cost",
+    "expert_budget": "cost",
     "moe_cost": "cost",
     "tiny_model_cost": "cost",
     "BalanceComparison": "model",
@@ -17,6 +19,7 @@ _API = {  # name -> the module that defines it
     "MoELayer": "model",
     "MoETrainer": "model",
     "ROUTERS": "model",
+    "choices_changed_by_bias": "model",
     "TinyMoELM": "model",
 }
 __all__ = sorted(_API)

@@ -15,6 +15,7 @@ Qwen2MoeConfig), which are the published models' config.json values; tests/model
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -138,4 +139,15 @@ def tiny_model_cost(model) -> dict[str, float]:
         "active_share": active / total,
         "flops_per_token": 2 * matmul_active,
         "dense_same_total_flops": 2 * (matmul_active + routed - routed * c.top_k // c.n_experts),
+    }
+
+
+def expert_budget(n_experts: int, top_k: int, n_shared: int, d_model: int, d_expert: int) -> dict[str, int]:
+    """Expert weights of one MoE layer (SwiGLU: 3·D·F each): stored, used per token, and the number of expert sets
+    a token can be sent to, C(E, k). Fine-grained experts (DeepSeekMoE) keep the first two and raise the third."""
+    one = 3 * d_model * d_expert
+    return {
+        "stored": (n_experts + n_shared) * one,
+        "active": (top_k + n_shared) * one,
+        "combinations": math.comb(n_experts, top_k),
     }

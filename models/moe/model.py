@@ -6,7 +6,14 @@
     noisy top-k (Shazeer et al. 2017): logits + ε·softplus(x·W_noise) while training, then as softmax
     hash (Roller et al. 2021): expert = hash(token id) — a fixed, unlearned baseline
     expert choice (Zhou et al. 2022): every expert picks its C best tokens (loads equal by construction)
-    y = Σ_{chosen e} weight_e · Expert_e(x)  (+ shared experts that every token uses, DeepSeekMoE)
+    y = Σ_{chosen e} weight_e · Expert_e(x)  (+ Σ_s Shared_s(x): shared experts that every token uses, DeepSeekMoE)
+
+Expert size. In Switch Transformer and Mixtral every expert is a full-size FFN (Mixtral-8x7B: 8 experts as wide as
+Mistral-7B's MLP, 2 per token). DeepSeekMoE (Dai et al. 2024) splits each into m narrower ones (width F/m) and
+routes to m·k of them, which keeps the parameters and the compute but multiplies the combinations a token can
+take (C(8,2) = 28 against C(16,4) = 1820 for m = 2); K_s of the m·k slots become shared experts that every token
+passes through, so the routed ones need not all relearn common knowledge (DeepSeek-V3: 256 routed of width 2048,
+8 per token, plus 1 shared). Here: `d_expert` is the width of every expert, `n_shared` the shared ones.
 
 Balancing. Nothing stops a router from sending most tokens to the experts that happen to be best early on: they
 get more gradient, get better, get more tokens (collapse). Two fixes:
@@ -19,7 +26,7 @@ first choices are served before second choices, in token order; the rest are dro
 
 Papers: https://arxiv.org/abs/1701.06538 · https://arxiv.org/abs/2006.16668 · https://arxiv.org/abs/2101.03961 ·
 https://arxiv.org/abs/2106.04426 · https://arxiv.org/abs/2202.09368 · https://arxiv.org/abs/2401.04088 ·
-https://arxiv.org/abs/2412.19437
+https://arxiv.org/abs/2401.06066 · https://arxiv.org/abs/2412.19437
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -42,13 +50,13 @@ class MoEConfig:
     n_heads: int = 4  # attention heads per block
     n_experts: int = 8  # routed experts E per MoE layer
     top_k: int = 2  # experts per token k
-    d_expert: int = 128  # hidden width of each expert's SwiGLU MLP
+    d_expert: int = 128  # hidden width of each expert's SwiGLU MLP, routed and shared (fine-grained: smaller)
     router: str = "softmax"  # one of ROUTERS
     capacity_factor: float | None = None  # None: no limit; else C = ceil(factor * N * k / E)
     balance: str = "none"  # one of BALANCES: nothing, the auxiliary loss, or the selection bias
     aux_loss_coef: float = 1e-2  # weight of the auxiliary loss (summed over layers) when balance="aux"
     bias_update_rate: float = 1e-2  # γ of the bias update (DeepSeek-V3: 1e-3 over far more steps)
-    n_shared: int = 0  # shared experts every token passes through (DeepSeekMoE)
+    n_shared: int = 0  # shared experts every token passes through, unweighted (DeepSeekMoE)
     router_init_std: float = 0.02  # std of the router's initial weights (near-even loads at step 0)
     context: int = 64  # characters per training sequence
     batch_size: int = 16  # sequences per step
@@ -102,6 +110,12 @@ def load_balancing_loss(probs: torch.Tensor, topk_idx: torch.Tensor, n_experts: 
     f = counts / topk_idx.numel()
     p = (probs / probs.sum(-1, keepdim=True)).mean(0)  # (E,) sigmoid scores normalised like DeepSeek-V3
     return n_experts * torch.sum(f * p)
+
+
+def choices_changed_by_bias(probs: torch.Tensor, topk_idx: torch.Tensor) -> torch.Tensor:
+    """(N, E) scores, (N, k) experts chosen with the bias -> (N,) True where top-k of the scores alone differs."""
+    plain = torch.topk(probs, topk_idx.shape[-1], dim=-1).indices.sort(-1).values
+    return (plain != topk_idx.sort(-1).values).any(-1)
 
 
 @torch.no_grad()
@@ -276,19 +290,27 @@ class MoETrainer:
             raise ValueError("The text needs at least two different characters to learn anything.")
         if len(text) < config.context + 2:
             raise ValueError(f"The text has {len(text)} characters; a training window needs {config.context + 2}.")
-        self.chars = sorted(set(text))
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)  # a code point each
+        alphabet, ids = np.unique(codes, return_inverse=True)  # sorted like sorted(set(text))
+        self.chars = [chr(c) for c in alphabet]
         self.stoi = {ch: i for i, ch in enumerate(self.chars)}
         self.config = MoEConfig(**{**config.__dict__, "vocab_size": len(self.chars)})
         self.device = device
-        self.data = torch.tensor([self.stoi[ch] for ch in text], device=device)  # (chars,)
+        self.data = torch.from_numpy(ids.astype(np.int64)).to(device)  # (chars,)
         torch.manual_seed(seed)
         self.model = TinyMoELM(self.config).to(device)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.lr)
+        self._optimizer = None  # made on the first step: a process's first AdamW imports torch._dynamo (2-4 s)
         self.generator = torch.Generator().manual_seed(seed)
         self.steps = 0
         self.load_steps: list[torch.Tensor] = []  # per step (layers, E), on the CPU
         self.dropped: list[float] = []  # per step: share of assignments dropped (mean over layers)
         self.losses: list[float] = []  # per step: next-character cross-entropy
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        if self._optimizer is None:
+            self._optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.lr)
+        return self._optimizer
 
     def batch(self):
         c = self.config
@@ -326,6 +348,18 @@ class MoETrainer:
             "dropped": self.dropped[-1],
         }
 
+    def recent_measures(self, window: int = 10) -> dict[str, float]:
+        """Balance of the mean load of the last `window` steps, worst layer (what the page's table shows)."""
+        recent = self.loads[-window:].mean(0)  # (layers, E)
+        measures = [load_measures(load) for load in recent]
+        return {
+            "loss": sum(self.losses[-window:]) / len(self.losses[-window:]),
+            "load_cv": max(m["load_cv"] for m in measures),
+            "max_share": max(m["max_share"] for m in measures),
+            "dead_experts": sum(m["dead_experts"] for m in measures),
+            "dropped": sum(self.dropped[-window:]) / len(self.dropped[-window:]),
+        }
+
     @property
     def loads(self) -> torch.Tensor:
         """(steps, layers, E) share of routed assignments per expert."""
@@ -341,10 +375,26 @@ class MoETrainer:
         if not kept:
             raise ValueError("None of these characters occur in the training text; type some that do.")
         ids = torch.tensor([[self.stoi[ch] for ch in kept]], device=self.device)
+        was_training = self.model.training
         self.model.eval()
         _, routings = self.model(ids)
-        self.model.train()
+        self.model.train(was_training)  # a model shared read-only by many sessions stays in eval mode
         return kept, routings
+
+    @torch.no_grad()
+    def probe_loads(self, batches: int = 4, seed: int = 1) -> torch.Tensor:
+        """(layers, E) share of the routed assignments of `batches` training batches, no training, eval mode.
+
+        At step 0 it shows where the untrained router sends tokens (its own generator: the training batches
+        are not consumed)."""
+        c, g = self.config, torch.Generator().manual_seed(seed)
+        start = torch.randint(0, len(self.data) - c.context, (batches * c.batch_size,), generator=g)
+        ids = self.data[(start[:, None] + torch.arange(c.context)).to(self.data.device)]  # (B, T)
+        was_training = self.model.training
+        self.model.eval()
+        _, routings = self.model(ids)
+        self.model.train(was_training)
+        return torch.stack([r.load for r in routings]).cpu()
 
 
 class BalanceComparison:

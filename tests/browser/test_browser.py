@@ -23,7 +23,7 @@ SHOTS = ROOT / os.environ.get("NLP_PLAYGROUND_SCREENSHOTS", "test-artifacts/scre
 pytestmark = pytest.mark.browser
 
 # Lessons whose first tab shows nothing until the student presses ▶ Start (pages never train on first load).
-TRAINS_FIRST = {"moe"}  # lessons whose first view waits for ▶ Start (none, once MoE draws its untrained state)
+TRAINS_FIRST: set[str] = set()  # lessons whose first view waits for ▶ Start: none (every lesson draws a chart at once)
 
 
 def _nav_links(page, expected: list[str], timeout_s: float = 30) -> list[str]:

@@ -17,6 +17,8 @@ from models.moe.model import (
     MoEConfig,
     MoELayer,
     MoETrainer,
+    TinyMoELM,
+    choices_changed_by_bias,
     load_balancing_loss,
     load_measures,
     over_capacity,
@@ -234,6 +236,74 @@ def test_shared_experts_add_a_dense_mlp():
     torch.testing.assert_close(y, routed(x)[0] + dense, rtol=1e-5, atol=1e-5)
 
 
+def deepseek_v3_moe_with_our_weights(layer: MoELayer):
+    """transformers' DeepseekV3MoE (sigmoid router with the selection bias, routed experts, shared experts summed
+    in unweighted) holding our layer's weights. Its shared experts are one MLP of width n_shared · F: the same as
+    our n_shared MLPs of width F side by side (hidden units concatenated)."""
+    from transformers.models.deepseek_v3.modeling_deepseek_v3 import DeepseekV3MoE
+
+    c = layer.config
+    config = DeepseekV3Config(
+        hidden_size=c.d_model,
+        n_routed_experts=c.n_experts,
+        num_experts_per_tok=c.top_k,
+        n_shared_experts=c.n_shared,
+        moe_intermediate_size=c.d_expert,
+        n_group=1,
+        topk_group=1,
+        norm_topk_prob=True,
+        routed_scaling_factor=1.0,
+        hidden_act="silu",
+    )
+    block = DeepseekV3MoE(config)
+    with torch.no_grad():
+        block.gate.weight.copy_(layer.gate.weight)
+        block.gate.e_score_correction_bias.copy_(layer.bias)
+        ex, sh = layer.experts, layer.shared
+        block.experts.gate_up_proj.copy_(torch.cat([ex.w_gate, ex.w_up], dim=-1).transpose(1, 2))
+        block.experts.down_proj.copy_(ex.w_down.transpose(1, 2))
+        side_by_side = [torch.cat(list(w), dim=-1) for w in (sh.w_gate, sh.w_up)]  # (D, n_shared·F)
+        block.shared_experts.gate_proj.weight.copy_(side_by_side[0].t())
+        block.shared_experts.up_proj.weight.copy_(side_by_side[1].t())
+        block.shared_experts.down_proj.weight.copy_(torch.cat(list(sh.w_down), dim=0).t())  # (D, n_shared·F)
+    return block
+
+
+def test_fine_grained_and_shared_experts_equal_deepseek_v3_moe():
+    """DeepSeekMoE's layout (many narrow experts, a larger k, shared experts) on DeepSeek-V3's router: the output
+    and the gradients of transformers' DeepseekV3MoE, with a bias that changes the selection."""
+    torch.manual_seed(9)
+    layer = MoELayer(tiny(n_experts=16, top_k=4, n_shared=2, d_expert=12, router="sigmoid")).train()
+    layer.bias.copy_(torch.linspace(-0.2, 0.2, 16))
+    block = deepseek_v3_moe_with_our_weights(layer).train()
+    x = torch.randn(3, 10, 32)
+    ours, routing = layer(x)
+    theirs = block(x.clone())
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
+    assert choices_changed_by_bias(routing.probs, routing.topk_idx).any()  # the bias mattered here
+    ours.square().sum().backward()
+    theirs.square().sum().backward()
+    torch.testing.assert_close(layer.gate.weight.grad, block.gate.weight.grad, rtol=1e-4, atol=1e-5)
+    grad_shared = torch.cat(list(layer.shared.w_down.grad), dim=0).t()
+    torch.testing.assert_close(grad_shared, block.shared_experts.down_proj.weight.grad, rtol=1e-4, atol=1e-5)
+    grad_routed = layer.experts.w_down.grad.transpose(1, 2)
+    torch.testing.assert_close(grad_routed, block.experts.down_proj.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_fine_grained_split_keeps_parameters_and_compute_and_multiplies_combinations():
+    """DeepSeekMoE's split (m = 2, one of the 4 slots made shared): 8 experts of 128, top-2 against 15 routed of
+    64, top-3, plus 1 shared: the same expert weights stored and used per token, 455 combinations against 28."""
+    from models.moe.cost import expert_budget
+
+    coarse = expert_budget(8, 2, 0, 64, 128)
+    fine = expert_budget(15, 3, 1, 64, 64)
+    assert (fine["stored"], fine["active"]) == (coarse["stored"], coarse["active"]) == (196_608, 49_152)
+    assert (coarse["combinations"], fine["combinations"]) == (28, 455)
+    model = TinyMoELM(tiny(n_experts=15, top_k=3, n_shared=1, d_model=64, d_expert=64, vocab_size=20))
+    counted = sum(p.numel() for n, p in model.named_parameters() if ".experts." in n or ".shared." in n)
+    assert counted == model.config.n_layers * fine["stored"]
+
+
 @pytest.mark.parametrize(
     "bad, message",
     [
@@ -265,6 +335,33 @@ def test_trainer_learns_and_records_loads():
     torch.testing.assert_close(trainer.loads.sum(-1), torch.ones(31, 1))
     kept, routings = trainer.route("the cat!")
     assert kept == "the cat" and routings[0].topk_idx.shape == (7, 2)
+
+
+def test_page_measures_probe_and_bias_count_agree_with_plain_computations():
+    trainer = MoETrainer(TEXT, tiny(context=16, batch_size=8, n_layers=2), seed=0)
+    before = [p.clone() for p in trainer.model.parameters()]
+    loads = trainer.probe_loads(batches=2)  # step 0: routes batches, trains nothing, keeps the training batches
+    assert loads.shape == (2, 6) and torch.allclose(loads.sum(-1), torch.ones(2))
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.model.parameters()))
+    assert trainer.model.training and trainer.generator.initial_seed() == 0
+    fresh = MoETrainer(TEXT, tiny(context=16, batch_size=8, n_layers=2), seed=0)
+    assert torch.equal(trainer.batch()[0], fresh.batch()[0])
+
+    trainer.train_steps(12)
+    m = trainer.recent_measures(window=10)
+    recent = trainer.loads[-10:].mean(0)  # (layers, E)
+    cv = recent.std(-1, unbiased=False) / recent.mean(-1)
+    assert m["load_cv"] == pytest.approx(float(cv.max()))
+    assert m["max_share"] == pytest.approx(float(recent.max()))
+    assert m["loss"] == pytest.approx(sum(trainer.losses[-10:]) / 10)
+
+    trainer.model.eval()  # a shared model stays in eval mode after routing
+    trainer.route("the cat")
+    assert not trainer.model.training
+
+    probs = torch.tensor([[0.5, 0.4, 0.1], [0.2, 0.3, 0.5]])
+    chosen = torch.tensor([[1, 0], [0, 2]])  # token 0: the same set in another order; token 1: a bias moved it
+    assert choices_changed_by_bias(probs, chosen).tolist() == [False, True]
 
 
 def test_comparison_runs_three_balancings_with_one_seed():
@@ -343,7 +440,6 @@ def test_real_configs_are_transformers_defaults_and_match_published_sizes():
 
 def test_tiny_model_cost_counts_its_parameters():
     from models.moe.cost import tiny_model_cost
-    from models.moe.model import TinyMoELM
 
     model = TinyMoELM(tiny(n_layers=2, vocab_size=20))
     cost = tiny_model_cost(model)

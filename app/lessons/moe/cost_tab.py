@@ -9,7 +9,7 @@ import streamlit as st
 
 from app.lessons.moe import figures
 from app.page import LessonPage
-from models.moe.cost import REAL_CONFIGS, moe_cost, tiny_model_cost
+from models.moe.cost import REAL_CONFIGS, expert_budget, moe_cost, tiny_model_cost
 from models.moe.model import TinyMoELM
 
 TITLE = "Cost"
@@ -30,7 +30,11 @@ def _row(name: str, cost: dict, source: str = "") -> dict:
 def render(page: LessonPage) -> None:
     c = page.data.config
     run = page.run()
-    model = run.trainer.trainers["none"].model if run is not None else TinyMoELM(replace(c, vocab_size=100))
+    model = TinyMoELM(replace(c, vocab_size=100))  # these settings' counts, with a vocabulary of 100 characters
+    if run is not None:
+        trained = run.trainer.trainers["none"]
+        if replace(trained.config, vocab_size=c.vocab_size, balance=c.balance) == c:  # the run has these settings
+            model = trained.model  # its own vocabulary
     tiny = tiny_model_cost(model)
     cols = st.columns(4)
     cols[0].metric("Tiny model: total parameters", f"{tiny['total_params']:,}")
@@ -40,6 +44,17 @@ def render(page: LessonPage) -> None:
     st.caption(
         "FLOPs per token ≈ 2 × the matmul weights a token passes through (attention scores, which grow "
         "with the context, are left out). Counted on the model's own parameters."
+    )
+    budget = expert_budget(c.n_experts, c.top_k, c.n_shared, c.d_model, c.d_expert)
+    cols = st.columns(3)
+    cols[0].metric("Expert weights per MoE layer: stored", f"{budget['stored']:,}")
+    cols[1].metric("used per token", f"{budget['active']:,}")
+    cols[2].metric(f"expert sets a token can take, C({c.n_experts}, {c.top_k})", f"{budget['combinations']:,}")
+    st.caption(
+        f"{c.n_experts} routed experts of width {c.d_expert}, top-{c.top_k}"
+        + (f", plus {c.n_shared} shared of the same width (every token)" if c.n_shared else ", no shared expert")
+        + ". Splitting every expert in m narrower ones and routing to m·k of them (DeepSeekMoE's fine-grained "
+        "experts) keeps the weights stored and used, and multiplies the sets of experts a token can be sent to."
     )
 
     st.subheader("Real MoE models")

@@ -20,7 +20,10 @@ def expert_color(e: int) -> str:
 
 
 def load_heatmaps(loads: dict[str, np.ndarray]) -> go.Figure:
-    """loads {run: (steps, layers, E)} -> a grid: one row per layer, one column per run; colour = share."""
+    """loads {run: (steps, layers, E)} -> a grid: one row per layer, one column per run; colour = share.
+
+    No layout title: the house style's 40 px top margin holds the subplot titles, and a title there would overlap
+    them; the tab writes the title above the chart (`title`)."""
     runs = list(loads)
     n_layers = next(iter(loads.values())).shape[1]
     fig = make_subplots(
@@ -51,11 +54,7 @@ def load_heatmaps(loads: dict[str, np.ndarray]) -> go.Figure:
             )
             fig.update_yaxes(title_text="expert" if col == 1 else None, row=layer + 1, col=col)
     fig.update_xaxes(title_text="step", row=n_layers)
-    fig.update_layout(
-        title=f"Share of routed tokens per expert over the steps (ideal: 1/E = {1 / n_experts:.3f})",
-        height=220 + 190 * n_layers,
-        margin=dict(t=120),
-    )
+    fig.update_layout(height=120 + 190 * n_layers)  # its title is written above it (see TITLES)
     return fig
 
 
@@ -91,11 +90,46 @@ def current_loads(loads: dict[str, np.ndarray], window: int = 10) -> tuple[go.Fi
             ]
     fig.update_xaxes(title_text="expert", row=n_layers, dtick=1)
     fig.update_yaxes(title_text="share", col=1)
-    fig.update_layout(
-        title=f"Load now (mean of the last {window} steps); dashed: the ideal 1/E",
-        height=160 + 170 * n_layers,
-    )
+    fig.update_layout(height=100 + 170 * n_layers)  # its title is written above it (see `title`)
     return fig, pd.DataFrame(rows)
+
+
+def initial_loads(loads: np.ndarray) -> tuple[go.Figure, pd.DataFrame]:
+    """Step 0: loads (layers, E) of the untrained router, one panel per layer, against the ideal 1/E."""
+    n_layers, n_experts = loads.shape
+    fig = make_subplots(
+        1,
+        n_layers,
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        subplot_titles=[f"layer {i + 1}" for i in range(n_layers)],
+    )
+    for layer in range(n_layers):
+        fig.add_bar(
+            x=np.arange(n_experts),
+            y=loads[layer],
+            marker_color=[expert_color(e) for e in range(n_experts)],
+            marker_line=dict(width=1, color="#555555"),
+            showlegend=False,
+            hovertemplate="expert %{x}: %{y:.3f}<extra></extra>",
+            row=1,
+            col=layer + 1,
+        )
+        fig.add_hline(y=1 / n_experts, line_dash="dash", line_color="black", row=1, col=layer + 1)
+    fig.update_xaxes(title_text="expert", dtick=1)
+    fig.update_yaxes(title_text="share of assignments", col=1, rangemode="tozero")
+    fig.update_layout(height=320)
+    rows = [
+        {"layer": layer + 1, "expert": e, "share": float(loads[layer, e])}
+        for layer in range(n_layers)
+        for e in range(n_experts)
+    ]
+    return fig, pd.DataFrame(rows)
+
+
+def title(text: str) -> str:
+    """A chart's title, written above it in the page (markdown), where it cannot overlap subplot titles."""
+    return f"**{text}**"
 
 
 def curves(history: pd.DataFrame, runs) -> go.Figure:
@@ -123,20 +157,19 @@ def curves(history: pd.DataFrame, runs) -> go.Figure:
 
 
 def measures_table(trainers: dict, window: int = 10) -> pd.DataFrame:
-    """Balance measures per run on the mean load of the last `window` steps (worst layer)."""
+    """Balance measures per run on the mean load of the last `window` steps (worst layer): MoETrainer's own
+    `recent_measures`, which the presets' numbers were measured with."""
     rows = []
     for run, trainer in trainers.items():
-        recent = trainer.loads[-window:].mean(0).numpy()  # (layers, E)
-        cv = recent.std(-1) / recent.mean(-1)
-        n_experts = recent.shape[-1]
+        m = trainer.recent_measures(window)
         rows.append(
             {
                 "run": RUN_NAMES[run],
-                "loss (last 10 steps)": float(np.mean(trainer.losses[-window:])),
-                "load CV (worst layer)": float(cv.max()),
-                "max share": float(recent.max()),
-                "dead experts (< 1/10 of fair share)": int((recent < 0.1 / n_experts).sum()),
-                "dropped assignments": float(np.mean(trainer.dropped[-window:])),
+                "loss (last 10 steps)": m["loss"],
+                "load CV (worst layer)": m["load_cv"],
+                "max share": m["max_share"],
+                "dead experts (< 1/10 of fair share)": int(m["dead_experts"]),
+                "dropped assignments": m["dropped"],
             }
         )
     return pd.DataFrame(rows)
@@ -234,41 +267,31 @@ def router_steps(logits, scores, bias, chosen, weights, router: str) -> tuple[go
 
 
 def cost_figure(costs: dict[str, dict]) -> go.Figure:
-    """Active against total parameters, and FLOPs per token against a dense model with the total size."""
+    """Active against total parameters, and FLOPs per token against a dense model with the total size.
+
+    Four legend entries, none alike: each panel's pair under its own group title, the "everything" bar of the
+    right panel hatched so that it cannot be mistaken for the left panel's grey."""
     names = list(costs)
     fig = make_subplots(1, 2, subplot_titles=["parameters (billions, log scale)", "GFLOPs per token (log scale)"])
-    fig.add_bar(
-        x=names,
-        y=[costs[n]["total_params"] / 1e9 for n in names],
-        name="total (stored)",
-        marker_color="#bbbbbb",
-        row=1,
-        col=1,
-    )
-    fig.add_bar(
-        x=names,
-        y=[costs[n]["active_params"] / 1e9 for n in names],
-        name="active (per token)",
-        marker_color="#1f77b4",
-        row=1,
-        col=1,
-    )
-    fig.add_bar(
-        x=names,
-        y=[costs[n]["dense_same_total_flops"] / 1e9 for n in names],
-        name="dense model of the same total size",
-        marker_color="#bbbbbb",
-        row=1,
-        col=2,
-    )
-    fig.add_bar(
-        x=names,
-        y=[costs[n]["flops_per_token"] / 1e9 for n in names],
-        name="this MoE (= dense of the same active size)",
-        marker_color="#ff7f0e",
-        row=1,
-        col=2,
-    )
-    fig.update_yaxes(type="log")  # DeepSeek-V3 is 50x Qwen-MoE: a log axis keeps every bar visible
-    fig.update_layout(barmode="group", height=380, legend=dict(orientation="h", y=-0.2))
+    bars = [
+        (1, "total_params", "total (stored)", "#bbbbbb", "", "parameters"),
+        (1, "active_params", "active (per token)", "#1f77b4", "", "parameters"),
+        (2, "dense_same_total_flops", "dense model of the same total size", "#bbbbbb", "/", "GFLOPs per token"),
+        (2, "flops_per_token", "this MoE (= dense of the same active size)", "#ff7f0e", "", "GFLOPs per token"),
+    ]
+    for col, metric, name, color, pattern, group in bars:
+        fig.add_bar(
+            x=names,
+            y=[costs[n][metric] / 1e9 for n in names],
+            name=name,
+            marker=dict(color=color, pattern_shape=pattern, line=dict(width=1, color="#555555")),
+            legendgroup=group,
+            legendgrouptitle_text=group,
+            row=1,
+            col=col,
+        )
+    # DeepSeek-V3 is 50x Qwen-MoE: a log axis keeps every bar visible; one labelled tick per decade (1, 10, 100,
+    # 1,000) instead of plotly's 2-and-5 minor labels between them
+    fig.update_yaxes(type="log", dtick=1, exponentformat="none", separatethousands=True)
+    fig.update_layout(barmode="group", height=400, legend=dict(orientation="h", y=-0.25, groupclick="toggleitem"))
     return fig

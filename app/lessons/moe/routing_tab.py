@@ -24,9 +24,10 @@ def sample_specialisation(trainer, layer: int, windows: int = 48):
     c = trainer.config
     start = torch.randint(0, len(trainer.data) - c.context, (windows,), generator=g)
     ids = trainer.data[(start[:, None] + torch.arange(c.context)).to(trainer.data.device)]
+    was_training = trainer.model.training
     trainer.model.eval()
     _, routings = trainer.model(ids)
-    trainer.model.train()
+    trainer.model.train(was_training)
     chars = [trainer.chars[i] for i in ids.reshape(-1).tolist()]
     return figures.specialisation(chars, routings[layer].topk_idx[:, 0].cpu().numpy(), c.n_experts)
 
