@@ -176,7 +176,10 @@ def test_bad_training_settings_are_a_message(smollm2):
 
 def test_lm_that_reads_the_future_reports_both_losses(smollm2):
     at = click(run_page(PAGE, timeout=60), "Lecture demo: LM that reads the future")
-    assert at.selectbox(key="attention.training.task").value == "char_lm" and not at.toggle(key="attention.training.causal").value
+    assert (
+        at.selectbox(key="attention.training.task").value == "char_lm"
+        and not at.toggle(key="attention.training.causal").value
+    )
     click(at, "⏭ Step")
     labels = [m.label for m in at.metric]
     assert "Teacher-forced loss" in labels and "Autoregressive loss" in labels
