@@ -14,21 +14,20 @@
     mask = attention_pattern("longformer", length=256, window=16, global_tokens=[0])  # bool (T, T)
 """
 
-from models.long_context.extrapolation import POSITIONAL, LengthTrainer, PositionConfig, SchemeComparison
-from models.long_context.needle import NeedleComparison, NeedleTrainer
-from models.long_context.patterns import PATTERNS, attention_pattern, sparse_attention
-from models.long_context.rope_scaling import ROPE_TYPES, rope_inv_freq
+from models.lazy import exports
 
-__all__ = [
-    "PATTERNS",
-    "POSITIONAL",
-    "ROPE_TYPES",
-    "LengthTrainer",
-    "NeedleComparison",
-    "NeedleTrainer",
-    "PositionConfig",
-    "SchemeComparison",
-    "attention_pattern",
-    "rope_inv_freq",
-    "sparse_attention",
-]
+_API = {  # name -> the module that defines it
+    "POSITIONAL": "extrapolation",
+    "LengthTrainer": "extrapolation",
+    "PositionConfig": "extrapolation",
+    "SchemeComparison": "extrapolation",
+    "NeedleComparison": "needle",
+    "NeedleTrainer": "needle",
+    "PATTERNS": "patterns",
+    "attention_pattern": "patterns",
+    "sparse_attention": "patterns",
+    "ROPE_TYPES": "rope_scaling",
+    "rope_inv_freq": "rope_scaling",
+}
+__all__ = sorted(_API)
+__getattr__ = exports(__name__, _API)

@@ -12,53 +12,39 @@ datastore.py (keys, faiss), knn_lm.py (the mixture), retriever.py (BM25, dense),
 sample as passages, questions), rag.py (answers with and without passages), placement.py (what each place costs).
 """
 
-from models.retrieval.datastore import Datastore, DatastoreConfig, check_size, context_vectors
-from models.retrieval.knn_lm import (
-    KnnLMConfig,
-    KnnLMResult,
-    TextScores,
-    knn_distribution,
-    knn_lm_eval,
-    knn_lm_from_scores,
-    knn_probabilities,
-    mix,
-    perplexity_grid,
-    score_ids,
-    score_text,
-)
-from models.retrieval.passages import QUESTIONS, Passage, Question, gold_passage, wiki_passages
-from models.retrieval.rag import answer_logprobs, compare_conditions, greedy_answer, rag_answer_logprob, rag_prompt
-from models.retrieval.retriever import BM25Config, Retriever, agreement, bm25_scores, bm25_tokens
+from models.lazy import exports
 
-__all__ = [
-    "BM25Config",
-    "Datastore",
-    "DatastoreConfig",
-    "KnnLMConfig",
-    "KnnLMResult",
-    "Passage",
-    "QUESTIONS",
-    "Question",
-    "Retriever",
-    "TextScores",
-    "agreement",
-    "answer_logprobs",
-    "bm25_scores",
-    "bm25_tokens",
-    "check_size",
-    "compare_conditions",
-    "context_vectors",
-    "gold_passage",
-    "greedy_answer",
-    "knn_distribution",
-    "knn_lm_eval",
-    "knn_lm_from_scores",
-    "knn_probabilities",
-    "mix",
-    "perplexity_grid",
-    "rag_answer_logprob",
-    "rag_prompt",
-    "score_ids",
-    "score_text",
-    "wiki_passages",
-]
+_API = {  # name -> the module that defines it
+    "Datastore": "datastore",
+    "DatastoreConfig": "datastore",
+    "check_size": "datastore",
+    "context_vectors": "datastore",
+    "KnnLMConfig": "knn_lm",
+    "KnnLMResult": "knn_lm",
+    "TextScores": "knn_lm",
+    "knn_distribution": "knn_lm",
+    "knn_lm_eval": "knn_lm",
+    "knn_lm_from_scores": "knn_lm",
+    "knn_probabilities": "knn_lm",
+    "mix": "knn_lm",
+    "perplexity_grid": "knn_lm",
+    "score_ids": "knn_lm",
+    "score_text": "knn_lm",
+    "QUESTIONS": "passages",
+    "Passage": "passages",
+    "Question": "passages",
+    "gold_passage": "passages",
+    "wiki_passages": "passages",
+    "answer_logprobs": "rag",
+    "compare_conditions": "rag",
+    "greedy_answer": "rag",
+    "rag_answer_logprob": "rag",
+    "rag_prompt": "rag",
+    "BM25Config": "retriever",
+    "Retriever": "retriever",
+    "agreement": "retriever",
+    "bm25_scores": "retriever",
+    "bm25_tokens": "retriever",
+}
+__all__ = sorted(_API)
+__getattr__ = exports(__name__, _API)

@@ -70,19 +70,26 @@ def test_presenter_mode_on_a_projector(server, browser, lesson):
     page.close()
 
 
+# Presets whose click computes for 50-95 s on a 2-core CI machine (SmolLM2 answers with and without passages, MiniLM
+# indexing every passage, a 100M-token cost model): their browser click runs in the slow suite; the fast suite
+# asserts their numbers on a fresh page in tests/pages/test_retrieval_page.py.
+SLOW_IN_BROWSER = {
+    ("retrieval", "Lecture demo: a distractor"),
+    ("retrieval", "Lecture demo: a datastore that"),
+    ("retrieval", "Lecture demo: BM25 against"),
+}
+
+
 def _presets():
     """One test per preset; a lesson's presets run on one worker (`xdist_group`), in one browser tab, one after
     another, as a lecturer clicks them: each lands on its tab from wherever the previous one left the page."""
     for lesson in available_lessons():
         package = importlib.import_module(lesson.package)
         for name, preset in getattr(package, "PRESETS", {}).items():
-            yield pytest.param(
-                lesson.slug,
-                name,
-                preset.tab,
-                id=f"{lesson.slug}-{name[:30]}",
-                marks=pytest.mark.xdist_group(f"presets-{lesson.slug}"),
-            )
+            marks = [pytest.mark.xdist_group(f"presets-{lesson.slug}")]
+            if any(lesson.slug == slug and name.startswith(start) for slug, start in SLOW_IN_BROWSER):
+                marks.append(pytest.mark.slow)
+            yield pytest.param(lesson.slug, name, preset.tab, id=f"{lesson.slug}-{name[:30]}", marks=marks)
 
 
 @pytest.fixture(scope="session")

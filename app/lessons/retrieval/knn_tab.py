@@ -53,7 +53,7 @@ def mixture_settings(page: LessonPage, sizes: bool = True) -> None:
     )
 
 
-def load(page: LessonPage, corpus: str, text: str = "", name: str = "knn-data"):
+def load_datastore(page: LessonPage, corpus: str, text: str = "", name: str = "knn-data"):
     """The datastore and held-out scores for `corpus` (its size said first), or None (a message is shown)."""
     n_store, n_eval = int(page.value("n_store", DEFAULTS["n_store"])), int(page.value("n_eval", DEFAULTS["n_eval"]))
     size = page.compute(f"{name}-size", "The datastore's size", check_size, n_store, DIM, MAX_DATASTORE_BYTES)
@@ -153,7 +153,7 @@ def render(page: LessonPage) -> None:
             )
         mixture_settings(page)
     config = page.config(KnnLMConfig, "The kNN-LM settings")
-    knn = load(page, corpus, text)
+    knn = load_datastore(page, corpus, text)
     if config is None or knn is None:
         return
     config = fit_k(config, knn)

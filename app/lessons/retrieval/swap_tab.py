@@ -59,7 +59,7 @@ def render(page: LessonPage) -> None:
         return
     stores = {}
     for name in domains:
-        built = knn_tab.load(page, name, name=f"swap-{name}")
+        built = knn_tab.load_datastore(page, name, name=f"swap-{name}")
         if built is None:
             return
         stores[data.CORPORA[name].split(" (")[0]] = built
