@@ -70,13 +70,14 @@ def test_presenter_mode_on_a_projector(server, browser, lesson):
     page.close()
 
 
-# Presets whose click computes for 50-95 s on a 2-core CI machine (SmolLM2 answers with and without passages, MiniLM
+# Presets whose click computes for 50-95 s on a 2-core machine (SmolLM2 answers with and without passages, MiniLM
 # indexing every passage, a 100M-token cost model): their browser click runs in the slow suite; the fast suite
 # asserts their numbers on a fresh page in tests/pages/test_retrieval_page.py.
 SLOW_IN_BROWSER = {
     ("retrieval", "Lecture demo: a distractor"),
     ("retrieval", "Lecture demo: a datastore that"),
     ("retrieval", "Lecture demo: BM25 against"),
+    ("retrieval", "Lecture demo: a paraphrase"),
 }
 
 
