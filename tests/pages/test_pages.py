@@ -136,3 +136,9 @@ def test_a_preset_is_in_the_link_and_the_link_reproduces_it(lesson):
         got = again.session_state[key] if key in again.session_state else defaults.get(key)
         want = list(value) if isinstance(value, tuple) else value
         assert (list(got) if isinstance(got, tuple) else got) == want, key
+
+
+@pytest.mark.parametrize("lesson", available_lessons(), ids=lambda lesson: lesson.slug)
+def test_every_preset_is_named_as_a_lecture_demo(lesson):
+    presets = getattr(importlib.import_module(lesson.package), "PRESETS", {})
+    assert all(name.startswith("Lecture demo: ") for name in presets), list(presets)

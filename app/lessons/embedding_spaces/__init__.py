@@ -17,7 +17,7 @@ from app.page import LessonPage, Preset
 
 INTRO = (
     "A language model's first layer is a table with one vector per token. For tokens that are whole words "
-    "(“ king”, “ queen”) that table is a **word-embedding space**: SmolLM2-135M's was learned from about 2 "
+    "(“ king”, “ queen”) that table is a **word-embedding space**: SmolLM2-135M's (here its Q4_1 GGUF, dequantised) was learned from about 2 "
     "trillion tokens, MiniLM's from BERT-style pre-training and a billion sentence pairs, against the 430k words "
     "the Word embeddings page trains on. Ask it for neighbours and analogies "
     "(king − man + woman), map word groups, and score it on WordSim, SimLex and Google's analogies beside "
