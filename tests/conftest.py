@@ -105,6 +105,24 @@ def run_page(page: str, timeout: float = 30) -> AppTest:
     return at.run()
 
 
+def open_page(page: str, timeout: float = 60, **query) -> AppTest:
+    """A lesson's page opened from a link: `query` is the link's query string (`**{"translation.iterations": "3"}`)."""
+    at = AppTest.from_file(ENTRY, default_timeout=timeout)
+    at.query_params.update(query)
+    at.switch_page(str(PAGES_DIR / page))
+    return at.run()
+
+
+def problems(at: AppTest) -> list[str]:
+    """Every exception and error message on the page."""
+    return [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+def metric(at: AppTest, label: str) -> str:
+    """The value of the metric labelled `label`."""
+    return next(m.value for m in at.metric if m.label == label)
+
+
 def tab_titles(slug: str) -> list[str]:
     return [tab.TITLE for tab in importlib.import_module(lesson_spec(slug).package).TABS]
 

@@ -267,6 +267,15 @@ def test_the_pruner_collects_after_closed_sessions_at_most_once_per_gap():
 
 
 # ------------------------------------------------------------------------------------------- the load tool
+def in_a_fresh_thread(fn, *args):
+    """Run `fn` in a thread of its own: Playwright's sync API refuses to start in a thread whose asyncio loop is
+    running, as it is in a worker whose browser tests hold the session's Chromium."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_load_tool_on_two_sessions(tmp_path):
@@ -278,11 +287,8 @@ def test_load_tool_on_two_sessions(tmp_path):
     if not Path(load.CHROMIUM).exists():
         pytest.skip("needs Chromium")
     pytest.importorskip("playwright")
-    report = load.main(
-        ["--sessions", "2", "--run-seconds", "10", "--settle", "3", "--timeout", "120", "--cold"]
-        + ["--classes", "2"]
-        + ["--json", str(tmp_path / "load.json")]
-    )
+    args = ["--sessions", "2", "--run-seconds", "10", "--settle", "3", "--timeout", "120", "--cold"]
+    report = in_a_fresh_thread(load.main, args + ["--classes", "2", "--json", str(tmp_path / "load.json")])
     assert report["sessions"] == 2 and len(report["students"]) == 2
     for student in report["students"]:
         assert student["first_view_s"] is not None or student["errors"], student
@@ -310,7 +316,8 @@ def test_a_closed_tabs_session_is_forgotten_on_a_real_server():
     sync_api = pytest.importorskip("playwright.sync_api")
     server = load.start_server(load.free_port(), env={"NLP_PLAYGROUND_RELEASE_AFTER_S": "1"})
     port = server.args[server.args.index("--server.port") + 1]
-    try:
+
+    def open_and_close_a_tab():
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=load.CHROMIUM, args=load.BROWSER_ARGS)
             context = browser.new_context()
@@ -320,6 +327,9 @@ def test_a_closed_tabs_session_is_forgotten_on_a_real_server():
             page.get_by_text("Running on").first.wait_for(timeout=120_000)  # the kit's sidebar ran
             context.close()
             browser.close()
+
+    try:
+        in_a_fresh_thread(open_and_close_a_tab)
         time.sleep(25)  # 1 s disconnected, then the pruner's next checks (every 10 s)
     finally:
         load.stop_server(server)  # and reads the log to its end

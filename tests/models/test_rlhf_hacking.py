@@ -30,6 +30,4 @@ def test_reward_hacking_claim_holds_across_seeds_and_threads(smollm2, sample_see
         torch.set_num_threads(before)
     summary = hacking_summary(trainer.history)
     assert summary["kl_last"] >= HACKING_CLAIM["kl_last_at_least"], summary
-    if "reward_last_at_least" in HACKING_CLAIM:
-        assert summary["reward_last"] >= HACKING_CLAIM["reward_last_at_least"], summary
-        assert summary["reward_last"] - summary["reward_first"] >= HACKING_CLAIM["reward_gain_at_least"], summary
+    assert summary["reward_last"] - summary["reward_first"] >= HACKING_CLAIM["reward_gain_at_least"], summary

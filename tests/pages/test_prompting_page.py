@@ -5,24 +5,14 @@ from streamlit.testing.v1 import AppTest
 
 from app.lessons import PAGES_DIR
 from app.lessons.prompting import PRESETS
-from tests.conftest import ENTRY, open_tab, setting_key
+from tests.conftest import metric, open_tab, problems, setting_key
+from tests.conftest import open_page as open_lesson_page
 
 PAGE = str(PAGES_DIR / "prompting.py")
 
 
 def open_page(**query) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=180)
-    at.query_params.update(query)
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def problems(at) -> list[str]:
-    return [e.value for e in at.exception] + [e.value for e in at.error]
-
-
-def metric(at, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+    return open_lesson_page("prompting.py", 180, **query)
 
 
 def percent(text: str) -> float:

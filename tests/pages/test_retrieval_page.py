@@ -8,24 +8,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.lessons.retrieval import PRESETS
-from tests.conftest import ENTRY, PAGES_DIR, open_tab, setting_key
+from tests.conftest import PAGES_DIR, metric, open_tab, problems, setting_key
+from tests.conftest import open_page as open_lesson_page
 
 PAGE = str(PAGES_DIR / "retrieval.py")
 
 
 def open_page(**query) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=300)
-    at.query_params.update(query)
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def problems(at) -> list[str]:
-    return [e.value for e in at.exception] + [e.value for e in at.error]
-
-
-def metric(at, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+    return open_lesson_page("retrieval.py", 300, **query)
 
 
 def number(at, label: str) -> float:

@@ -241,7 +241,7 @@ def test_reward_hacking_preset_sets_its_settings_and_trains_nothing():
     assert at.session_state[key("method", "lm")] == "ppo"
     assert "rlhf-lm:run" not in at.session_state
     shows = PRESETS["Lecture demo: reward hacking, β = 0"].shows
-    assert f"≥ {HACKING_CLAIM['reward_last_at_least']:.2f}" in shows and "seeds 0 and 1" in shows
+    assert f"at least {HACKING_CLAIM['reward_gain_at_least']:.2f} above" in shows and "seeds 0 and 1" in shows
     at = preset(at, "Lecture demo: KL leash, β = 0.1")
     assert at.session_state[key("kl_coef", "lm")] == 0.1
     assert at.session_state[key("adapter_lr", "lm")] == HACKING["adapter_lr"]
@@ -262,6 +262,5 @@ def test_reward_hacking_preset_on_a_fresh_page_shows_its_claim(smollm2):
     assert len(trainer.history) == HACKING["iterations"]
     first, last = (float(x) for x in metric(at, "Reward, first 3").split(" → "))
     kl = float(metric(at, "KL to the reference").split()[0])
-    assert last >= HACKING_CLAIM["reward_last_at_least"], (first, last)
     assert last - first >= HACKING_CLAIM["reward_gain_at_least"], (first, last)
     assert kl >= HACKING_CLAIM["kl_last_at_least"], kl

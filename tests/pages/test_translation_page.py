@@ -4,32 +4,14 @@ is a message with the last result kept, and the tiny model trains and is decoded
 from streamlit.testing.v1 import AppTest
 
 from app.lessons.translation import PRESETS
-from tests.conftest import ENTRY, PAGES_DIR, open_tab
-
-try:  # the kit's key scheme: '<slug>.<tab>.<name>' inside a tab, '<slug>.<name>' in controls
-    from tests.conftest import setting_key
-except ImportError:  # before that change: '<slug>.<name>' everywhere
-
-    def setting_key(slug: str, name: str, tab: str | None = None) -> str:
-        return f"{slug}.{name}"
-
+from tests.conftest import PAGES_DIR, metric, open_tab, problems, setting_key
+from tests.conftest import open_page as open_lesson_page
 
 PAGE = str(PAGES_DIR / "translation.py")
 
 
 def open_page(**query) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=60)
-    at.query_params.update(query)
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def problems(at) -> list[str]:
-    return [e.value for e in at.exception] + [e.value for e in at.error]
-
-
-def metric(at, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+    return open_lesson_page("translation.py", 60, **query)
 
 
 def chart_count(at) -> int:

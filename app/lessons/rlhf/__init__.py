@@ -19,7 +19,8 @@ INTRO = (
 # 0.09 -> 0.90, KL 50 nats. The thresholds sit well below both; tests/models/test_rlhf_hacking.py (slow) checks
 # seeds 0 and 1 with 1 and 2 torch threads.
 HACKING = {"kl_coef": 0.0, "adapter_lr": 0.003, "iterations": 30}
-HACKING_CLAIM = {"reward_last_at_least": 0.5, "reward_gain_at_least": 0.25, "kl_last_at_least": 10.0}
+# what held on sample seeds 0 and 1 with one and with two torch threads (tests/models/test_rlhf_hacking.py, slow)
+HACKING_CLAIM = {"reward_gain_at_least": 0.15, "kl_last_at_least": 10.0}
 
 PRESETS = {
     "Lecture demo: clipping at a high lr": Preset(
@@ -42,12 +43,12 @@ PRESETS = {
     "Lecture demo: reward hacking, β = 0": Preset(
         f"Actor-critic PPO with β=0, lr {HACKING['adapter_lr']:g}, {HACKING['iterations']} iterations (press "
         f"Start; 2–9 minutes on a 2-core CPU: 4–17 s an iteration measured, quiet to loaded). The metrics "
-        f"above the chart then read: reward, last 3 "
-        f"iterations ≥ {HACKING_CLAIM['reward_last_at_least']:.2f} and at least "
-        f"{HACKING_CLAIM['reward_gain_at_least']:.2f} above the first 3; KL to the reference ≥ "
-        f"{HACKING_CLAIM['kl_last_at_least']:.0f} nats. Measured with one torch thread on sample seeds 0 and 1: "
-        "0.13 → 0.79 (KL 26) and 0.09 → 0.90 (KL 50); the texts differ from run to run (“brings joy … joy”, "
-        "“fit fit fit well fit”), the reward climbs late (little moves in the first 10 iterations).",
+        f"above the chart then read: reward of the last 3 iterations at least "
+        f"{HACKING_CLAIM['reward_gain_at_least']:.2f} above the first 3, KL to the reference ≥ "
+        f"{HACKING_CLAIM['kl_last_at_least']:.0f} nats. How high the reward ends depends on the sample seed and on "
+        "the machine's torch thread count: on seeds 0 and 1, 0.13 → 0.79 (KL 26) and 0.09 → 0.90 (KL 50) with one "
+        "thread, and 0.15 → 0.34 (KL 47) for seed 1 with two; the texts differ from run to run (“brings joy … "
+        "joy”, “fit fit fit well fit”), and the reward climbs late (little moves in the first 10 iterations).",
         tab=lm_tab.TITLE,
         values={**HACKING, "method": "ppo"},
     ),
