@@ -93,7 +93,10 @@ def load_corpus(name: str) -> list[list[str]]:
     return sentences_from_text(load_corpus_text(name), lowercase=True)
 
 
-def _wiki_text() -> str:
+@lru_cache(maxsize=1)
+def wiki_articles() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(title, cleaned lines) of every article of gensim's Wikipedia sample, parsed once per process (the parse
+    takes seconds): the "wiki" corpus's text, and the retrieval lesson's titled passages."""
     from gensim.corpora.wikicorpus import extract_pages, filter_wiki
 
     articles = []
@@ -106,9 +109,12 @@ def _wiki_text() -> str:
             # drop leftovers of tables, headings and lists' markup
             lines = [ln for ln in lines if ln and not ln.startswith(("|", "{", "!", "=", "*", "#"))]
             lines = [_IMAGE_SIZE.sub("", ln).strip() for ln in lines]  # "30px", "216x216px" of images
-            lines = [ln for ln in lines if ln]
-            articles.append("\n".join(lines))
-    return "\n".join(articles)
+            articles.append((title, tuple(ln for ln in lines if ln)))
+    return tuple(articles)
+
+
+def _wiki_text() -> str:
+    return "\n".join("\n".join(lines) for _title, lines in wiki_articles())
 
 
 def _shakespeare_text() -> str:

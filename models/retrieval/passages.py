@@ -12,14 +12,12 @@ that every question has one).
 
 from __future__ import annotations
 
-import bz2
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from models.corpora import WIKI_FILE
+from models import corpora
 
-_IMAGE_SIZE = re.compile(r"\b\d+(?:x\d+)?px\b")
 _MARKUP_QUOTES = re.compile(r"'{2,}")  # the wiki's ''italic'' and '''bold''' marks that filter_wiki leaves
 
 
@@ -68,30 +66,16 @@ QUESTIONS = [
 ]
 
 
-def _clean_lines(markup: str) -> list[str]:
-    from gensim.corpora.wikicorpus import filter_wiki
-
-    lines = [ln.strip() for ln in filter_wiki(markup).splitlines()]
-    # drop leftovers of tables, headings and lists' markup, as models/corpora.py does
-    lines = [ln for ln in lines if ln and not ln.startswith(("|", "{", "!", "=", "*", "#"))]
-    lines = [_MARKUP_QUOTES.sub("", _IMAGE_SIZE.sub("", ln)).strip() for ln in lines]
-    return [ln for ln in lines if ln]
-
-
 @lru_cache(maxsize=1)
 def wiki_articles() -> tuple[tuple[str, str], ...]:
-    """(title, text) of every article of gensim's Wikipedia sample, cleaned as models/corpora.py cleans it."""
-    from gensim.corpora.wikicorpus import extract_pages
-    from gensim.test.utils import datapath
-
+    """(title, text) of every article of gensim's Wikipedia sample, as models/corpora.py cleans it, less the wiki's
+    ''italic'' and '''bold''' marks."""
     articles = []
-    with bz2.open(datapath(WIKI_FILE), "rt", encoding="utf-8") as f:
-        for title, markup, _page_id in extract_pages(f):
-            if len(markup) < 200 or title.startswith(("Wikipedia:", "Template:", "Category:")):
-                continue
-            text = " ".join(_clean_lines(markup))
-            if len(text) >= 200:
-                articles.append((title, text))
+    for title, lines in corpora.wiki_articles():
+        cleaned = [_MARKUP_QUOTES.sub("", ln).strip() for ln in lines]
+        text = " ".join(ln for ln in cleaned if ln)
+        if len(text) >= 200:
+            articles.append((title, text))
     return tuple(articles)
 
 
