@@ -7,6 +7,7 @@ state first (`private_copy`).
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 
 import streamlit as st
 
@@ -36,6 +37,27 @@ def private_copy(model):
 def load_shared_model(name: str, device: str, allow_download: bool = False):
     with st.spinner(f"Loading {name} on {device} (the first SmolLM2 load converts it: up to ~30 s)…"):
         return shared_model(name, device, allow_download)
+
+
+# The texts a small character-level model trains on (the MoE, RNN and pre-training lessons): a named corpus, cut to
+# what a few hundred steps can see, or the student's own text
+TRAINING_CORPORA = {"wiki": "Wikipedia sample", "lee": "Lee news corpus", "user": "Your own text"}
+MAX_TRAINING_CHARS = 300_000
+
+
+@lru_cache(maxsize=4)
+def named_training_text(name: str) -> str:
+    return corpora.load_corpus_text(name)[:MAX_TRAINING_CHARS]
+
+
+def read_training_text(corpus: str, user_text: str) -> tuple[str, str]:
+    """-> (label, text): a named corpus, or the user's text checked (empty, binary, too big: ValueError) and cut.
+    A lesson adds its own checks of what its model needs (a training window, a held-out part)."""
+    if corpus not in TRAINING_CORPORA:
+        raise ValueError(f"Unknown corpus {corpus!r}; choose one of {', '.join(TRAINING_CORPORA)}.")
+    if corpus != "user":
+        return TRAINING_CORPORA[corpus], named_training_text(corpus)
+    return "your text", check_text(user_text)[:MAX_TRAINING_CHARS]
 
 
 @st.cache_resource(max_entries=8, show_spinner="Reading the corpus…")

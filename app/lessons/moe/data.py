@@ -9,31 +9,24 @@ its cache by them, and a student's own text never reaches a shared cache (the ta
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
 
 import numpy as np
 
 from app.lessons.moe import figures
-from models.corpora import load_corpus_text
+from app.resources import TRAINING_CORPORA, named_training_text, read_training_text
 from models.moe.model import MoEConfig, MoETrainer
-from models.text import check_text
 
-CORPORA = {"wiki": "Wikipedia sample", "lee": "Lee news corpus", "user": "Your own text"}
-MAX_CHARS = 300_000  # a tiny model sees a fraction of this in a few hundred steps
+CORPORA = TRAINING_CORPORA  # the lesson's texts (the kit's, shared by the character-level lessons)
+
 SHORT_RUN_STEPS = 50  # the router tab's run when the student has none: ~3 s of one model on one CPU thread
 SEED = 0  # every run of the lesson: the three balancings share it, and the presets' numbers are measured with it
 
 
-@lru_cache(maxsize=4)
-def _named(name: str) -> str:
-    return load_corpus_text(name)[:MAX_CHARS]
-
-
 def training_text(corpus: str, user_text: str, context: int) -> tuple[str, str]:
     """-> (label, text). ValueError with what to do for an empty, too short or one-character text."""
+    label, text = read_training_text(corpus, user_text)
     if corpus != "user":
-        return CORPORA[corpus], _named(corpus)
-    text = check_text(user_text)[:MAX_CHARS]
+        return label, text
     if len(set(text)) < 2:
         raise ValueError("The text uses a single character; a language model needs at least two.")
     if len(text) < context + 2:
@@ -53,7 +46,7 @@ def step0_loads(text: str, config: MoEConfig) -> np.ndarray:
 
 def step0_view(corpus: str, settings: tuple):
     """The first view of a named corpus: (figure, frame) of `step0_loads` (for `page.shared_figure`)."""
-    return figures.initial_loads(step0_loads(_named(corpus), MoEConfig(**dict(settings))))
+    return figures.initial_loads(step0_loads(named_training_text(corpus), MoEConfig(**dict(settings))))
 
 
 def short_run(text: str, config: MoEConfig, balance: str, steps: int = SHORT_RUN_STEPS) -> MoETrainer:
@@ -67,4 +60,4 @@ def short_run(text: str, config: MoEConfig, balance: str, steps: int = SHORT_RUN
 
 def shared_short_run(corpus: str, settings: tuple, balance: str, steps: int = SHORT_RUN_STEPS) -> MoETrainer:
     """`short_run` on a named corpus, for `page.shared(..., read_only=True)`: nobody trains it further."""
-    return short_run(_named(corpus), MoEConfig(**dict(settings)), balance, steps)
+    return short_run(named_training_text(corpus), MoEConfig(**dict(settings)), balance, steps)
