@@ -72,12 +72,13 @@ def test_presenter_mode_on_a_projector(server, browser, lesson):
 
 # Presets whose click computes for 50-95 s on a 2-core machine (SmolLM2 answers with and without passages, MiniLM
 # indexing every passage, a 100M-token cost model): their browser click runs in the slow suite; the fast suite
-# asserts their numbers on a fresh page in tests/pages/test_retrieval_page.py.
+# asserts their numbers on a fresh page in tests/pages/test_retrieval_page.py and test_prompting_page.py.
 SLOW_IN_BROWSER = {
     ("retrieval", "Lecture demo: a distractor"),
     ("retrieval", "Lecture demo: a datastore that"),
     ("retrieval", "Lecture demo: BM25 against"),
     ("retrieval", "Lecture demo: a paraphrase"),
+    ("prompting", "Lecture demo: calibration over"),  # 56 s: three order seeds evaluated on SmolLM2
 }
 
 
