@@ -23,8 +23,11 @@ same formula over a sparse matrix), and tests/models/test_retrieval.py checks th
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
@@ -84,8 +87,16 @@ class Retriever:
     vectors: np.ndarray | None = field(default=None, repr=False)  # (N, d) unit passage vectors (dense)
 
     @classmethod
-    def build(cls, passages: list[str], kind: str = "bm25", encoder=None, config: BM25Config | None = None):
-        """Index `passages` (strings). Dense needs `encoder` = (model, tokenizer) of a sentence encoder (MiniLM)."""
+    def build(
+        cls,
+        passages: list[str],
+        kind: str = "bm25",
+        encoder=None,
+        config: BM25Config | None = None,
+        cache: Path | None = None,
+    ):
+        """Index `passages` (strings). Dense needs `encoder` = (model, tokenizer) of a sentence encoder (MiniLM);
+        with `cache` (a folder) its passage vectors are kept on disk, keyed by the encoder's weights and the texts."""
         passages = [p for p in passages]
         if not passages or not any(p.strip() for p in passages):
             raise ValueError("No passages to index: the corpus is empty.")
@@ -102,7 +113,7 @@ class Retriever:
 
             if encoder is None:
                 raise ValueError("Dense retrieval needs a sentence encoder: pass encoder=(model, tokenizer).")
-            vectors = encode(encoder, passages)  # (N, d)
+            vectors = encode_cached(encoder, passages, cache) if cache else encode(encoder, passages)  # (N, d)
             index = faiss.IndexFlatIP(vectors.shape[1])  # inner product of unit vectors = cosine
             index.add(vectors)
             return cls(passages, kind, index, encoder, vectors)
@@ -140,6 +151,42 @@ def encode(encoder, texts: list[str]) -> np.ndarray:
 
     model, tokenizer = encoder
     return np.ascontiguousarray(sentence_embeddings(model, tokenizer, texts).cpu().numpy(), dtype=np.float32)
+
+
+def _encoder_key(encoder, texts: list[str]) -> str:
+    """A digest of the encoder (its class, every parameter's shape and first values, the tokenizer's vocabulary
+    size) and of the texts: another model, other weights or other texts give another key."""
+    model, tokenizer = encoder
+    digest = hashlib.sha256(f"{type(model).__name__} {len(tokenizer)}".encode())
+    for name, param in model.named_parameters():
+        head = param.detach().flatten()[:64].float().cpu().numpy()
+        digest.update(f"{name} {tuple(param.shape)}".encode() + head.tobytes())
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def encode_cached(encoder, texts: list[str], cache: Path) -> np.ndarray:
+    """`encode(encoder, texts)`, read from `cache` when these texts were encoded by these weights before (MiniLM
+    spends seconds on a few hundred passages on a CPU; a server, a test worker or a restart reads them back in ms).
+    A file that cannot be read, or has the wrong shape, is computed again and rewritten."""
+    path = Path(cache) / f"vectors-{_encoder_key(encoder, texts)}.npy"
+    try:
+        vectors = np.load(path, allow_pickle=False)
+        if vectors.shape[0] == len(texts) and vectors.dtype == np.float32:
+            return vectors
+    except (OSError, ValueError):
+        pass
+    vectors = encode(encoder, texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(partial, "wb") as file:
+            np.save(file, vectors, allow_pickle=False)
+        os.replace(partial, path)  # atomic: a reader in another process sees the whole file or none
+    except OSError:
+        pass  # a read-only disk: the vectors are still computed, just not kept
+    return vectors
 
 
 def agreement(first: list[tuple[int, float]], second: list[tuple[int, float]]) -> dict[str, list[int]]:

@@ -10,6 +10,7 @@
 - the RAG log-probability equals a sum of the model's per-token log-probabilities computed step by step.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -233,6 +234,34 @@ def test_dense_scores_equal_sentence_transformers(minilm):
     brute = torch.from_numpy(dense.vectors) @ torch.from_numpy(dense.vectors[0])  # faiss IP = brute force
     assert [i for i, _ in dense.search(DOCS[0], k=6)] == torch.argsort(brute, descending=True).tolist()
     assert len(dense.search("🙂 ☃ Ünïcödé", k=1)) == 1  # dense always ranks something
+
+
+def test_passage_vectors_kept_on_disk_are_the_ones_computed(minilm, tmp_path, monkeypatch):
+    """The pool's MiniLM vectors are kept on disk: the file read back equals a fresh encoding, other texts or other
+    weights are another file, and a broken file is computed again."""
+    import models.retrieval.retriever as retriever
+
+    fresh = Retriever.build(DOCS, "dense", encoder=minilm).vectors
+    first = Retriever.build(DOCS, "dense", encoder=minilm, cache=tmp_path).vectors
+    np.testing.assert_array_equal(first, fresh)
+    (path,) = tmp_path.glob("vectors-*.npy")
+
+    def no_encoding(*args):
+        raise AssertionError("encoded again: the file on disk was not used")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(retriever, "encode", no_encoding)
+        np.testing.assert_array_equal(Retriever.build(DOCS, "dense", encoder=minilm, cache=tmp_path).vectors, fresh)
+    Retriever.build(DOCS[:-1], "dense", encoder=minilm, cache=tmp_path)  # other texts: another file
+    model, tokenizer = minilm
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        next(other.parameters())[0, 0] += 1.0
+    Retriever.build(DOCS, "dense", encoder=(other, tokenizer), cache=tmp_path)  # other weights: another file
+    assert len(list(tmp_path.glob("vectors-*.npy"))) == 3
+    path.write_bytes(b"not an array")
+    np.testing.assert_array_equal(Retriever.build(DOCS, "dense", encoder=minilm, cache=tmp_path).vectors, fresh)
+    np.testing.assert_array_equal(np.load(path), fresh)  # rewritten
 
 
 def test_every_question_has_a_gold_passage():

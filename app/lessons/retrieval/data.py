@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.resources import shared_corpus_text, shared_model
+from models.registry import cache_dir
 from models.retrieval import (
     QUESTIONS,
     Datastore,
@@ -132,7 +133,7 @@ def pool(words: int, per_article: int, device: str) -> Pool:
     texts = [p.full_text() for p in passages]
     encoder = shared_model("minilm", device)
     bm25 = Retriever.build(texts, "bm25")
-    dense = Retriever.build(texts, "dense", encoder=encoder)
+    dense = Retriever.build(texts, "dense", encoder=encoder, cache=cache_dir() / "passage-vectors")
     return Pool(passages, texts, bm25, dense, [gold_passage(passages, q) for q in QUESTIONS])
 
 
