@@ -125,6 +125,8 @@ class LessonPage:
             st.warning(f"“{label}” takes at most {max_chars:,} characters: longer text is cut there.")
         if url and not _link_taken(key, value, linked):
             refused_link_notice(key, label, linked)
+        if url:
+            _check_link(key, value)
         return value
 
     def value(self, name: str, default: Any = None) -> Any:
@@ -410,12 +412,41 @@ def apply_preset(slug: str, preset: Preset) -> None:
             _put_in_link(key, value)
 
 
+_UNLINKED = "kit:unlinked"  # session state: the preset's settings whose widget was bound when it was clicked
+
+
 def _put_in_link(key: str, value: Any) -> None:
-    """Write a preset's setting into the URL. Streamlit refuses a direct write for a widget bound in this run, and
-    syncs that one itself (the preset's tab is drawn in the run the click starts)."""
+    """Write a preset's setting into the URL. Streamlit refuses a direct write for a widget bound already; it syncs
+    that one itself when the widget is drawn again unchanged, but not when the widget is drawn with other
+    arguments (a layer slider whose range follows the model the preset picked): `widget` checks it once drawn."""
     try:
         st.query_params[key] = _link_text(key, value)
     except StreamlitAPIException:
+        st.session_state.setdefault(_UNLINKED, set()).add(key)
+
+
+def _check_link(key: str, value: Any) -> None:
+    """After drawing the widget of a setting a preset set while that widget was bound: the URL must hold it."""
+    unlinked = st.session_state.get(_UNLINKED)
+    if not unlinked or key not in unlinked:
+        return
+    unlinked.discard(key)
+    text = _link_text(key, value)
+    if st.query_params.get_all(key) != (text if isinstance(text, list) else [text]):
+        _write_bound_link(key, text)
+
+
+def _write_bound_link(key: str, text: str | list[str]) -> None:
+    """Put `text` into the address bar for a widget's key, past Streamlit's guard on bound parameters (Streamlit
+    has no public call for it; where its internals differ, the address lacks the value and the page still shows
+    it)."""
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    try:
+        with get_session_state().query_params() as params:
+            params._query_params[key] = text
+            params._send_query_param_msg()
+    except (AttributeError, KeyError, TypeError):
         pass
 
 
@@ -436,7 +467,27 @@ def _options_from_link(key: str, widget: Callable, args: tuple, kwargs: dict, li
     if not all(text in by_text for text in linked):
         return  # refused by Streamlit, and said so by refused_link_notice
     chosen = [by_text[text] for text in linked]
-    st.session_state[key] = chosen if getattr(widget, "__name__", "") == "multiselect" else chosen[0]
+    many = getattr(widget, "__name__", "") == "multiselect"
+    st.session_state[key] = chosen if many else chosen[0]
+    labels = [str(label(o)) for o in chosen]
+    if labels != linked:
+        _relabel_link(key, labels)
+
+
+def _relabel_link(key: str, labels: list[str]) -> None:
+    """A link that names an option itself (`?…context_model=smollm2`, as a preset writes it for a widget it has not
+    seen drawn) is taken above; but Streamlit's URL binding parses the link it was opened with by labels, and would
+    drop this value from the address bar, so that the address no longer reproduces the view. Rewrite the link as
+    the binding reads it (its labels), before the widget binds. Streamlit has no public call for that: when its
+    internals differ, the address loses the value (the page still shows it)."""
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    try:
+        with get_session_state().query_params() as params:
+            params._initial_query_params[key] = list(labels)
+            params._query_params[key] = labels if len(labels) > 1 else labels[0]
+    except (AttributeError, KeyError, TypeError):
+        pass
 
 
 def _link_taken(key: str, value: Any, linked: list[str]) -> bool:

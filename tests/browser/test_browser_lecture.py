@@ -5,11 +5,13 @@ Uses the server and browser of tests/conftest.py (a real `streamlit run` per wor
 """
 
 import importlib
+import re
 import time
 
 import pytest
 
 from app.lessons import available_lessons
+from app.page import tab_name
 from tests.browser.test_browser import TRAINS_FIRST, VISIBLE_CHART, _wait_until_idle
 from tests.conftest import settle
 
@@ -91,7 +93,7 @@ def _presets():
             marks = [pytest.mark.xdist_group(f"presets-{lesson.slug}")]
             if any(lesson.slug == slug and name.startswith(start) for slug, start in SLOW_IN_BROWSER):
                 marks.append(pytest.mark.slow)
-            yield pytest.param(lesson.slug, name, preset.tab, id=f"{lesson.slug}-{name[:30]}", marks=marks)
+            yield pytest.param(lesson.slug, name, preset, id=f"{lesson.slug}-{name[:30]}", marks=marks)
 
 
 @pytest.fixture(scope="session")
@@ -112,17 +114,68 @@ def _lesson_tab(tabs, server, browser, slug):
     return page
 
 
-@pytest.mark.parametrize("slug, name, tab", list(_presets()))
-def test_preset_lands_on_its_tab(server, browser, lesson_tabs, slug, name, tab):
+def _css_key(key: str) -> str:
+    """The class Streamlit gives a keyed widget's container: st-key-<key>, other characters as '-'."""
+    return "st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
+
+
+# What a widget shows: its inputs' values, its checkboxes, its sliders' positions and its text (a select box's choice)
+_SHOWN = """el => [
+    ...[...el.querySelectorAll('input, textarea')].map(i =>
+        i.type === 'checkbox' || i.type === 'radio' ? String(i.checked) : i.value),
+    ...[...el.querySelectorAll('[role=slider]')].map(s => s.getAttribute('aria-valuenow')),
+    el.innerText,
+].join(' | ')"""
+
+
+def _shown_settings(page, slug: str, tab_module: str, preset) -> dict[str, str]:
+    """{setting: what its widget shows} for the settings `preset` names that are drawn on the page now."""
+    shown = {}
+    for name in preset.values:
+        keys = [f"{slug}.{name}"] if "." in name else [f"{slug}.{name}", f"{slug}.{tab_module}.{name}"]
+        for key in keys:
+            widget = page.locator(f".{_css_key(key)}")
+            if widget.count():
+                shown[name] = widget.first.evaluate(_SHOWN)
+                break
+    return shown
+
+
+def _selected_tab(page, want: str, timeout_s: float = 60) -> str | None:
+    selected, deadline = None, time.time() + timeout_s
+    while selected != want and time.time() < deadline:  # the rerun may still be drawing
+        time.sleep(0.2)
+        chosen = page.locator("[role='tab'][aria-selected='true']")
+        selected = chosen.first.inner_text().strip() if chosen.count() else None
+    return selected
+
+
+@pytest.mark.parametrize("slug, name, preset", list(_presets()))
+def test_preset_lands_on_its_tab_and_its_link_reproduces_it(server, browser, lesson_tabs, slug, name, preset):
+    """A lecturer clicks the preset: it opens its tab with no error. The address bar then holds the view: the same
+    address opened afresh (a new session, as a student who follows the link from the slides) opens the same tab,
+    with every setting the preset names showing what it showed after the click, and no note of a refused link
+    value. (The number each preset claims is asserted on a fresh page in tests/pages/test_<slug>_page.py.)"""
     page = _lesson_tab(lesson_tabs, server, browser, slug)
     button = page.get_by_role("button", name=name, exact=True)
     button.wait_for(timeout=60_000)  # the preset row may still be drawing
     button.click()
     _wait_until_idle(page)
-    selected, deadline = None, time.time() + 60
-    while selected != tab and time.time() < deadline:  # the rerun may still be drawing
-        time.sleep(0.2)
-        chosen = page.locator("[role='tab'][aria-selected='true']")
-        selected = chosen.first.inner_text().strip() if chosen.count() else None
-    assert selected == tab
+    assert _selected_tab(page, preset.tab) == preset.tab
     assert page.locator("[data-testid='stException']").count() == 0, page.inner_text("body")[:2000]
+    package = importlib.import_module(next(item for item in available_lessons() if item.slug == slug).package)
+    tab_module = next(tab for tab in package.TABS if tab.TITLE == preset.tab)
+    before = _shown_settings(page, slug, tab_name(tab_module), preset)
+    link = page.url
+    page.goto(link)  # the same browser tab: the next preset is clicked from the reopened page
+    _wait_until_idle(page)
+    assert _selected_tab(page, preset.tab) == preset.tab, link
+    deadline = time.time() + 30
+    after = _shown_settings(page, slug, tab_name(tab_module), preset)
+    while after != before and time.time() < deadline:  # widgets below a chart may still be drawing
+        time.sleep(0.3)
+        after = _shown_settings(page, slug, tab_name(tab_module), preset)
+    assert after == before, f"{link} reopened shows other settings"
+    body = page.inner_text("[data-testid='stMain']")
+    assert "🔗" not in body, body[:2000]
+    assert page.locator("[data-testid='stException']").count() == 0, body[:2000]

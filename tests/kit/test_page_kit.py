@@ -36,7 +36,7 @@ def test_settings_have_one_name_from_widget_to_config_and_export():
     assert not at.exception
     assert "square=9 stale=False" in texts(at)
     open_tab(at, "Summary")
-    assert 'settings={"n": 3, "note": "", "word": "hi"}' in texts(at)  # field names, no kit keys
+    assert 'settings={"n": 3, "note": "", "shape": "sq", "word": "hi"}' in texts(at)  # field names, no kit keys
 
 
 def test_only_the_open_tab_is_computed():
@@ -56,7 +56,7 @@ def test_a_setting_of_a_closed_tab_keeps_its_value_and_stays_in_the_export():
     assert at.session_state["kitdemo.summary.note"] == "kept"  # Streamlit keeps a bound widget's value
     open_tab(at, "Summary")
     assert at.text_input(key="kitdemo.summary.note").value == "kept"
-    assert 'settings={"n": 3, "note": "kept", "word": "hi"}' in texts(at)
+    assert 'settings={"n": 3, "note": "kept", "shape": "sq", "word": "hi"}' in texts(at)
 
 
 def test_a_live_run_draws_every_tab():
@@ -119,6 +119,17 @@ def test_a_preset_sets_a_setting_of_a_tab_never_opened():
     assert link.get("kitdemo.summary.note") == "from a preset", "the link holds the preset"
     again = demo(**link)  # the link opened in a new browser
     assert again.text_input(key="kitdemo.summary.note").value == "from a preset"
+
+
+def test_a_link_may_name_an_option_or_its_label_and_the_address_keeps_it():
+    """A preset writes an option itself for a widget it has not seen drawn (`shape=tri`), Streamlit writes its label
+    (`shape=Triangle shape`): both set the option, and the address bar still holds it afterwards, so that the
+    student who opened the link can pass it on."""
+    for written in ("tri", "Triangle shape"):
+        at = demo(**{"kitdemo.tab": "Summary", "kitdemo.summary.shape": written})
+        assert not at.warning, [w.value for w in at.warning]
+        assert at.selectbox(key="kitdemo.summary.shape").value == "tri"
+        assert at.query_params["kitdemo.summary.shape"] in ("tri", "Triangle shape"), dict(at.query_params)
 
 
 def test_a_link_that_names_the_default_is_no_refusal():
