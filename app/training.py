@@ -289,8 +289,9 @@ def run_title(prefix: str, run: TrainingRun | None = None) -> str:
     return f"{title} · {run.label}" if run is not None and run.label else title
 
 
-def _keep_session_cap(prefix: str) -> None:
-    """A student trains RUNS_PER_SESSION runs at once: starting one pauses the oldest others, with a note."""
+def _keep_session_cap(prefix: str) -> bool:
+    """A student trains RUNS_PER_SESSION runs at once: starting one pauses the oldest others, with a note.
+    Whether it paused any."""
     others = [
         (key.removesuffix(":run"), value)
         for key in list(st.session_state.keys())
@@ -300,7 +301,7 @@ def _keep_session_cap(prefix: str) -> None:
     ]
     excess = len(others) - (RUNS_PER_SESSION - 1)
     if excess <= 0:
-        return
+        return False
     paused = others[:excess]
     for _slug, run in paused:
         run.running = False
@@ -316,6 +317,7 @@ def _keep_session_cap(prefix: str) -> None:
         f"Your run in {names} was paused so that this one can train (one run per student at a "
         "time); its results are kept, and ▶ Resume on its page goes on."
     )
+    return True
 
 
 def _start(
@@ -335,6 +337,22 @@ def _start(
         run.notice = ""
         return
     st.session_state.pop(f"{prefix}:start_error", None)
+    # A new run's trainer is built in the script run the click starts, under a progress bar (a real model may
+    # take seconds to load; built here, in the callback, the page would show nothing until it is done)
+    st.session_state[f"{prefix}:build"] = (factory, total_steps, settings, device, label)
+
+
+def _build(
+    prefix: str,
+    factory: Callable[[], Any],
+    total_steps: int,
+    settings: dict,
+    device: str,
+    label: str,
+) -> bool:
+    """Build a new run's trainer and make it this session's run; on failure the message is kept for the page and
+    the earlier run (its charts) stays. Whether it paused another run of this session."""
+    run = get_run(prefix)
     owner, table = _owner(), run_table()
     try:
         table.check_room(owner, prefix)  # before building: a model may take seconds and memory
@@ -343,14 +361,15 @@ def _start(
         table.check_room(owner, prefix, nbytes)
     except Exception as exc:  # noqa: BLE001 - shown on the page (ServerFullError included)
         st.session_state[f"{prefix}:start_error"] = str(exc)
-        return
+        return False
     if run is not None:
         _release(run)
-    _keep_session_cap(prefix)
+    paused_another = _keep_session_cap(prefix)
     run = TrainingRun(trainer, int(total_steps), dict(settings), device, label, running=True)
     run.owner, run.slug, run.nbytes = owner, prefix, nbytes
     table.add(owner, session_id(), prefix, run, nbytes)
     st.session_state[_run_key(prefix)] = run
+    return paused_another
 
 
 def _pause(prefix: str) -> None:
@@ -365,9 +384,10 @@ def _pause(prefix: str) -> None:
 def _step(prefix: str, factory, total_steps: int, settings: dict, device: str, label: str) -> None:
     run = get_run(prefix)
     if run is None or run.settings != settings:
-        _start(prefix, factory, total_steps, settings, device, label)
+        st.session_state.pop(f"{prefix}:start_error", None)
+        _build(prefix, factory, total_steps, settings, device, label)  # one chunk: the click waits for it
         run = get_run(prefix)
-        if run is None:
+        if run is None or run.settings != settings:
             return
     run.running = False
     run.last_tick = None
@@ -406,6 +426,14 @@ def training_panel(
 ) -> TrainingRun | None:
     """Controls + live fragment. `render(run)` draws the page's charts from the run (also when paused). While
     `blocked` says why (an input of the page is not valid), Start and Step wait: they would train on old input."""
+    building = st.session_state.pop(f"{prefix}:build", None)
+    if building is not None:  # ▶ Start was pressed for a new run: build it now, saying so at once
+        note = st.empty()
+        note.progress(0.0, text="▶ Starting: building the model for this run (loading weights takes seconds)…")
+        paused_another = _build(prefix, *building)
+        note.empty()
+        if paused_another:
+            st.rerun()  # a panel drawn above this one showed that run as training
     run = get_run(prefix)
     running = run is not None and run.running
     args = (prefix, factory, total_steps, settings, device, label)
