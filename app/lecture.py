@@ -19,6 +19,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.io as pio
 import streamlit as st
@@ -83,6 +84,40 @@ def shared_style(fig) -> bool | None:
     return held[1] if held is not None and held[0]() is fig else None
 
 
+def _axis_values(fig) -> dict[str, np.ndarray]:
+    """{layout axis name ('xaxis', 'yaxis2', ...): the finite numbers its traces plot on it}."""
+    values: dict[str, list] = {}
+    for trace in fig.data:
+        for letter in ("x", "y"):
+            data = getattr(trace, letter, None)
+            if data is None:
+                continue
+            try:
+                numbers = np.asarray(data, dtype=float).ravel()
+            except (TypeError, ValueError):
+                continue  # categories or dates
+            ref = getattr(trace, f"{letter}axis", None) or letter
+            values.setdefault(ref.replace(letter, f"{letter}axis", 1), []).append(numbers[np.isfinite(numbers)])
+    return {name: np.concatenate(parts) for name, parts in values.items()}
+
+
+def tidy_axes(fig) -> None:
+    """Axis labels a room can read: a log axis over two decades or more is labelled at the powers of ten only
+    (not "8 9 1 2 3 … 10 2 3"); an axis of small numbers says 2×10⁻⁶, not "2µ" (plotly's SI suffixes). Axes whose
+    builder set its own ticks or format are left alone."""
+    values = _axis_values(fig)
+    for name, numbers in values.items():
+        axis = fig.layout[name] if name in fig.layout else None
+        if axis is None or axis.tickvals is not None or axis.tickformat:
+            continue
+        if axis.type == "log":
+            positive = numbers[numbers > 0]
+            if axis.dtick is None and positive.size and np.log10(positive.max() / positive.min()) >= 1.5:
+                axis.dtick = 1
+        elif axis.exponentformat is None and numbers.size and 0 < np.abs(numbers).max() < 1e-2:
+            axis.exponentformat = "power"
+
+
 def style_figure(fig, presenter: bool | None = None):
     """House style for charts; in presenter mode every text in the chart (ticks, legend, colour bars, titles
     of axes and annotations) grows to PRESENTER_FONT, also where a builder set a smaller size.
@@ -94,6 +129,7 @@ def style_figure(fig, presenter: bool | None = None):
     if shared_style(fig) == presenter:
         return fig
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10))  # template: plotly_white, the default set above
+    tidy_axes(fig)
     if presenter:
         size = PRESENTER_FONT
         fig.update_layout(font=dict(size=size), legend=dict(font=dict(size=size)))
