@@ -5,7 +5,9 @@
 - `ibm_model1`: IBM Model 1's t(f | e) learnt by EM, Viterbi alignments, alignment error rate.
 - `noisy_channel`: decode a foreign sentence by argmax_e p(e) p(f | e), with an n-gram LM and IBM Model 1.
 - `seq2seq`: a tiny GRU encoder-decoder with dot-product attention (attention as a soft alignment), trained live.
-- `beam`: beam search as transformers' generate(num_beams=k) does it, with the hypotheses' tree.
+- `beam`: beam search as transformers' generate(num_beams=k) does it (with a KV cache), with the hypotheses' tree.
+- `llm_prompt`: a causal LM (SmolLM2) prompted few-shot to translate English -> French; beams per width.
+- `glossary`: the same prompt with and without a term table; term accuracy, chrF and BLEU.
 - `bleu`: BLEU and chrF from sacrebleu, opened up (n-gram precisions, brevity penalty).
 
     from models.translation import IBMModel1, parallel_corpus, beam_search
@@ -20,8 +22,17 @@ from models.lazy import exports
 
 _API = {  # name -> the module that defines it
     "BeamResult": "beam",
+    "CachedLMStep": "beam",
     "beam_search": "beam",
     "beam_search_ids": "beam",
+    "beam_search_result": "beam",
+    "compare_glossary": "glossary",
+    "parse_glossary": "glossary",
+    "term_hits": "glossary",
+    "DecodeConfig": "llm_prompt",
+    "beams_by_width": "llm_prompt",
+    "translate": "llm_prompt",
+    "translation_prompt": "llm_prompt",
     "bleu_report": "bleu",
     "sentence_scores": "bleu",
     "TranslationConfig": "config",

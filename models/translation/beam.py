@@ -12,11 +12,19 @@ Greedy decoding is num_beams = 1. Returns the finished hypotheses best first, an
 each step, for the page to draw.
 
 `beam_search_ids(step, ...)` needs only a step function, prefixes -> (n, V) log-probabilities of the next token, so
-the same code decodes a causal LM (`beam_search`) and the tiny encoder-decoder.
+the same code decodes a causal LM (`beam_search`) and the tiny encoder-decoder. Two step functions for a causal LM:
+- `causal_lm_step`: the prompt and the whole prefix, every step (clear, and the reference for the next one);
+- `CachedLMStep`: the prompt once, then only each beam's newest token against a KV cache. A step function that has
+  a `keep_beams(parents)` method is told, after each step, which beam each kept prefix grew from, and reorders its
+  cache rows to match (row r <- row parents[r]: transformers' `Cache.reorder_cache(beam_idx)`), as generate does.
+  Prompts that share their first tokens (the same few-shot examples; one prompt at every beam width) can start
+  from one `PromptCache` of those tokens, copied, instead of running them again.
 """
 
 from __future__ import annotations
 
+import copy
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -72,6 +80,8 @@ def beam_search_ids(
             finished = sorted(finished, key=lambda item: -item[0])[:num_beams]
         running = [running[parents[r]] + [tokens[r]] for r in order]
         running_scores = going[order]
+        if hasattr(step, "keep_beams"):  # a cached step: its cache rows follow the kept beams' parents
+            step.keep_beams([parents[r] for r in order])
         tree.append([(parents[r], tokens[r], going[r].item()) for r in order])
         if len(finished) == num_beams:  # can the best running beam still beat the worst finished one?
             best_possible = (running_scores[0] / (t + 1) ** length_penalty).item()
@@ -99,15 +109,95 @@ def causal_lm_step(model, prompt_ids: torch.Tensor) -> Callable[[list[list[int]]
     return step
 
 
+@dataclass
+class PromptCache:
+    """The KV cache of a prompt's first tokens (batch 1), for searches whose prompts all start with them (the same
+    few-shot examples, or the same prompt at every beam width). Read-only: each search works on a copy."""
+
+    ids: list[int]  # the shared first tokens
+    cache: object  # transformers' Cache after them
+    logits: torch.Tensor  # (1, V): the logits at their last position
+
+
+def prompt_cache(model, ids: torch.Tensor) -> PromptCache:
+    """Run the shared first tokens `ids` (1, P0) once."""
+    step = CachedLMStep(model, ids)
+    logits = step.forward(ids)
+    return PromptCache(ids[0].tolist(), step.cache, logits)
+
+
+class CachedLMStep:
+    """`causal_lm_step` with a KV cache: the same log-probabilities, one new token per beam per step.
+
+    First call: the prompt runs once (batch 1), its cache is copied to each beam's row; given a `start` (a
+    PromptCache of the prompt's first tokens), only the rest of the prompt runs. Then, before each call,
+    `keep_beams(parents)` reorders the cache rows (row r <- row parents[r]) and the call feeds each beam's newest
+    token only: (n, 1) instead of (n, P + t).
+    """
+
+    def __init__(self, model, prompt_ids: torch.Tensor, start: PromptCache | None = None):
+        self.model, self.prompt_ids = model, prompt_ids  # prompt_ids: (1, P)
+        self.start = start if start is not None and prompt_ids[0, : len(start.ids)].tolist() == start.ids else None
+        self.cache = None  # transformers' Cache: (n, heads, P + t - 1, head dim) per layer
+        self.parents: list[int] | None = None
+        # transformers >= 5.2x names the cache argument `cache`; 5.17 and older `past_key_values`
+        self.cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+    @torch.no_grad()
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """The last position's logits (n, V); the cache grows by input_ids' length."""
+        cache = {} if self.cache is None else {self.cache_arg: self.cache}
+        out = self.model(input_ids=input_ids, use_cache=True, **cache)
+        self.cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
+        return out.logits[:, -1].float()
+
+    def keep_beams(self, parents: list[int]) -> None:
+        self.parents = parents
+
+    @torch.no_grad()
+    def __call__(self, prefixes: list[list[int]]) -> torch.Tensor:
+        device = self.prompt_ids.device
+        if self.cache is None:  # the prompt, once; every beam starts from its cache and its last logits
+            rest = self.prompt_ids
+            if self.start is not None:  # its first tokens' cache is ready: copy it, run the rest
+                self.cache, rest = copy.deepcopy(self.start.cache), self.prompt_ids[:, len(self.start.ids) :]
+            logits = self.forward(rest) if rest.shape[1] else self.start.logits
+            logits = logits.expand(len(prefixes), -1)  # (n, V)
+            self.cache.reorder_cache(torch.zeros(len(prefixes), dtype=torch.long, device=device))  # 1 -> n rows
+        else:
+            if self.parents is None or len(self.parents) != len(prefixes):
+                raise RuntimeError("CachedLMStep needs keep_beams(parents) before each step after the first.")
+            self.cache.reorder_cache(torch.tensor(self.parents, dtype=torch.long, device=device))
+            self.parents = None
+            newest = torch.tensor([[prefix[-1]] for prefix in prefixes], dtype=torch.long, device=device)  # (n, 1)
+            logits = self.forward(newest)  # (n, V)
+        return torch.log_softmax(logits, dim=-1).cpu()
+
+
+def prompt_ids(model, tokenizer, prompt: str) -> torch.Tensor:
+    return tokenizer(prompt, return_tensors="pt").input_ids.to(next(model.parameters()).device)  # (1, P)
+
+
+def beam_search_result(
+    model,
+    tokenizer,
+    prompt: str,
+    num_beams: int = 4,
+    max_new_tokens: int = 20,
+    length_penalty: float = 1.0,
+    start: PromptCache | None = None,
+) -> BeamResult:
+    """The BeamResult (ids, scores, tree) of `prompt`'s continuation, decoded with a KV cache (from `start`'s when
+    the prompt begins with its tokens)."""
+    step = CachedLMStep(model, prompt_ids(model, tokenizer, prompt), start)
+    return beam_search_ids(step, num_beams, max_new_tokens, tokenizer.eos_token_id, length_penalty)
+
+
 def beam_search(
     model, tokenizer, prompt: str, num_beams: int = 4, max_new_tokens: int = 20, length_penalty: float = 1.0
 ) -> list[tuple[str, float]]:
     """[(generated text, score)], best first: the sequences of generate(num_beams=k, do_sample=False)."""
-    device = next(model.parameters()).device
-    prompt_ids = tokenizer(prompt, return_tensors="pt").input_ids.to(device)  # (1, P)
-    result = beam_search_ids(
-        causal_lm_step(model, prompt_ids), num_beams, max_new_tokens, tokenizer.eos_token_id, length_penalty
-    )
+    result = beam_search_result(model, tokenizer, prompt, num_beams, max_new_tokens, length_penalty)
     return [
         (tokenizer.decode(ids, skip_special_tokens=True), score) for ids, score in zip(result.sequences, result.scores)
     ]

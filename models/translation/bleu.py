@@ -25,6 +25,10 @@ def corpus_bleu(hypotheses: list[str], references: list[str]) -> float:
     return BLEU().corpus_score(hypotheses, [references]).score
 
 
+def corpus_chrf(hypotheses: list[str], references: list[str]) -> float:
+    return CHRF().corpus_score(hypotheses, [references]).score
+
+
 def sentence_scores(hypothesis: str, reference: str) -> dict[str, float]:
     """One sentence's BLEU (sacrebleu's effective order: orders with no n-gram left out) and chrF."""
     bleu = BLEU(effective_order=True).sentence_score(hypothesis, [reference])

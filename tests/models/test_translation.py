@@ -12,7 +12,8 @@ from nltk.translate import IBMModel1 as NltkIBMModel1
 from sacrebleu.metrics import BLEU
 
 from models.attention.mechanism import scaled_dot_product_attention
-from models.translation.beam import beam_search, beam_search_ids, causal_lm_step
+from models.registry import random_smollm2
+from models.translation.beam import CachedLMStep, beam_search, beam_search_ids, beam_search_result, causal_lm_step
 from models.translation.bleu import bleu_report, check_lines
 from models.translation.corpora import (
     ADJECTIVES,
@@ -186,16 +187,75 @@ def test_beam_search_equals_generate(tiny_lm, eos_prone_lm, num_beams):
             eos = tokenizer.eos_token_id
             expected = [s[ids.shape[1] :].tolist() for s in out.sequences]
             expected = [row[: row.index(eos) + 1] if eos in row else row for row in expected]
-            ours = beam_search_ids(causal_lm_step(model, ids), num_beams, 8, eos)
-            assert ours.sequences == expected
-            if num_beams > 1:
-                assert ours.scores == pytest.approx(out.sequences_scores.tolist(), abs=1e-5)
+            for step in (causal_lm_step(model, ids), CachedLMStep(model, ids)):  # the whole prefix; a KV cache
+                ours = beam_search_ids(step, num_beams, 8, eos)
+                assert ours.sequences == expected
+                if num_beams > 1:
+                    assert ours.scores == pytest.approx(out.sequences_scores.tolist(), abs=1e-5)
             texts = beam_search(model, tokenizer, prompt, num_beams=num_beams, max_new_tokens=8)
             assert [t for t, _ in texts] == tokenizer.batch_decode(
                 out.sequences[:, ids.shape[1] :], skip_special_tokens=True
             )
     with pytest.raises(ValueError, match="Between 1 and 8 beams"):
         beam_search_ids(lambda prefixes: torch.zeros(len(prefixes), 5), 9, 4, 0)
+
+
+def generate_ids(model, ids, num_beams, max_new_tokens, eos):
+    """transformers' beam search: each returned sequence's generated ids (up to EOS), and the scores."""
+    out = model.generate(
+        ids,
+        num_beams=num_beams,
+        do_sample=False,
+        max_new_tokens=max_new_tokens,
+        num_return_sequences=num_beams,
+        return_dict_in_generate=True,
+        output_scores=True,
+        pad_token_id=eos,
+        eos_token_id=eos,
+    )
+    rows = [s[ids.shape[1] :].tolist() for s in out.sequences]
+    rows = [row[: row.index(eos) + 1] if eos in row else row for row in rows]
+    return rows, (out.sequences_scores.tolist() if num_beams > 1 else None)
+
+
+@pytest.fixture(scope="module")
+def smollm2_shaped():
+    """SmolLM2-135M's architecture (30 layers, GQA 9/3 heads, tied 49,152-token embeddings), random weights."""
+    return random_smollm2(seed=0)
+
+
+@pytest.mark.parametrize("num_beams", [1, 4])
+def test_cached_beam_search_equals_generate_on_smollm2_architecture(smollm2_shaped, num_beams):
+    prompt = torch.randint(3, 49152, (1, 12), generator=torch.Generator().manual_seed(num_beams))
+    expected, scores = generate_ids(smollm2_shaped, prompt, num_beams, 10, eos=2)
+    step = CachedLMStep(smollm2_shaped, prompt)
+    ours = beam_search_ids(step, num_beams, 10, eos_token_id=2)
+    assert ours.sequences == expected
+    if scores is not None:
+        assert ours.scores == pytest.approx(scores, abs=1e-5)
+    assert step.cache.get_seq_length() == 12 + 10 - 1, "the cache holds the prompt and every token fed since"
+    with pytest.raises(RuntimeError, match="keep_beams"):  # a cached step must be told the beams' parents
+        fresh = CachedLMStep(smollm2_shaped, prompt)
+        fresh([[], []])
+        fresh([[5], [6]])
+
+
+def test_beam_search_on_smollm2_prompted_to_translate(smollm2):
+    """The page's own setting: SmolLM2, the few-shot translation prompt, 4 beams, 12 new tokens."""
+    from models.translation.llm_prompt import shared_start, translation_prompt
+
+    model, tokenizer = smollm2
+    prompt = translation_prompt(tokenizer, "The house is small.")
+    ids = tokenizer(prompt, return_tensors="pt").input_ids
+    expected, scores = generate_ids(model, ids, 4, 12, eos=tokenizer.eos_token_id)
+    ours = beam_search_result(model, tokenizer, prompt, num_beams=4, max_new_tokens=12)
+    assert ours.sequences == expected and ours.scores == pytest.approx(scores, abs=1e-5)
+    assert [len(step) for step in ours.tree] == [4] * len(ours.tree)
+    # from the examples' cache, computed once for every sentence (the glossary tab's shortcut): the same beams
+    start = shared_start(model, tokenizer, with_glossary=False)
+    assert CachedLMStep(model, ids, start).start is start and 80 < len(start.ids) < ids.shape[1]
+    shortcut = beam_search_result(model, tokenizer, prompt, num_beams=4, max_new_tokens=12, start=start)
+    assert shortcut.sequences == expected and shortcut.scores == pytest.approx(scores, abs=1e-4)
 
 
 # ---- BLEU --------------------------------------------------------------------------------------------------------
@@ -239,3 +299,89 @@ def test_tiny_model_learns_and_beam_1_is_greedy(toy):
         assert torch.allclose(attention.sum(-1), torch.ones(len(english) + 1))
     with pytest.raises(ValueError, match="at least 50"):
         Seq2SeqTrainer(toy[0][:20])
+
+
+# ---- prompting an LM to translate, with a glossary ---------------------------------------------------------------
+def test_glossary_terms_are_matched_as_whole_words():
+    from models.translation.glossary import contains_term, term_accuracy, term_hits, terms_in
+
+    glossary = {"window": "fenêtre", "kitchen": "cuisine", "car": "voiture"}
+    assert terms_in("Open the Window in the kitchen.", glossary) == {"window": "fenêtre", "kitchen": "cuisine"}
+    assert terms_in("The cart is red.", glossary) == {}, "whole words only"
+    assert contains_term("Ouvrez la FENÊTRE.", "fenêtre")
+    assert contains_term("Ouvrez la fene\u0302tre.", "fenêtre"), "an NFD output is the same word"
+    assert contains_term("L'infirmière arrive.", "infirmière") and not contains_term("Les vélos", "vélo")
+    hits = term_hits("Open the window in the kitchen.", "Ouvrez la fenêtre.", glossary)
+    assert [(h.source, h.found) for h in hits] == [("window", True), ("kitchen", False)]
+    assert term_accuracy([hits, []]) == 0.5 and term_accuracy([[], []]) is None
+
+
+def test_glossary_and_sentences_bad_input_is_a_message():
+    from models.translation.glossary import DEFAULT_GLOSSARY, DEFAULT_SENTENCES, parse_glossary, parse_sentences
+    from models.translation.llm_prompt import DecodeConfig, clean_sentence
+
+    assert parse_glossary(DEFAULT_GLOSSARY)["window"] == "fenêtre"
+    assert parse_sentences(DEFAULT_SENTENCES)[0] == ("The server is down.", "Le serveur est en panne.")
+    assert parse_sentences("Hello there.") == [("Hello there.", "")]
+    assert clean_sentence("  The\u200b house\u202e is\n small. ") == "The house is small."
+    assert clean_sentence("自然语言处理很有趣。") == "自然语言处理很有趣。", "any script is a sentence"
+    assert clean_sentence("Cafe\u0301 au lait") == "Café au lait", "NFC"
+    for call, message in [
+        (lambda: parse_glossary("window fenêtre"), "no “=”"),
+        (lambda: parse_glossary(" \n "), "empty"),
+        (lambda: parse_glossary("window = \u200b"), "empty"),
+        (lambda: parse_glossary("\n".join(f"w{k} = m{k}" for k in range(31))), "at most 30"),
+        (lambda: parse_sentences(""), "No sentences"),
+        (lambda: parse_sentences("a\nb\nc\nd\ne\nf\ng"), "at most 6"),
+        (lambda: parse_sentences("word " * 100), "at most 200"),
+        (lambda: clean_sentence("\u200b\u200b ?!"), "empty"),
+        (lambda: clean_sentence("🙂 🚀 🔥 " * 3), "empty"),
+        (lambda: clean_sentence("\x00" * 50 + "\ufffd"), "empty"),
+        (lambda: DecodeConfig(num_beams=9), "Between 1 and 8 beams"),
+        (lambda: DecodeConfig(max_new_tokens=100), "Between 4 and 32"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_translation_prompt_shows_the_glossary_only_when_asked(tiny_lm):
+    from models.translation.llm_prompt import SHOTS, answer_text, translation_prompt
+
+    _, tokenizer = tiny_lm  # SmolLM2's tokenizer and chat template
+    plain = translation_prompt(tokenizer, "Open the window.")
+    told = translation_prompt(tokenizer, "Open the window.", {"window": "fenêtre"})
+    assert "Glossary" not in plain and plain.endswith("<|im_start|>assistant\n")
+    assert "Glossary: window = fenêtre\nEnglish: Open the window.<|im_end|>" in told
+    assert "Glossary: car = voiture" in told, "the examples show their own terms"
+    assert all(french in plain for _, french, _ in SHOTS)
+
+    class NoTemplate:  # a tokenizer without a chat template: plain "English: / French:" lines
+        chat_template = None
+
+    text = translation_prompt(NoTemplate(), "Open the window.", {"window": "fenêtre"})
+    assert text.endswith("Glossary: window = fenêtre\nEnglish: Open the window.\nFrench:")
+    ids = tokenizer(" La maison.\nEnglish: next").input_ids + [tokenizer.eos_token_id]
+    assert answer_text(tokenizer, ids) == "La maison."
+
+
+def test_glossary_comparison_translates_as_generate_does(tiny_lm):
+    """On the random tiny Llama: each output is generate()'s greedy continuation of the same prompt, cut; the
+    term counts are the hits'; chrF and BLEU are sacrebleu's on the outputs."""
+    from sacrebleu.metrics import CHRF
+
+    from models.translation.glossary import compare_glossary, terms_in
+    from models.translation.llm_prompt import DecodeConfig, answer_text, translation_prompt
+
+    model, tokenizer = tiny_lm
+    sentences = [("Open the window in the kitchen.", "Ouvrez la fenêtre de la cuisine."), ("Hello.", "Bonjour.")]
+    glossary = {"window": "fenêtre", "kitchen": "cuisine"}
+    result = compare_glossary(model, tokenizer, sentences, glossary, DecodeConfig(num_beams=1, max_new_tokens=6))
+    for row, (english, _) in zip(result.rows, sentences):
+        for condition, terms in (("without", None), ("with", terms_in(english, glossary))):
+            ids = tokenizer(translation_prompt(tokenizer, english, terms), return_tensors="pt").input_ids
+            out = model.generate(ids, do_sample=False, num_beams=1, max_new_tokens=6, pad_token_id=2, eos_token_id=2)
+            assert row[condition] == answer_text(tokenizer, out[0, ids.shape[1] :].tolist())
+    assert result.n_terms == 2 and result.rows[1]["terms"] == {}
+    assert result.terms_found["with"] == sum(h.found for row in result.rows for h in row["with hits"])
+    chrf = CHRF().corpus_score([row["with"] for row in result.rows], [[r for _, r in sentences]]).score
+    assert result.chrf["with"] == pytest.approx(chrf)

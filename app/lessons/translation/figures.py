@@ -210,7 +210,7 @@ def beam_tree(tree, decode, title: str) -> go.Figure:
         title=title,
         xaxis_title="step",
         yaxis_title="beam rank (0 = best)",
-        yaxis_autorange="reversed",
+        yaxis_range=[max(ys, default=0) + 0.5, -0.8],  # reversed, with room for the top row's labels
         height=420,
         showlegend=False,
     )
@@ -239,5 +239,53 @@ def precision_bars(report: dict) -> tuple[go.Figure, pd.DataFrame]:
         yaxis_title="p_n",
         yaxis_range=[0, 1.15],
         height=360,
+    )
+    return fig, frame
+
+
+def by_width(frame: pd.DataFrame, columns: list[str], title: str) -> go.Figure:
+    """One small chart per column of `frame`, each against the beam width."""
+    fig = make_subplots(cols=len(columns), subplot_titles=columns, horizontal_spacing=0.08)
+    for col, name in enumerate(columns, start=1):
+        fig.add_scatter(x=frame["beams"], y=frame[name], mode="lines+markers", name=name, row=1, col=col)
+        fig.update_xaxes(title_text="beams", dtick=1, row=1, col=col)
+    fig.update_layout(title=title, height=340, showlegend=False)
+    return fig
+
+
+def glossary_bars(comparison) -> tuple[go.Figure, pd.DataFrame]:
+    """Term accuracy, chrF and BLEU without and with the glossary in the prompt (all on 0-100)."""
+    rows = []
+    for condition in ("without", "with"):
+        accuracy = comparison.term_accuracy[condition]
+        rows.append(
+            {
+                "prompt": f"{condition} glossary",
+                "term accuracy (%)": None if accuracy is None else 100 * accuracy,
+                "chrF": comparison.chrf[condition],
+                "BLEU": comparison.bleu[condition],
+            }
+        )
+    frame = pd.DataFrame(rows)
+    fig = go.Figure()
+    for condition, color in zip(frame["prompt"], ["#adb5bd", "#2a9d8f"]):
+        row = frame[frame["prompt"] == condition].iloc[0]
+        measures = ["term accuracy (%)", "chrF", "BLEU"]
+        values = [row[m] for m in measures]
+        fig.add_bar(
+            x=measures,
+            y=values,
+            name=condition,
+            marker_color=color,
+            text=["—" if v is None or v != v else f"{v:.0f}" for v in values],
+            textposition="outside",
+        )
+    fig.update_layout(
+        title="The same few-shot prompt, without and with the glossary line",
+        barmode="group",
+        yaxis_range=[0, 110],
+        yaxis_title="0-100 (higher is better)",
+        height=360,
+        legend=dict(orientation="h", y=-0.2),
     )
     return fig, frame
