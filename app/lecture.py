@@ -5,7 +5,9 @@
   `next_token.temperature`), so the query string holds every non-default setting and a link reproduces the view.
   `settings(slug)` reads them back for export.
 - Presets: `app.page.presets_bar` (full state, the tab where the point shows).
-- Presenter mode: `advanced_controls()` is an expander folded away in presenter mode; fonts grow (see sidebar).
+- Presenter mode: `advanced_controls()` and `presenter_fold()` are expanders folded away in presenter mode; fonts
+  grow (see sidebar).
+- Tables: `show_table(data, **kwargs)` is `st.dataframe`, or in presenter mode an HTML table the CSS can enlarge.
 - Export: `show_chart(fig, data, name)` draws a plotly chart (PNG from its toolbar) with CSV and settings-JSON
   downloads under it.
 - Compare: `pin`/`pinned`/`clear_pins` keep named snapshots of results (a training run's curve, a distribution),
@@ -14,7 +16,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import math
+import re
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +28,7 @@ import numpy as np
 import pandas as pd
 import plotly.io as pio
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 PRESENTER_KEY = "presenter"  # the sidebar's toggle, also the query parameter ?presenter=true
 
@@ -53,6 +59,12 @@ def settings(slug: str) -> dict[str, Any]:
 def advanced_controls(label: str = "Advanced settings"):
     """A container for controls a presenter does not need: open normally, folded in presenter mode."""
     return st.expander(label, expanded=not presenter_mode())
+
+
+def presenter_fold(label: str):
+    """A container for secondary text (what a model is, a long caption): in place, or an expander folded away in
+    presenter mode so that the tab's first chart fits on a projector."""
+    return st.expander(label) if presenter_mode() else st.container()
 
 
 def plotly_config(name: str) -> dict:
@@ -154,6 +166,72 @@ def show_chart(
     st.plotly_chart(style_figure(fig), width="stretch", config=plotly_config(name), key=key or f"chart-{name}")
     if data is not None:
         export_buttons(data, name, slug)
+
+
+PRESENTER_TABLE_ROWS = 10  # a longer table scrolls in presenter mode (sticky header), as a dataframe does
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|$~])")  # st.table reads every cell as Markdown
+
+
+def show_table(data, **kwargs):
+    """A result table: `st.dataframe(data, **kwargs)`; in presenter mode an HTML table (`st.table`) that the
+    presenter CSS makes large enough to read, since a dataframe is drawn on a canvas that CSS cannot reach.
+
+    The HTML table shows what the dataframe showed: a Styler's formats, floats to 4 decimals, ✓/✗ for booleans,
+    `hide_index`, `width`, `column_order`, and from `column_config` the labels, hidden columns and printf formats
+    (of a plain DataFrame). A table the student selects rows from (`on_select`) stays a dataframe."""
+    if not presenter_mode() or kwargs.get("on_select", "ignore") != "ignore":
+        return st.dataframe(data, **kwargs)
+    shown = _as_shown(data, kwargs.get("column_config") or {}, kwargs.get("column_order"))
+    height = kwargs.get("height")
+    if not isinstance(height, int):
+        height = 45 * (PRESENTER_TABLE_ROWS + 1) if len(shown.data) > PRESENTER_TABLE_ROWS else "content"
+    return st.table(shown, hide_index=kwargs.get("hide_index"), width=kwargs.get("width", "stretch"), height=height)
+
+
+def _cell(value, printf: str | None = None) -> str:
+    """A cell as st.dataframe draws it (Markdown characters escaped: st.table renders Markdown)."""
+    if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+        return "None"
+    if isinstance(value, (bool, np.bool_)):
+        return "✓" if value else "✗"
+    if printf and isinstance(value, (int, float, np.number)):
+        return printf % value
+    if isinstance(value, (float, np.floating)):
+        text = np.format_float_positional(value, precision=4, trim="-")
+        if float(text) == 0 and value != 0:  # too small for 4 decimals: 4 significant digits
+            text = np.format_float_positional(value, precision=4, fractional=False, trim="-")
+        return text
+    return _escape(value) if isinstance(value, str) else str(value)
+
+
+def _escape(value):
+    return _MARKDOWN.sub(r"\\\1", value) if isinstance(value, str) else value
+
+
+def _as_shown(data, column_config: Mapping, column_order) -> Styler:
+    """`data` as a Styler whose display values are what the dataframe showed."""
+    if isinstance(data, Styler):  # its own formats, read from `.data` when drawn: its text escaped, ✓/✗ for booleans
+        shown = copy.deepcopy(data)
+        shown.data = shown.data.map(lambda v: _cell(v) if isinstance(v, (bool, np.bool_)) else _escape(v))
+        return shown
+    frame = pd.DataFrame(data)
+    if column_order is not None:
+        frame = frame[list(column_order)]
+    labels, printf = {}, {}
+    for column, config in column_config.items():
+        config = {"label": config} if isinstance(config, str) else config or {"hidden": True}
+        if config.get("hidden"):
+            frame = frame.drop(columns=column)
+            continue
+        labels[column] = config.get("label") or column
+        fmt = (config.get("type_config") or {}).get("format")
+        printf[labels[column]] = fmt if isinstance(fmt, str) and fmt.startswith("%") else None
+    frame = frame.rename(columns=labels).rename(columns=_escape, index=_escape)
+    styler = frame.style.format(_cell)
+    for column, fmt in printf.items():
+        if fmt and _escape(column) in frame.columns:
+            styler = styler.format(lambda v, fmt=fmt: _cell(v, fmt), subset=[_escape(column)])
+    return styler
 
 
 def export_buttons(data: pd.DataFrame, name: str, slug: str = "") -> None:

@@ -239,6 +239,11 @@ class LessonPage:
         """A plotly chart with PNG export, plus its data as CSV and the settings as JSON."""
         lecture.show_chart(fig, data, f"{self.slug}-{name}", self.slug, key=key or self.state_key(f"chart-{name}"))
 
+    def table(self, data, **kwargs):
+        """A result table: `st.dataframe(data, **kwargs)`, large enough to read in presenter mode (an HTML table
+        with the same formats); see `lecture.show_table`."""
+        return lecture.show_table(data, **kwargs)
+
     def run_key(self, run: str = "") -> str:
         """The kit's name for a run: the lesson's slug, or '<slug>-<run>' for a tab's own run ("lora-real")."""
         return f"{self.slug}-{run}" if run else self.slug

@@ -100,7 +100,7 @@ def close_session(session_id_: str) -> bool:
     return True
 
 
-# Sizes the browser test checks at 1280x720: body text >= 20 px, metric values >= 40 px.
+# Sizes the browser tests check at 1280x720: body text and table cells >= 20 px, metric values >= 40 px.
 PRESENTER_CSS = """<style>
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] li,
@@ -113,6 +113,7 @@ PRESENTER_CSS = """<style>
 [data-testid="stMain"] h2 { font-size: 2rem !important; }
 [data-testid="stMain"] button p { font-size: 1.1rem !important; }
 [data-testid="stMain"] [role="tab"] p { font-size: 1.25rem !important; }
+[data-testid="stMain"] [data-testid="stTable"] :is(th, td, p) { font-size: 1.25rem !important; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; }
 [data-testid="stPopoverBody"] label p, [data-testid="stPopoverBody"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stPopoverBody"] input, [data-testid="stPopoverBody"] textarea,

@@ -72,6 +72,45 @@ def test_presenter_mode_on_a_projector(server, browser, lesson):
     page.close()
 
 
+def test_presenter_mode_draws_tables_a_room_can_read(server, browser):
+    """A dataframe is drawn on a canvas at ~14 px that no CSS reaches: in presenter mode a result table is an HTML
+    table whose text is drawn at >= 20 px (n-grams' first view: the next-word table, no training)."""
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{server}/ngrams?presenter=true")
+    _wait_until_idle(page)
+    table = page.locator("[data-testid='stMain'] [data-testid='stTable']").first
+    table.wait_for(timeout=90_000)
+    table.scroll_into_view_if_needed()
+    settle(page)
+    page.screenshot(path="/tmp/presenter-ngrams-table.png")
+    cells = _text_px(page, "[data-testid='stMain'] [data-testid='stTable']")
+    assert cells and min(cells) >= 20, f"table text {sorted(set(cells))} px"
+    assert "population" in table.inner_text()  # the next words after "of the", as the dataframe showed them
+    assert page.locator("[data-testid='stMain'] [data-testid='stDataFrame']").count() == 0
+    page.close()
+
+
+def test_presenter_mode_moe_chart_above_the_fold_after_a_step(server, browser):
+    """After ⏭ Step on a projector, the MoE lesson's first chart starts above the fold (it sat at y = 763, under
+    the model's description and the results table): the description folds away and the table follows the chart."""
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{server}/moe?presenter=true")
+    _wait_until_idle(page)
+    step = page.get_by_role("button", name="⏭ Step").first
+    step.wait_for(timeout=90_000)
+    step.click()
+    page.get_by_text("After step").first.wait_for(timeout=180_000)  # three models trained one chunk
+    _wait_until_idle(page)
+    first = page.locator(VISIBLE_CHART).first
+    first.wait_for(timeout=60_000)
+    settle(page)
+    page.screenshot(path="/tmp/presenter-moe-step.png")
+    assert page.locator("[data-testid='stException']").count() == 0, page.inner_text("body")[:2000]
+    top = first.bounding_box()["y"]
+    assert top < PROJECTOR["height"], f"the first chart after a step is at {top:.0f} px, below the fold"
+    page.close()
+
+
 # Presets whose click computes for 50-95 s on a 2-core machine (SmolLM2 answers with and without passages, MiniLM
 # indexing every passage, a 100M-token cost model): their browser click runs in the slow suite; the fast suite
 # asserts their numbers on a fresh page in tests/pages/test_retrieval_page.py and test_prompting_page.py.

@@ -199,3 +199,32 @@ def test_a_shared_figure_is_built_and_styled_once_per_server_and_never_changed()
     assert large is not figure and large.layout.font.size == 18
     assert figure.layout.font.size is None  # the students' figure kept its size
     assert shared_figure_session(n).session_state["figure"] is figure
+
+
+TABLE = """
+import pandas as pd
+from app.page import LessonPage
+from app.lessons import lesson
+page = LessonPage(lesson("ngrams"), "cpu")
+frame = pd.DataFrame({"word": ["the", "*cat*"], "p": [0.123456, 0.5], "seen": [True, False]})
+page.table(frame.style.format({"p": "{:.1%}"}), hide_index=True, width="stretch")
+page.table(frame, hide_index=True)
+page.table(frame, on_select="rerun", key="picked")  # a table the student selects rows from
+"""
+
+
+def test_a_table_is_html_on_a_projector_and_a_dataframe_otherwise():
+    """st.dataframe draws on a canvas that the presenter CSS cannot enlarge: in presenter mode the kit draws an
+    HTML table instead, with the formats the dataframe showed; a table the student selects rows from stays."""
+    at = AppTest.from_string(TABLE, default_timeout=30).run()
+    assert not at.exception and len(at.dataframe) == 3 and not at.table
+
+    at = AppTest.from_string(TABLE, default_timeout=30)
+    at.session_state["presenter"] = True
+    at.run()
+    assert not at.exception and len(at.table) == 2 and len(at.dataframe) == 1
+    styled, plain = (table.proto.arrow_data for table in at.table)
+    assert "12.3%" in styled.styler.display_values.decode(errors="ignore")  # the Styler's own format
+    shown = plain.styler.display_values.decode(errors="ignore")
+    assert "0.1235" in shown and "✓" in shown and r"\*cat\*" in shown  # as the dataframe showed it, Markdown escaped
+    assert all(table.proto.hide_index for table in at.table)

@@ -110,7 +110,7 @@ def show_steps(page: LessonPage, step: dict) -> None:
     r_left, r_right = st.columns([3, 2])
     with r_left:
         st.markdown(f"**Worked row: query {row} ({token_label(step_tokens[row])})**")
-        st.dataframe(step_through.worked_row(steps, step_tokens, row), hide_index=True, width="stretch")
+        page.table(step_through.worked_row(steps, step_tokens, row), hide_index=True, width="stretch")
     with r_right:
         st.metric(
             "Mean entropy of the rows",

@@ -163,7 +163,7 @@ def render(page: LessonPage) -> None:
             name="matrix",
         )
     with st.expander("The sentences"):
-        st.dataframe(
+        page.table(
             pd.DataFrame(
                 {
                     "sentence": [f"s{i + 1}" for i in range(len(found.sentences))],

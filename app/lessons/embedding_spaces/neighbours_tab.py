@@ -131,10 +131,12 @@ def render(page: LessonPage) -> None:
     else:
         table = figures.compare_table(every_space(page, lambda s: neighbours(s, word, min(k, 10))))
     both[0].caption(f"Neighbours of “{word.strip()}”")
-    both[0].dataframe(table, width="stretch")
+    with both[0]:
+        page.table(table, width="stretch")
     if only_models and (a, b, c) == ANALOGY:
         table = page.shared(analogy_table, page.device, a, b, c, min(k, 10), read_only=True)
     else:
         table = figures.compare_table(every_space(page, lambda s: analogy(s, a, b, c, min(k, 10))))
     both[1].caption(f"{a.strip()} : {b.strip()} :: {c.strip()} : ?")
-    both[1].dataframe(table, width="stretch")
+    with both[1]:
+        page.table(table, width="stretch")

@@ -54,6 +54,8 @@ def render(page: LessonPage) -> None:
     coverage = frame.pivot_table(index="space", columns="benchmark", values="covered", aggfunc="first", sort=False)
     left, right = st.columns(2)
     left.caption("Scores")
-    left.dataframe(table.style.format("{:.3f}"), width="stretch")
+    with left:
+        page.table(table.style.format("{:.3f}"), width="stretch")
     right.caption("Covered (pairs or questions)")
-    right.dataframe(coverage, width="stretch")
+    with right:
+        page.table(coverage, width="stretch")

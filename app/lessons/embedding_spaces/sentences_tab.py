@@ -95,7 +95,7 @@ def render(page: LessonPage) -> None:
                 page.chart(figures.sentence_map_figure(frame, axes), frame, "sentence-map")
             else:
                 st.info("One sentence: add a second line to compare sentences and map them.")
-        st.dataframe(table.style.format({"cosine": "{:.3f}"}), hide_index=True, width="stretch")
+        page.table(table.style.format({"cosine": "{:.3f}"}), hide_index=True, width="stretch")
     st.markdown("**Semantic search**: the corpus sentences whose vectors are closest to your query's")
     cols = st.columns([2, 3, 1])
     with cols[0]:
@@ -120,4 +120,4 @@ def render(page: LessonPage) -> None:
         page.compute("search", "Searching", search, corpus, query, int(k), page.device)
     hits = page.result("search")
     if hits is not None:
-        st.dataframe(hits.style.format({"cosine": "{:.3f}"}), hide_index=True, width="stretch")
+        page.table(hits.style.format({"cosine": "{:.3f}"}), hide_index=True, width="stretch")

@@ -103,7 +103,7 @@ def _draw(page: LessonPage, runs: PolicyComparison, shared) -> None:
     if not results:
         return
     table = figures.summary_table(results)
-    st.dataframe(table, hide_index=True, width="stretch")
+    page.table(table, hide_index=True, width="stretch")
     st.caption(
         "Decode tokens/s: every run, the full cache included, reads its first step at once (the budget, or the "
         "prompt for compression at prefill) and then decodes the same steps of "

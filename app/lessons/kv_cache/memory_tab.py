@@ -77,7 +77,7 @@ def render(page: LessonPage) -> None:
     results = runs_results(page)
     if results:
         table = measured_table(results, shared.model)
-        st.dataframe(table, hide_index=True, width="stretch")
+        page.table(table, hide_index=True, width="stretch")
         st.caption(
             "Measured: the sum of the cached K and V tensors' bytes at their largest during the run (in this "
             "page's float32); the formula uses the budget (every policy fills it; a prompt compressed at prefill "
@@ -123,7 +123,7 @@ def _draw_quant(page: LessonPage, runs: PolicyComparison) -> None:
     whole = next(iter(runs.results.values())).full_cache_bytes / element * figures.BASELINE_BYTES
     table["cache bytes (bf16 or as stored)"] = [int(b) for b in bf16]
     table["× a bf16 full cache"] = [round(b / whole, 3) for b in bf16]
-    st.dataframe(table, hide_index=True, width="stretch")
+    page.table(table, hide_index=True, width="stretch")
 
 
 def _calculator(page: LessonPage, shared) -> None:

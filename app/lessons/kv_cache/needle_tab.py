@@ -87,7 +87,7 @@ def _draw(page: LessonPage, search: NeedleSearch) -> None:
     if frame.empty:
         return
     page.chart(figures.needle_grid(frame), frame, "needle")
-    st.dataframe(figures.needle_summary(search.rows), hide_index=True, width="stretch")
+    page.table(figures.needle_summary(search.rows), hide_index=True, width="stretch")
     st.caption(
         "Each cell: the share of needles found (green) or lost (red); hover for the answer's log-probability. "
         "The table counts the needles found and the range, over the needles, of the share of layer × KV-head "

@@ -75,7 +75,7 @@ def render(page: LessonPage) -> None:
         config, steps = page.result("alpha-settings", (config, steps))
     page.chart(fig, both, "alpha-rank")
     st.markdown(f"**Held-out error after {int(both['step'].max())} steps**")
-    st.dataframe(final, width="content")
+    page.table(final, width="content")
     st.markdown(readout(final, config, steps))
 
 

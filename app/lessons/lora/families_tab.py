@@ -157,7 +157,7 @@ def render(page: LessonPage) -> None:
             f"**The runs these settings build** ({config.steps} steps each; a step of the progress bar is "
             "one step of one run, the runs taking turns), trained numbers by formula:"
         )
-        st.dataframe(planned_counts(config).round(4), width="stretch")
+        page.table(planned_counts(config).round(4), width="stretch")
 
 
 def draw(page: LessonPage, run) -> None:
@@ -188,7 +188,7 @@ def draw(page: LessonPage, run) -> None:
                 seconds_per_step="s / step",
             )
         )
-        st.dataframe(shown.set_index("run").round(4), width="stretch")
+        page.table(shown.set_index("run").round(4), width="stretch")
     st.markdown(readout(summary, tuner))
 
 

@@ -184,6 +184,8 @@ def render(page: LessonPage) -> None:
     memory[f"{name} MB"] = memory["bits"] * n / 8 / 2**20
     c3, c4 = st.columns(2)
     c3.markdown("**Bits per weight** (code + scales)")
-    c3.dataframe(bits.round(3), width="stretch")
+    with c3:
+        page.table(bits.round(3), width="stretch")
     c4.markdown(f"**The whole model** ({n / 1e6:.1f} M parameters)")
-    c4.dataframe(memory.set_index("format").round(2), width="stretch")
+    with c4:
+        page.table(memory.set_index("format").round(2), width="stretch")

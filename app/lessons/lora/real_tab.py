@@ -132,7 +132,7 @@ def draw(page: LessonPage, run) -> None:
         )
         if shown["peak GPU MB"].isna().all():
             shown = shown.drop(columns="peak GPU MB")
-        st.dataframe(shown.set_index("run"), width="stretch")
+        page.table(shown.set_index("run"), width="stretch")
     st.markdown(readout(summary, tuner))
 
 

@@ -113,7 +113,7 @@ def render(page: LessonPage) -> None:
             for a_ in REAL_CONFIGS.values()
         ]
     )
-    st.dataframe(
+    page.table(
         table.style.format(
             {
                 "total params": "{:,.0f}",
@@ -127,4 +127,4 @@ def render(page: LessonPage) -> None:
         width="stretch",
     )
     st.caption("The configurations (transformers' config defaults, which are the released config.json values):")
-    st.dataframe(cfg, hide_index=True, width="stretch")
+    page.table(cfg, hide_index=True, width="stretch")

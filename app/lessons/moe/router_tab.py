@@ -127,4 +127,4 @@ def render(page: LessonPage) -> None:
             "Hash routing ignores the scores (the expert is a hash of the character); with expert choice, "
             "experts pick tokens, so the weights above are what the experts chose."
         )
-    st.dataframe(frame.style.format(precision=3), hide_index=True, width="stretch")
+    page.table(frame.style.format(precision=3), hide_index=True, width="stretch")

@@ -62,4 +62,4 @@ def render(page: LessonPage) -> None:
         "In brackets: the share of that character's occurrences sent to this expert. "
         f"Run: {figures.RUN_NAMES[page.value('view_run', 'none')]} after {trainer.steps} steps."
     )
-    st.dataframe(table.style.format({"share of characters": "{:.1%}"}), hide_index=True, width="stretch")
+    page.table(table.style.format({"share of characters": "{:.1%}"}), hide_index=True, width="stretch")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from app.lecture import presenter_fold, presenter_mode
 from app.lessons.moe import data, figures
 from app.page import LessonPage
 from models.moe.model import BalanceComparison
@@ -22,14 +23,15 @@ TRAIN_SETTINGS += ["aux_loss_coef", "bias_update_rate", "steps", "corpus", "user
 def render(page: LessonPage) -> None:
     setup = page.data
     c = setup.config
-    st.caption(
-        f"A {c.n_layers}-layer character-level transformer (d_model {c.d_model}) whose MLPs are MoE layers "
-        f"({c.n_experts} experts of width {c.d_expert}, top-{c.top_k}"
-        + (f", {c.n_shared} shared" if c.n_shared else "")
-        + f", router: {c.router}), trained on the {setup.text_label} "
-        f"({len(setup.text):,} characters), batches of {c.batch_size}×{c.context} characters. The three runs "
-        f"share the seed ({data.SEED}), the initial weights and the batches; only the balancing differs."
-    )
+    with presenter_fold("The model and its data"):
+        st.caption(
+            f"A {c.n_layers}-layer character-level transformer (d_model {c.d_model}) whose MLPs are MoE layers "
+            f"({c.n_experts} experts of width {c.d_expert}, top-{c.top_k}"
+            + (f", {c.n_shared} shared" if c.n_shared else "")
+            + f", router: {c.router}), trained on the {setup.text_label} "
+            f"({len(setup.text):,} characters), batches of {c.batch_size}×{c.context} characters. The three runs "
+            f"share the seed ({data.SEED}), the initial weights and the batches; only the balancing differs."
+        )
     settings = {name: page.value(name) for name in TRAIN_SETTINGS}
     run = page.train(
         lambda: BalanceComparison(setup.text, c, seed=data.SEED, device=page.device),
@@ -77,10 +79,28 @@ def draw(page: LessonPage, run) -> None:
     if not next(iter(trainers.values())).load_steps:
         return
     loads = {name: t.loads.numpy() for name, t in trainers.items()}
+    if not presenter_mode():  # on a projector the first chart comes first, above the fold, and the numbers below
+        draw_measures(page, trainers)
+    n_experts = loads["none"].shape[-1]
+    st.markdown(
+        figures.title(f"Share of routed assignments per expert over the steps (ideal 1/E = {1 / n_experts:.3f})")
+    )
+    page.chart(figures.load_heatmaps(loads), None, "loads")
+    if presenter_mode():
+        draw_measures(page, trainers)
+    st.markdown(figures.title("Load now (mean of the last 10 steps); dashed: the ideal 1/E"))
+    fig, frame = figures.current_loads(loads)
+    page.chart(fig, frame, "load-now")
+    st.markdown(figures.title("Training loss and load balance over the steps"))
+    page.chart(figures.curves(run.history_frame(), trainers), run.history_frame(), "curves")
+
+
+def draw_measures(page: LessonPage, trainers: dict) -> None:
+    """The balance measures of the three runs now, and what they say."""
     table = figures.measures_table(trainers)
     steps = next(iter(trainers.values())).steps
     st.markdown(figures.title(f"After step {steps}: balance of the mean load of the last 10 steps (worst layer)"))
-    st.dataframe(
+    page.table(
         table.style.format(
             {
                 "loss (last 10 steps)": "{:.3f}",
@@ -104,13 +124,3 @@ def draw(page: LessonPage, run) -> None:
         f"Measured now: load CV {cv[0]:.2f} without balancing against {cv[1]:.2f} (aux loss) and "
         f"{cv[2]:.2f} (bias); 0 is perfectly even. The losses differ by {spread:.3f} nats: {verdict}."
     )
-    n_experts = loads["none"].shape[-1]
-    st.markdown(
-        figures.title(f"Share of routed assignments per expert over the steps (ideal 1/E = {1 / n_experts:.3f})")
-    )
-    page.chart(figures.load_heatmaps(loads), None, "loads")
-    st.markdown(figures.title("Load now (mean of the last 10 steps); dashed: the ideal 1/E"))
-    fig, frame = figures.current_loads(loads)
-    page.chart(fig, frame, "load-now")
-    st.markdown(figures.title("Training loss and load balance over the steps"))
-    page.chart(figures.curves(run.history_frame(), trainers), run.history_frame(), "curves")

@@ -56,7 +56,7 @@ def render(page: LessonPage) -> None:
     )
     continuation = page.result("continuation", [])
     if continuation:
-        st.dataframe(
+        page.table(
             pd.DataFrame(continuation).rename(
                 columns={
                     "id": "token id",
@@ -70,7 +70,7 @@ def render(page: LessonPage) -> None:
             width="stretch",
         )
     with st.expander("Token ids"):
-        st.dataframe(
+        page.table(
             pd.DataFrame(
                 {
                     "position": range(len(result.token_ids)),

@@ -71,7 +71,7 @@ def render(page: LessonPage) -> None:
     figure = figures.next_word_bars(table, list(SMOOTHINGS), page.value("log_y"), context)
     page.chart(figure, table, "next-words")
     number_format = {labels.SHORT[s]: "{:.4g}" for s in SMOOTHINGS}
-    st.dataframe(table.style.format(number_format), hide_index=True, width="stretch")
+    page.table(table.style.format(number_format), hide_index=True, width="stretch")
     mass = result["mass"].drop(columns="key")
     page.chart(figures.mass_bars(mass, context), mass, "mass")
     st.caption(

@@ -51,7 +51,7 @@ def render(page: LessonPage) -> None:
         "p continuation": "{:.2e}",
     }
     gap_format["top left share"] = "{:.0%}"
-    st.dataframe(gaps.style.format(gap_format), hide_index=True, width="stretch")
+    page.table(gaps.style.format(gap_format), hide_index=True, width="stretch")
     st.caption(
         "p continuation = distinct left words / all distinct word pairs: Kneser-Ney's unigram, before "
         "discounting. For these words it is far below p unigram."

@@ -49,7 +49,7 @@ def render(page: LessonPage) -> None:
     if pinned(page.slug):
         comparison = tables.comparison_frame(current, pinned(page.slug), same_vocabulary)
         comparison_format = {"held-out perplexity": "{:,.1f}", "<unk> rate": "{:.2%}"}
-        st.dataframe(
+        page.table(
             comparison.style.format(comparison_format, na_rep="not defined"),
             hide_index=True,
             width="stretch",

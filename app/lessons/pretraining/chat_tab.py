@@ -68,7 +68,7 @@ def render(page: LessonPage) -> None:
     if results is not None:
         page.chart(*figures.next_token_bars(results), name="next-token")
     with st.expander(f"The {len(tokens)} tokens, one by one"):
-        st.dataframe(frame, hide_index=True, width="stretch")
+        page.table(frame, hide_index=True, width="stretch")
     if st.button("Generate both greedy answers (30 tokens each)", key=page.state_key("answer-button")):
         answers = page.compute(
             "answers", "Generating", template_against_plain, model, tokenizer, turns[-1]["content"], 8, 30

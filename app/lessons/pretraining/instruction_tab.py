@@ -70,7 +70,7 @@ def render(page: LessonPage) -> None:
         chunk_seconds=1.0,
     )
     with st.expander("The tasks and their phrasings"):
-        st.dataframe(task_table(config), hide_index=True, width="stretch")
+        page.table(task_table(config), hide_index=True, width="stretch")
         st.caption(f"Phrasings {UNSEEN[0] + 1} and {UNSEEN[1] + 1} of each task are never trained on.")
 
 

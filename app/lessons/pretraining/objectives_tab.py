@@ -129,7 +129,7 @@ def draw_run(page: LessonPage, run) -> None:
             }
         )
     table = pd.DataFrame(rows)
-    st.dataframe(
+    page.table(
         table.style.format(
             {
                 "parameters": "{:,}",

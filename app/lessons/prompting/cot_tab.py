@@ -38,7 +38,7 @@ def render(page: LessonPage) -> None:
             st.info("Press ▶ Start: each step solves one problem three ways (about 10-30 s per problem on a CPU).")
             return
         page.chart(*figures.cot_figure(trainer.metrics(), trainer.accuracy_by_chains()), name="cot")
-        st.dataframe(
+        page.table(
             pd.DataFrame(
                 {
                     "problem": [s.question for s in trainer.solved],

@@ -86,7 +86,7 @@ def render(page: LessonPage) -> None:
             "p renormalised over the label words": [math.exp(r["logprob"]) / total for r in rows],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    page.table(table, hide_index=True, width="stretch")
     st.caption(
         "A word of several tokens is scored as log p(w₁ | prompt) + log p(w₂ | prompt, w₁) + …: the full "
         "sequence probability, not its first token's (which would favour words that start with a common piece)."

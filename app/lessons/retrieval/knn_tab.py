@@ -218,7 +218,7 @@ def render(page: LessonPage) -> None:
     m1.metric("p_LM(token)", prob(math.exp(result.lm_logprobs[t])))
     m2.metric("p_kNN(token)", prob(result.knn_probs[t]))
     m3.metric("p, mixed", prob(math.exp(result.logprobs[t])))
-    st.dataframe(neighbour_table(knn, result, t, tokenizer), hide_index=True, width="stretch")
+    page.table(neighbour_table(knn, result, t, tokenizer), hide_index=True, width="stretch")
     st.caption(
         "Every probability the datastore adds is attributed to these stored contexts: kNN-LM says where its "
         "prediction came from, token by token."

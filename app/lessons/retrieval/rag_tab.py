@@ -88,7 +88,7 @@ def render(page: LessonPage) -> None:
         )
     rows = condition_rows(conditions, pool)
     page.chart(*figures.condition_bars(rows, question.answer), name="conditions")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    page.table(pd.DataFrame(rows), hide_index=True, width="stretch")
 
     st.markdown(
         f"**Exact match against k**: every one of the {len(QUESTIONS)} questions answered with its top k passages "

@@ -74,10 +74,10 @@ def show_hits(page: LessonPage, pool, found: dict, gold: int | None) -> None:
         if found["bm25_note"]:
             st.warning(found["bm25_note"] + " Dense retrieval still ranks every passage.")
         else:
-            st.dataframe(hits_table(pool, bm25, gold), hide_index=True)
+            page.table(hits_table(pool, bm25, gold), hide_index=True)
     with right:
         st.markdown("**Dense** (MiniLM cosine, faiss inner product)")
-        st.dataframe(hits_table(pool, dense, gold), hide_index=True)
+        page.table(hits_table(pool, dense, gold), hide_index=True)
     both = agreement(bm25, dense)
     c1, c2, c3 = st.columns(3)
     c1.metric(f"In both top {k}", f"{len(both['both'])} of {k}")

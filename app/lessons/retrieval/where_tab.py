@@ -53,7 +53,7 @@ def render(page: LessonPage) -> None:
     page.chart(*figures.cost_bars(rows), name="costs")
     frame = pd.DataFrame(rows)
     frame["per token (× LM alone)"] = frame["per_token"] / base
-    st.dataframe(
+    page.table(
         frame.style.format(
             {"per_token": "{:.3g}", "prefill": "{:.3g}", "memory": "{:.3g}", "per token (× LM alone)": "{:.2f}"}
         ),

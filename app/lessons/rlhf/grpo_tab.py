@@ -97,7 +97,7 @@ def draw_lm(page: LessonPage, run) -> None:
     )
     fig, frame = figures.groups_figure(grouped.numpy(), batch.advantages.reshape(-1, size).numpy())
     page.chart(fig, frame, "grpo-lm-groups")
-    st.dataframe(figures.grpo_batch_table(batch, size), hide_index=True, width="stretch")
+    page.table(figures.grpo_batch_table(batch, size), hide_index=True, width="stretch")
 
 
 def lm_half(page: LessonPage) -> None:

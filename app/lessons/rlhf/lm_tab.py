@@ -145,10 +145,10 @@ def draw(page: LessonPage, run) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Before** (iteration {first.iteration + 1}, mean reward {first.rewards.mean():.2f})")
-        st.dataframe(samples_table(first), hide_index=True, width="stretch")
+        page.table(samples_table(first), hide_index=True, width="stretch")
     with right:
         st.markdown(f"**Latest** (iteration {latest.iteration + 1}, mean reward {latest.rewards.mean():.2f})")
-        st.dataframe(samples_table(latest), hide_index=True, width="stretch")
+        page.table(samples_table(latest), hide_index=True, width="stretch")
 
 
 def make_trainer(page: LessonPage, config: RLHFConfig):

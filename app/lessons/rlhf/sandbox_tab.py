@@ -110,7 +110,7 @@ def draw(page: LessonPage, run, hist_run: str) -> None:
     rewards = {name: trainer.reward_matrix(name).numpy() for name in trainer.names}
     fig, frame = figures.reward_bands(rewards, trainer.task.best_reward)
     page.chart(fig, frame, "sandbox-rewards")
-    st.dataframe(summary(trainer), hide_index=True, width="stretch")
+    page.table(summary(trainer), hide_index=True, width="stretch")
     st.caption(
         "Stuck: over the last 5 iterations the seed's reward is more than 0.1 below the best and its policy "
         "has stopped exploring (entropy < 0.05 nats): with no sample of a better answer there is no gradient "

@@ -118,7 +118,7 @@ def draw(page: LessonPage, run) -> None:
         for t in trainers.values()
     ]
     table = pd.DataFrame(rows)
-    st.dataframe(
+    page.table(
         table.style.format(
             {
                 "characters read": "{:,}",

@@ -73,6 +73,6 @@ def render(page: LessonPage) -> None:
     )
     if table is not None:
         st.markdown("**Units whose forget gate drops most when reading a full stop** (f near 0 erases the cell):")
-        st.dataframe(
+        page.table(
             table.style.format({"f at '.'": "{:.2f}", "f elsewhere": "{:.2f}", "drop": "{:+.2f}"}), hide_index=True
         )

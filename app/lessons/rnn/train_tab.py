@@ -98,7 +98,7 @@ def draw(page: LessonPage, run) -> None:
             }
         )
     table = pd.DataFrame(rows)
-    st.dataframe(
+    page.table(
         table.style.format(
             {
                 "parameters": "{:,}",

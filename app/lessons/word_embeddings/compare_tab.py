@@ -102,10 +102,10 @@ def render_pair(page: LessonPage, run) -> None:
     word = (parse_words(page.value("train.query", "")) or [""])[0]
     with right:
         for column, label in zip(st.columns(2), labels):
-            draw_side(column, label, trainer, scores, word)
+            draw_side(page, column, label, trainer, scores, word)
 
 
-def draw_side(column, label: str, trainer: PairTrainer, scores: dict | None, word: str) -> None:
+def draw_side(page: LessonPage, column, label: str, trainer: PairTrainer, scores: dict | None, word: str) -> None:
     ticked, config, seconds = (
         trainer.trainers[label],
         trainer.configs[label],
@@ -132,7 +132,7 @@ def draw_side(column, label: str, trainer: PairTrainer, scores: dict | None, wor
             "cosines with human similarity ratings (WordSim-353, covered pairs).",
         )
     with column:
-        draw_neighbours(ticked, word, label)
+        draw_neighbours(page, ticked, word, label)
 
 
 def pair_scores(page: LessonPage, run) -> dict:
@@ -148,7 +148,7 @@ def pair_scores(page: LessonPage, run) -> dict:
     return scores
 
 
-def draw_neighbours(ticked, word: str, label: str) -> None:
+def draw_neighbours(page: LessonPage, ticked, word: str, label: str) -> None:
     kv = ticked.keyed_vectors()
     if not word:
         st.info("Type a word under *Nearest neighbours of* (Train live tab) to compare.")
@@ -158,7 +158,7 @@ def draw_neighbours(ticked, word: str, label: str) -> None:
         return
     table = neighbours_frame(kv, word, k=8)
     st.markdown(f"Nearest neighbours of **{word}** ({label})")
-    st.dataframe(
+    page.table(
         table[["rank", "word", "cosine"]].style.format({"cosine": "{:.3f}"}),
         hide_index=True,
         width="stretch",

@@ -116,11 +116,11 @@ def render(page: LessonPage) -> None:
     with left:
         page.chart(scores_figure(rows), rows, "w2v-scores")
     with right:
-        st.dataframe(scores_display(rows), hide_index=True, width="stretch")
+        page.table(scores_display(rows), hide_index=True, width="stretch")
         if entry["scores"]["analogy_set"] == "toy":
             sections = pd.DataFrame(entry["scores"]["analogies"]["sections"])
             st.markdown("**Toy-world analogies by section** (ours)")
-            st.dataframe(
+            page.table(
                 sections[["section", "correct", "covered", "accuracy"]].style.format({"accuracy": "{:.0%}"}),
                 hide_index=True,
                 width="stretch",
@@ -132,7 +132,7 @@ def render(page: LessonPage) -> None:
     if len(evals) > 1:
         st.markdown("**Runs scored in this session** (compare settings side by side)")
         table = runs_frame(list(evals.values()))
-        st.dataframe(table.round(3), hide_index=True, width="stretch")
+        page.table(table.round(3), hide_index=True, width="stretch")
     kv = run.trainer.keyed_vectors()
     st.download_button(
         f"⬇ the vectors ({len(kv):,} words × {kv.vectors.shape[1]}, word2vec text format)",

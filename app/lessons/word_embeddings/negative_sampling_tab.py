@@ -153,7 +153,7 @@ def draw_example(page: LessonPage, explanation: dict, source: str, used_arch: st
         page.chart(explain_figure(rows), rows, "w2v-example")
     with right:
         hidden_columns = ["role"] + ([] if rows["skipped"].any() else ["skipped"])
-        st.dataframe(
+        page.table(
             rows.drop(columns=hidden_columns).style.format(
                 {
                     "P(noise)": "{:.2e}",

@@ -93,7 +93,7 @@ def draw_neighbours(page: LessonPage, run, kv) -> None:
         st.markdown(
             f"**Nearest neighbours of '{word}'** (cosine similarity, step {step})" + stale_note(page, "neighbours", run)
         )
-        st.dataframe(table.style.format({"cosine": "{:.3f}"}), hide_index=True, width="stretch")
+        page.table(table.style.format({"cosine": "{:.3f}"}), hide_index=True, width="stretch")
 
 
 def draw_analogy(page: LessonPage, run, kv) -> None:
@@ -104,7 +104,7 @@ def draw_analogy(page: LessonPage, run, kv) -> None:
             f"**{a} : {b} :: {c} : ?** — the words closest to {b} − {a} + {c} (step {step}), "
             "the three query words excluded" + stale_note(page, "analogy", run)
         )
-        st.dataframe(table.style.format({"cosine": "{:.3f}"}), hide_index=True, width="stretch")
+        page.table(table.style.format({"cosine": "{:.3f}"}), hide_index=True, width="stretch")
 
 
 def render_training(page: LessonPage, run) -> None:
