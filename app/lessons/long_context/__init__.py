@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.lessons.long_context import extrapolation_tab, memory_tab, needle_tab, patterns_tab, rope_tab
+from app.lessons.long_context import (
+    extrapolation_tab,
+    memory_tab,
+    middle_tab,
+    needle_tab,
+    patterns_tab,
+    rope_tab,
+    smollm2_tab,
+)
 from app.page import LessonPage, Preset
 from models.long_context import PositionConfig
 
@@ -15,7 +23,9 @@ INTRO = (
     "quadratic, so long-context models keep a few keys per query (windows, strides, global tokens), carry a "
     "memory across segments (Transformer-XL) or compress the keys (Linformer), and pay in reach. Below, tiny "
     "character-level transformers train live at a short length on the Lee news corpus and are read at up to 8× "
-    "that length; every number is measured on this page. The cache that makes long generation affordable has its "
+    "that length; SmolLM2 is read with each RoPE scaling and asked for a fact at each depth of a long text (its "
+    "own tabs: the settings above are the tiny models'). Every number is measured on this page. The cache that "
+    "makes long generation affordable has its "
     "own lesson: [KV cache and eviction](/kv_cache)."
 )
 
@@ -26,6 +36,13 @@ PRESETS = {  # full state: settings not named go back to their defaults; each op
         "nats within the training length, where YaRN costs under 0.1. (Page seed 0; seeds 1–3 hold too.)",
         tab=rope_tab.TITLE,
         values={"steps": 200},
+    ),
+    "Lecture demo: PI blurs SmolLM2 inside its context": Preset(
+        "512 tokens of a Wikipedia article, s = 4, L = 8,192 (SmolLM2's configured and last trained length): "
+        "linear interpolation (PI) raises SmolLM2's mean loss by over 1.5 nats per token, YaRN by under 0.2, and "
+        "dynamic NTK not at all (it acts only past L). Computed at once, the same on every run.",
+        tab=smollm2_tab.TITLE,
+        values={"length": 512, "factor": 4.0, "trained_len": 8192},
     ),
     "Lecture demo: ALiBi stays flat, RoPE climbs": Preset(
         "Press Start (200 steps): at 8× the training length RoPE's held-out loss is over 0.2 nats above its loss "
@@ -52,7 +69,8 @@ PRESETS = {  # full state: settings not named go back to their defaults; each op
         tab=memory_tab.TITLE,
     ),
 }
-TABS = [rope_tab, extrapolation_tab, needle_tab, patterns_tab, memory_tab]  # each module: TITLE and render(page)
+# each module: TITLE and render(page)
+TABS = [rope_tab, extrapolation_tab, smollm2_tab, needle_tab, middle_tab, patterns_tab, memory_tab]
 
 
 def controls(page: LessonPage) -> PositionConfig | None:

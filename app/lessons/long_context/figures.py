@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from models.long_context.extrapolation import NAMES, smooth
 from models.long_context.patterns import attention_pattern, cost, layers_to_reach_start, reach_by_layer, xl_visible
 from models.long_context.rope_scaling import rope_inv_freq, scaling_table
+from models.long_context.smollm2_scaling import bucketed
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
 
@@ -172,3 +173,49 @@ def xl_reach(length: int, segment: int, layers: int) -> tuple[go.Figure, pd.Data
     fig.update_layout(title=f"Token {query} (a segment's first): the fewest layers that bring each earlier token in",
                       height=260)  # fmt: skip
     return fig, pd.DataFrame(rows)
+
+
+def smollm2_scaling(curves: dict[str, np.ndarray], bucket: int, trained_len: int) -> tuple[go.Figure, pd.DataFrame]:
+    """SmolLM2's mean loss per bucket of positions under each scaling (one line each)."""
+    rows = []
+    fig = go.Figure()
+    for i, (name, losses) in enumerate(curves.items()):
+        starts, means = bucketed(losses, bucket)
+        rows += [{"scaling": name, "positions from": int(s), "loss": float(m), "perplexity": math.exp(m)}
+                 for s, m in zip(starts, means)]  # fmt: skip
+        dash = "dot" if i and np.array_equal(losses, curves[next(iter(curves))]) else "solid"  # the same as none
+        fig.add_scatter(x=starts + bucket / 2, y=means, mode="lines+markers", name=name, line_color=color(i),
+                        line_dash=dash)  # fmt: skip
+    length = len(next(iter(curves.values()))) + 1
+    if trained_len <= length:
+        fig.add_vline(x=trained_len, line_dash="dot", annotation_text=f"L = {trained_len:,}")
+    fig.update_layout(title=f"SmolLM2-135M's loss by position over {length:,} tokens of Wikipedia",
+                      xaxis_title=f"position in the text (mean of each {bucket} positions)",
+                      yaxis_title="loss (nats per token)", height=400, legend=dict(orientation="h", y=-0.25))  # fmt: skip
+    return fig, pd.DataFrame(rows)
+
+
+def middle_by_depth(table: dict[int, dict[str, float]], length: int) -> tuple[go.Figure, pd.DataFrame]:
+    """Share of needles found and the answer's mean probability against the needle's depth."""
+    frame = pd.DataFrame([{"depth %": d, **row} for d, row in table.items()])
+    fig = go.Figure()
+    fig.add_bar(x=frame["depth %"], y=frame["found"], name="found (greedy)", marker_color=color(0), width=6)
+    fig.add_scatter(x=frame["depth %"], y=frame["answer probability"], name="probability of the answer",
+                    mode="lines+markers", line_color=color(1))  # fmt: skip
+    fig.update_layout(title=f"SmolLM2: the needle by its depth in {length:,} tokens", height=380,
+                      xaxis=dict(title="needle depth (% of the text before it)", range=[-8, 108]),
+                      yaxis=dict(title="share found / probability", range=[0, 1.05]),
+                      legend=dict(orientation="h", y=-0.25))  # fmt: skip
+    return fig, frame
+
+
+def middle_empty(depths: tuple, length: int, runs: int) -> tuple[go.Figure, pd.DataFrame]:
+    """Before ▶ Start: the axes the run will fill, and what it will do."""
+    fig = go.Figure()
+    fig.add_bar(x=list(depths), y=[0] * len(depths), marker_color=color(0), name="found (greedy)", width=6)
+    fig.add_annotation(x=50, y=0.5, showarrow=False, font_size=15,
+                       text=f"Press ▶ Start: {runs} needles in {length:,} tokens, one full read each")  # fmt: skip
+    fig.update_layout(title=f"SmolLM2: the needle by its depth in {length:,} tokens (not run yet)", height=380,
+                      xaxis=dict(title="needle depth (% of the text before it)", range=[-8, 108]),
+                      yaxis=dict(title="share found / probability", range=[0, 1.05]))  # fmt: skip
+    return fig, pd.DataFrame({"depth %": list(depths)})
