@@ -111,15 +111,21 @@ def test_presenter_mode_moe_chart_above_the_fold_after_a_step(server, browser):
     page.close()
 
 
-# Presets whose click computes for 50-95 s on a 2-core machine (SmolLM2 answers with and without passages, MiniLM
-# indexing every passage, a 100M-token cost model): their browser click runs in the slow suite; the fast suite
-# asserts their numbers on a fresh page in tests/pages/test_retrieval_page.py and test_prompting_page.py.
+# Presets whose click computes for 40-95 s on a 2-core machine running the suite (SmolLM2 answers with and without
+# passages, MiniLM indexing every passage, a 100M-token cost model, SmolLM2 evaluations): their browser click and
+# reopened link run in the slow suite; the fast suite asserts their numbers on a fresh page in
+# tests/pages/test_<slug>_page.py.
 SLOW_IN_BROWSER = {
     ("retrieval", "Lecture demo: a distractor"),
     ("retrieval", "Lecture demo: a datastore that"),
     ("retrieval", "Lecture demo: BM25 against"),
     ("retrieval", "Lecture demo: a paraphrase"),
     ("prompting", "Lecture demo: calibration over"),  # 56 s: three order seeds evaluated on SmolLM2
+    # 42-75 s in a full run on 4 workers (2026-12-07): SmolLM2 calibration on 24 reviews, perplexity by position
+    # under four RoPE scalings, eight SmolLM2 translations with and without a glossary
+    ("prompting", "Lecture demo: calibration removes"),
+    ("long_context", "Lecture demo: PI blurs"),
+    ("translation", "Lecture demo: a glossary"),
 }
 
 
