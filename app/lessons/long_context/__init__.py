@@ -74,7 +74,14 @@ TABS = [rope_tab, extrapolation_tab, smollm2_tab, needle_tab, middle_tab, patter
 
 
 def controls(page: LessonPage) -> PositionConfig | None:
-    """The tiny model's settings, shared by the tabs that train; None (a bad value, its message shown) stops."""
+    """The tiny model's settings, shared by the tabs that train; None (a bad value, its message shown) stops. On a
+    tab that reads SmolLM2 they do nothing, and are folded away under a label that says so."""
+    on_smollm2 = page.value("tab") in (smollm2_tab.TITLE, middle_tab.TITLE)
+    with st.expander("The tiny models' settings (this tab reads SmolLM2)") if on_smollm2 else st.container():
+        return _tiny_model_settings(page)
+
+
+def _tiny_model_settings(page: LessonPage) -> PositionConfig | None:
     cols = st.columns(5)
     page.widget(cols[0].number_input, "train_len", "Training length L (characters)", 8, 512, default=32, step=8,
                 help="Every model trains on windows of this many characters, then is read at longer ones.")  # fmt: skip
