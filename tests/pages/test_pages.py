@@ -101,15 +101,17 @@ def _first_preset_with_values(slug: str):
     return next(((n, p) for n, p in getattr(package, "PRESETS", {}).items() if p.values), (None, None))
 
 
-@pytest.mark.parametrize("lesson", available_lessons(), ids=lambda lesson: lesson.slug)
+@pytest.mark.parametrize(
+    "lesson",
+    [lesson for lesson in available_lessons() if _first_preset_with_values(lesson.slug)[1] is not None],
+    ids=lambda lesson: lesson.slug,
+)
 def test_a_preset_is_in_the_link_and_the_link_reproduces_it(lesson):
     """A lecturer clicks a preset and shares the address: it holds every setting the preset set (but those left at
     their default, which Streamlit leaves out), and a fresh page opened from it has the same settings."""
     from app.page import DEFAULTS, preset_keys
 
-    name, preset = _first_preset_with_values(lesson.slug)
-    if preset is None:
-        pytest.skip("no preset sets a setting")
+    name, preset = _first_preset_with_values(lesson.slug)  # lessons whose presets only open a tab have none
     at = run_page(lesson.file, timeout=180)
     next(b for b in at.button if b.label == name).click().run()
     assert not at.exception, [e.value for e in at.exception]
