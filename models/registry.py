@@ -193,7 +193,12 @@ def _load_smollm2(dtype: torch.dtype):
 
     cached = smollm2_cache_path()
     if not (cached / "model.safetensors").exists():
-        _convert_smollm2(cached)
+        import filelock  # a dependency of huggingface_hub and torch
+
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with filelock.FileLock(str(cached.parent / f"{cached.name}.lock")):  # one process converts, others wait
+            if not (cached / "model.safetensors").exists():
+                _convert_smollm2(cached)
     model = AutoModelForCausalLM.from_pretrained(cached, dtype=dtype, attn_implementation="eager")
     tokenizer = AutoTokenizer.from_pretrained(cached)
     return model, tokenizer

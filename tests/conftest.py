@@ -43,6 +43,29 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
+def pytest_sessionstart(session):
+    """Fill the on-disk caches once, before the xdist workers start (a fresh machine, as in CI): SmolLM2's GGUF
+    dequantised into safetensors, and the retrieval lesson's MiniLM passage vectors. Otherwise every worker and the
+    browser tests' server would each do it at once on two cores, and the first test of each would pay for it."""
+    if hasattr(session.config, "workerinput"):
+        return  # a worker: the controller warmed them
+    from models.registry import cache_dir, smollm2_cache_path
+
+    try:
+        if not (smollm2_cache_path() / "model.safetensors").exists():
+            print("\nwarming the cache: SmolLM2's GGUF dequantised once (~30 s on a CPU)", flush=True)
+            from models.registry import load_model
+
+            load_model("smollm2")
+        if not any((cache_dir() / "passage-vectors").glob("vectors-*.npy")):
+            print("warming the cache: the retrieval lesson's passages encoded by MiniLM once (~12 s)", flush=True)
+            from app.lessons.retrieval.data import pool
+
+            pool(64, 2, "cpu")
+    except Exception as exc:  # noqa: BLE001 - a missing package: the tests that need it say so themselves
+        print(f"cache not warmed: {exc}", flush=True)
+
+
 # ----------------------------------------------------------------------------------------------------- models
 @pytest.fixture(scope="session")
 def smollm2():
