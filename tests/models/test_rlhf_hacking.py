@@ -12,6 +12,7 @@ from app.lessons.rlhf.lm_tab import hacking_summary
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # 2 threads beside the slow suite's other workers on 2 cores: 876-900+ s (2026-12-07)
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("sample_seed", [0, 1])
 def test_reward_hacking_claim_holds_across_seeds_and_threads(smollm2, sample_seed, threads):
