@@ -132,6 +132,17 @@ class LessonPage:
     def value(self, name: str, default: Any = None) -> Any:
         return st.session_state.get(self.key(name), default)
 
+    def open_tab(self) -> str:
+        """The title of the tab shown in this run, also while `controls` draw (before the tab strip exists, when a
+        link opens the page it is the link's): shared settings may fold away on a tab that ignores them."""
+        key = f"{self.slug}.tab"
+        titles = [tab.TITLE for tab in importlib.import_module(self.lesson.package).TABS]
+        title = st.session_state.get(key)
+        if title not in titles:
+            linked = st.query_params.get_all(key)
+            title = linked[0] if linked and linked[0] in titles else titles[0]
+        return title
+
     def settings(self) -> dict[str, Any]:
         """The settings this tab sees, {name: value}: the lesson's and the tab's own (what a run of the tab
         depends on); for the lesson's controls, every setting ('tab.name' for a tab's), as exports hold them."""

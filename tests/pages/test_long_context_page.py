@@ -183,3 +183,13 @@ def test_a_value_out_of_range_in_a_link_is_a_message_and_the_chart_stays():
     assert not at.exception
     assert any("cannot take here" in w.value for w in at.warning), [w.value for w in at.warning]
     assert len(at.get("plotly_chart")) == 1
+
+
+def test_the_tiny_models_settings_fold_away_on_a_smollm2_tab_opened_from_a_link():
+    """The shared settings belong to the tiny models: on a tab that reads SmolLM2 they are folded under a label
+    that says so, already on a first load from a link (before the tab strip exists)."""
+    folded = "The tiny models' settings (this tab reads SmolLM2)"
+    at = open_page({f"{SLUG}.tab": "Lost in the middle (SmolLM2)"})
+    assert not problems(at), problems(at)
+    assert folded in [e.label for e in at.expander]
+    assert not any(e.label == folded for e in open_page().expander), "in place on the tiny models' tabs"

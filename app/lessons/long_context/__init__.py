@@ -76,7 +76,7 @@ TABS = [rope_tab, extrapolation_tab, smollm2_tab, needle_tab, middle_tab, patter
 def controls(page: LessonPage) -> PositionConfig | None:
     """The tiny model's settings, shared by the tabs that train; None (a bad value, its message shown) stops. On a
     tab that reads SmolLM2 they do nothing, and are folded away under a label that says so."""
-    on_smollm2 = page.value("tab") in (smollm2_tab.TITLE, middle_tab.TITLE)
+    on_smollm2 = page.open_tab() in (smollm2_tab.TITLE, middle_tab.TITLE)
     with st.expander("The tiny models' settings (this tab reads SmolLM2)") if on_smollm2 else st.container():
         return _tiny_model_settings(page)
 
