@@ -146,6 +146,22 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def metrics(at: AppTest) -> dict[str, str]:
+    """{label: value} of every metric on the page."""
+    return {m.label: m.value for m in at.metric}
+
+
+def chart_count(at: AppTest) -> int:
+    """How many plotly charts the page drew (in the open tab: tabs are lazy)."""
+    return len(at.get("plotly_chart"))
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    """Click the first button labelled `label`, and run the page."""
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
 def tab_titles(slug: str) -> list[str]:
     return [tab.TITLE for tab in importlib.import_module(lesson_spec(slug).package).TABS]
 

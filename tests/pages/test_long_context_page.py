@@ -4,28 +4,16 @@ message. The training presets are checked on the models their claims name (train
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.lessons import PAGES_DIR
 from app.lessons.long_context import PRESETS
 from tests import conftest
-from tests.conftest import ENTRY, open_tab, setting_key
+from tests.conftest import metrics, open_tab, problems, setting_key
+from tests.conftest import open_page as open_lesson_page
 
 SLUG = "long_context"
 
 
 def open_page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=120)
-    at.switch_page(str(PAGES_DIR / f"{SLUG}.py"))
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def problems(at) -> list[str]:
-    return [e.value for e in at.exception] + [e.value for e in at.error]
-
-
-def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return open_lesson_page(f"{SLUG}.py", 120, **(query or {}))
 
 
 def preset(short: str) -> AppTest:

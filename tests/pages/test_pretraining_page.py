@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.lessons import PAGES_DIR
 from app.lessons.pretraining import PRESETS
-from tests.conftest import ENTRY, open_tab, setting_key
+from tests.conftest import ENTRY, metrics, open_tab, setting_key
 
 SLUG = "pretraining"
 
@@ -19,10 +19,6 @@ def open_page() -> AppTest:
 
 def errors(at) -> list[str]:
     return [e.value for e in at.error]
-
-
-def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def percent(value: str) -> float:

@@ -5,7 +5,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.lessons import PAGES_DIR
 from app.lessons.prompting import PRESETS
-from tests.conftest import metric, open_tab, problems, setting_key
+from tests.conftest import chart_count, metric, open_tab, problems, setting_key
 from tests.conftest import open_page as open_lesson_page
 
 PAGE = str(PAGES_DIR / "prompting.py")
@@ -19,14 +19,10 @@ def percent(text: str) -> float:
     return float(text.rstrip("%")) / 100
 
 
-def charts(at) -> int:
-    return len(at.get("plotly_chart"))
-
-
 def test_first_view_draws_both_charts_and_bad_input_is_a_message():
     at = open_page()
     assert not problems(at), problems(at)
-    assert charts(at) == 2  # each review's p(right label), the content-free bias and the label counts
+    assert chart_count(at) == 2  # each review's p(right label), the content-free bias and the label counts
     raw, calibrated = (
         percent(metric(at, "Accuracy, no calibration")),
         percent(metric(at, "Accuracy, contextual calibration")),
@@ -45,7 +41,7 @@ def test_first_view_draws_both_charts_and_bad_input_is_a_message():
         widget.set_value(value).run()
         assert not at.exception, [e.value for e in at.exception]
         assert any(message in e.value for e in at.error), (value, problems(at))
-        assert charts(at) == 2, "the last result stays on screen"
+        assert chart_count(at) == 2, "the last result stays on screen"
         widget.set_value("" if key == "verbalizers" else "Review: {x}\nSentiment: {y}\n\n").run()
     assert not problems(at) and percent(metric(at, "Accuracy, no calibration")) == raw
 
@@ -86,7 +82,7 @@ def test_user_lines_the_sweep_and_a_bad_link():
     open_tab(at, "Shots, order, label words")
     assert not problems(at), problems(at)
     at.button(key="prompting-sweep:step").click().run()  # the first prompt: zero-shot, draw 0
-    assert not problems(at) and charts(at) == 1, problems(at)
+    assert not problems(at) and chart_count(at) == 1, problems(at)
     for title in ["Chain of thought", "Prompt ensembling"]:
         open_tab(at, title)
         assert not problems(at) and any(b.key.endswith(":start") for b in at.button), title

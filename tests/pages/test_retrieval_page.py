@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.lessons.retrieval import PRESETS
-from tests.conftest import PAGES_DIR, metric, open_tab, problems, setting_key
+from tests.conftest import PAGES_DIR, chart_count, click, metric, open_tab, problems, setting_key
 from tests.conftest import open_page as open_lesson_page
 
 PAGE = str(PAGES_DIR / "retrieval.py")
@@ -22,19 +22,10 @@ def number(at, label: str) -> float:
     return float(metric(at, label).split()[0].rstrip("%×").replace(",", ""))
 
 
-def charts(at) -> int:
-    return len(at.get("plotly_chart"))
-
-
-def click(at, label: str) -> AppTest:
-    next(b for b in at.button if b.label == label).click()
-    return at.run()
-
-
 def test_renders_charts_at_once():
     at = open_page()
     assert not problems(at), problems(at)
-    assert charts(at) == 3  # perplexity against λ, the per-token gains, datastore size against perplexity
+    assert chart_count(at) == 3  # perplexity against λ, the per-token gains, datastore size against perplexity
     assert metric(at, "Datastore") == "1,024 tokens"
     assert number(at, "kNN-LM: perplexity") < number(at, "SmolLM2 alone: perplexity"), "the default λ helps"
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 64  # the chosen token's 64 neighbours
@@ -50,9 +41,9 @@ def shows(name: str, at: AppTest) -> None:
     elif name == "Lecture demo: swap the datastore, not the weights":
         own = [m for m in at.metric if m.label.endswith("own datastore against the best other")]
         assert len(own) == 2 and all(float(m.value.rstrip("%")) < -5 for m in own), [m.value for m in own]
-        assert charts(at) == 1
+        assert chart_count(at) == 1
     elif name == "Lecture demo: BM25 against MiniLM":
-        assert charts(at) == 2  # every passage's two scores; recall@k
+        assert chart_count(at) == 2  # every passage's two scores; recall@k
         assert metric(at, "Gold passage: BM25 rank") == "1" and metric(at, "Gold passage: dense rank") == "2"
         assert metric(at, "Recall@1, BM25 (22 questions)") == "100%"
         assert number(at, "Recall@1, dense (22 questions)") < 100
@@ -84,25 +75,25 @@ def test_user_text_and_bad_values_are_messages_and_the_charts_stay():
     story = "The capital of Zorbia is Quenton. Quenton lies on the river Vell, and Zorbia trades salt. " * 8
     text.set_value(story).run()
     assert not problems(at), problems(at)
-    assert charts(at) == 3 and metric(at, "Datastore") != "1,024 tokens"
+    assert chart_count(at) == 3 and metric(at, "Datastore") != "1,024 tokens"
     for value, message in [("  ", "empty"), ("hello", "at least 64"), ("\x00\x01" * 50, "binary")]:
         text.set_value(value).run()
         assert not at.exception
         assert any(message in e.value for e in at.error), (message, problems(at))
-        assert charts(at) == 3, "the last good result stays"
+        assert chart_count(at) == 3, "the last good result stays"
     text.set_value(story).run()
     at.select_slider(key=setting_key("retrieval", "k", "knn")).set_value(1024).run()
     assert not problems(at) and any("holds" in i.value for i in at.info), [i.value for i in at.info]
     at.select_slider(key=setting_key("retrieval", "n_store", "knn")).set_value(65536).run()
     assert any("over the limit" in e.value and "151 MB" in e.value for e in at.error), problems(at)
-    assert charts(at) == 3, "the last datastore stays"
+    assert chart_count(at) == 3, "the last datastore stays"
 
 
 def test_a_link_out_of_range_is_a_message_and_the_chart_stays():
     at = open_page(**{setting_key("retrieval", "lam", "knn"): "1.5"})
     assert not at.exception
     assert any("cannot take here" in w.value for w in at.warning), [w.value for w in at.warning]
-    assert charts(at) == 3
+    assert chart_count(at) == 3
 
 
 def test_retrieval_tab_own_question():
@@ -111,9 +102,9 @@ def test_retrieval_tab_own_question():
     own = at.text_input(key=setting_key("retrieval", "own", "search"))
     own.set_value("xyzzy plugh frobozz").run()
     assert not problems(at) and any("finds nothing" in w.value for w in at.warning), [w.value for w in at.warning]
-    assert len(at.dataframe) == 1 and charts(at) == 2, "dense retrieval still ranks the passages"
+    assert len(at.dataframe) == 1 and chart_count(at) == 2, "dense retrieval still ranks the passages"
     own.set_value("   ").run()
-    assert any("empty" in e.value for e in at.error) and charts(at) == 2, "the last search stays"
+    assert any("empty" in e.value for e in at.error) and chart_count(at) == 2, "the last search stays"
     own.set_value("Who wrote Brave New World?").run()
     assert not problems(at), problems(at)
     assert [t.value["article"].iloc[0] for t in at.dataframe] == ["Aldous Huxley", "Aldous Huxley"]

@@ -10,16 +10,14 @@ from streamlit.testing.v1 import AppTest
 from app.lessons import PAGES_DIR
 from app.lessons.rnn import PRESETS
 from tests import conftest
-from tests.conftest import ENTRY, open_tab, plotly_figures
+from tests.conftest import ENTRY, metrics, open_tab, plotly_figures, setting_key
 
 SLUG = "rnn"
 
 
 def key(name: str, tab: str | None = None) -> str:
-    """The setting's widget key: conftest's setting_key once the kit keys tab settings '<slug>.<tab>.<name>'."""
-    if hasattr(conftest, "setting_key"):
-        return conftest.setting_key(SLUG, name, tab)
-    return f"{SLUG}.{name}"
+    """The setting's widget key."""
+    return setting_key(SLUG, name, tab)
 
 
 def open_page() -> AppTest:
@@ -30,10 +28,6 @@ def open_page() -> AppTest:
 
 def errors(at) -> list[str]:
     return [e.value for e in at.error]
-
-
-def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def preset(at, short: str) -> AppTest:

@@ -4,7 +4,7 @@ is a message with the last result kept, and the tiny model trains and is decoded
 from streamlit.testing.v1 import AppTest
 
 from app.lessons.translation import PRESETS
-from tests.conftest import PAGES_DIR, metric, open_tab, problems, setting_key
+from tests.conftest import PAGES_DIR, chart_count, click, metric, open_tab, problems, setting_key
 from tests.conftest import open_page as open_lesson_page
 
 PAGE = str(PAGES_DIR / "translation.py")
@@ -12,15 +12,6 @@ PAGE = str(PAGES_DIR / "translation.py")
 
 def open_page(**query) -> AppTest:
     return open_lesson_page("translation.py", 60, **query)
-
-
-def chart_count(at) -> int:
-    return len(at.get("plotly_chart"))
-
-
-def click(at, label: str) -> AppTest:
-    next(b for b in at.button if b.label == label).click()
-    return at.run()
 
 
 def test_renders_charts_at_once():
