@@ -449,19 +449,23 @@ def _check_link(key: str, value: Any) -> None:
     unlinked.discard(key)
     text = _link_text(key, value)
     if st.query_params.get_all(key) != (text if isinstance(text, list) else [text]):
-        _write_bound_link(key, text)
+        _write_link(key, text)
 
 
-def _write_bound_link(key: str, text: str | list[str]) -> None:
-    """Put `text` into the address bar for a widget's key, past Streamlit's guard on bound parameters (Streamlit
-    has no public call for it; where its internals differ, the address lacks the value and the page still shows
-    it)."""
+def _write_link(key: str, text: str | list[str], opened_with: bool = False) -> None:
+    """Put `text` into the address for a widget's key, past Streamlit's guard on bound parameters; `opened_with`:
+    as if the page had been opened with it (read by the URL binding before the widget binds), else sent to the
+    browser's address bar now. Streamlit has no public call for either: where its internals differ, the address
+    lacks the value and the page still shows it."""
     from streamlit.runtime.state.session_state_proxy import get_session_state
 
     try:
         with get_session_state().query_params() as params:
+            if opened_with:
+                params._initial_query_params[key] = text if isinstance(text, list) else [text]
             params._query_params[key] = text
-            params._send_query_param_msg()
+            if not opened_with:
+                params._send_query_param_msg()
     except (AttributeError, KeyError, TypeError):
         pass
 
@@ -487,23 +491,9 @@ def _options_from_link(key: str, widget: Callable, args: tuple, kwargs: dict, li
     st.session_state[key] = chosen if many else chosen[0]
     labels = [str(label(o)) for o in chosen]
     if labels != linked:
-        _relabel_link(key, labels)
-
-
-def _relabel_link(key: str, labels: list[str]) -> None:
-    """A link that names an option itself (`?…context_model=smollm2`, as a preset writes it for a widget it has not
-    seen drawn) is taken above; but Streamlit's URL binding parses the link it was opened with by labels, and would
-    drop this value from the address bar, so that the address no longer reproduces the view. Rewrite the link as
-    the binding reads it (its labels), before the widget binds. Streamlit has no public call for that: when its
-    internals differ, the address loses the value (the page still shows it)."""
-    from streamlit.runtime.state.session_state_proxy import get_session_state
-
-    try:
-        with get_session_state().query_params() as params:
-            params._initial_query_params[key] = list(labels)
-            params._query_params[key] = labels if len(labels) > 1 else labels[0]
-    except (AttributeError, KeyError, TypeError):
-        pass
+        # Streamlit's URL binding reads the link by labels, and would drop this value from the address (which then
+        # no longer reproduces the view): give it the labels, as if the page had been opened with them
+        _write_link(key, labels if len(labels) > 1 else labels[0], opened_with=True)
 
 
 def _link_taken(key: str, value: Any, linked: list[str]) -> bool:
